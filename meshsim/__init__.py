@@ -1,0 +1,3 @@
+"""meshsim: a discrete-event simulator of mesh identities under attack."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,168 @@
+"""The ``meshsim`` command line: parse options, call the library, show
+the result. Each command calls one plain function a notebook can call."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from meshsim.results import OutputExistsError, check_output
+from meshsim.runner import Run, run_scenario, save_run
+from meshsim.scenario import Scenario, ScenarioError, load_scenario
+
+__all__ = ["main"]
+
+# Show a progress bar only once a run has taken this long.
+_PROGRESS_AFTER_S = 2.0
+
+_err = Console(stderr=True)
+_out = Console()
+
+_overrides = click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a scenario key, e.g. --set mesh.workloads=20.",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="meshsim")
+def main() -> None:
+    """Simulate a service mesh's workload identities under attack."""
+
+
+@main.command()
+@click.argument("scenario_file", type=click.Path(path_type=Path))
+@_overrides
+def validate(scenario_file: Path, overrides: tuple[str, ...]) -> None:
+    """Check a scenario file and report every error in it."""
+    scenario = _load(scenario_file, overrides)
+    _out.print(f"{scenario_file}: ok ({scenario.name})")
+
+
+@main.command()
+@click.argument("scenario_file", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help="Result folder (default: results/<scenario name>).",
+)
+@click.option("--force", is_flag=True, help="Replace an existing --out.")
+@_overrides
+def run(
+    scenario_file: Path,
+    out: Path | None,
+    force: bool,
+    overrides: tuple[str, ...],
+) -> None:
+    """Run a scenario and write its results."""
+    started_at = datetime.now(UTC)
+    scenario = _load(scenario_file, overrides)
+    out = out if out is not None else Path("results") / scenario.name
+    try:
+        check_output(out, force)
+    except OutputExistsError as error:
+        _fail(str(error))
+
+    try:
+        result = _simulate(scenario)
+    except ValueError as error:
+        _fail(f"{scenario_file}: {error}")
+    save_run(
+        result,
+        out,
+        force=force,
+        command=shlex.join(["meshsim", *sys.argv[1:]]),
+        started_at=started_at,
+    )
+    _show(result, out)
+
+
+def _load(path: Path, overrides: tuple[str, ...]) -> Scenario:
+    try:
+        return load_scenario(path, overrides)
+    except ScenarioError as error:
+        for problem in error.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(2)
+
+
+def _simulate(scenario: Scenario) -> Run:
+    """Run with a progress bar that appears once the run is slow."""
+    began = time.monotonic()
+    with Progress(console=_err, transient=True) as bar:
+        task: Any = None
+
+        def progress(fraction: float) -> None:
+            nonlocal task
+            if task is None and time.monotonic() - began > _PROGRESS_AFTER_S:
+                task = bar.add_task(f"simulating {scenario.name}", total=1.0)
+            if task is not None:
+                bar.update(task, completed=fraction)
+
+        return run_scenario(scenario, progress)
+
+
+def _show(run: Run, out: Path) -> None:
+    """A short summary table of the run."""
+    summary = run.summary
+    ca = summary["ca"]
+    rotation = summary["rotation"]
+    handshakes = summary["handshakes"]
+    attack = summary["attack"]
+    table = Table(title=f"{summary['name']} (seed {summary['seed']})")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    rows = [
+        ("simulated", f"{summary['duration_s'] / 3600:g} h"),
+        ("wall time", f"{summary['wall_seconds']:.1f} s"),
+        ("CSRs at the CA", f"{ca['csr_total']}"),
+        ("CSR rate", f"{ca['csr_rate_per_s'] * 3600:.1f} per hour"),
+        ("CSR peak", f"{ca['csr_peak_per_min']} per minute"),
+        ("CA wait p50 / p99", _wait(ca["wait_p50_s"], ca["wait_p99_s"])),
+        ("CA utilisation", f"{ca['utilisation']:.2e}"),
+        ("rotations", f"{rotation['count']}"),
+        ("rotation crypto CPU", f"{rotation['crypto_cpu_s']:.2f} s"),
+        ("rotation bytes", f"{rotation['bytes']:,}"),
+        ("handshakes", f"{handshakes['total']:,}"),
+    ]
+    rows += [
+        (f"  {outcome}", f"{count:,}")
+        for outcome, count in handshakes["by_outcome"].items()
+        if count
+    ]
+    rows += [
+        ("identities exposed", f"{attack['identities_exposed']}"),
+        ("connections intercepted", f"{attack['intercepted']:,}"),
+    ]
+    if attack["key_theft_window_mean_s"] is not None:
+        rows.append(
+            (
+                "key-theft window (mean)",
+                f"{attack['key_theft_window_mean_s'] / 3600:.2f} h",
+            )
+        )
+    for name, value in rows:
+        table.add_row(name, value)
+    _out.print(table)
+    _out.print(f"results: {out}")
+
+
+def _wait(p50: float, p99: float) -> str:
+    return f"{p50 * 1000:.2f} / {p99 * 1000:.2f} ms"
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)

@@ -1,0 +1,39 @@
+"""Simulated seconds and real timestamps, converted in one place.
+
+A run starts at ``start`` (an aware datetime). Simulated time ``t`` (float
+seconds since the start) maps to ``start + t``. Certificates carry whole
+seconds, so :meth:`SimClock.to_datetime` keeps microseconds and
+:meth:`SimClock.x509_time` floors to the second.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+__all__ = ["SimClock"]
+
+
+@dataclass(frozen=True, slots=True)
+class SimClock:
+    """The one mapping between simulated seconds and UTC datetimes."""
+
+    start: datetime
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None:
+            raise ValueError(
+                f"start: {self.start.isoformat()} must be timezone-aware"
+            )
+
+    def to_datetime(self, t: float) -> datetime:
+        """The UTC datetime at simulated second ``t``."""
+        return (self.start + timedelta(seconds=t)).astimezone(UTC)
+
+    def x509_time(self, t: float) -> datetime:
+        """The datetime at ``t`` floored to the second, as X.509 stores it."""
+        return self.to_datetime(t).replace(microsecond=0)
+
+    def to_seconds(self, when: datetime) -> float:
+        """Simulated seconds of an aware datetime (may be negative)."""
+        return (when - self.start).total_seconds()

@@ -1,0 +1,81 @@
+"""What an agent holds for one identity, and the trust bundle it checks with.
+
+A :class:`Credential` keeps its private key in memory only; nothing in
+meshsim writes, logs or pickles it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from cryptography import x509
+
+from meshsim.clock import SimClock
+from meshsim.identity import SpiffeId
+from meshsim.pki.keys import PrivateKey
+
+__all__ = ["Credential", "TrustBundle"]
+
+_ids = itertools.count()
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Credential:
+    """An X509-SVID chain (leaf first) with its private key.
+
+    ``valid_from_s`` and ``valid_until_s`` bound, in simulated seconds, the
+    times at which every certificate of the chain is within its validity
+    period: from the latest NotBefore to the earliest NotAfter, inclusive.
+    """
+
+    spiffe_id: SpiffeId
+    chain: tuple[x509.Certificate, ...]
+    key: PrivateKey = field(repr=False)
+    valid_from_s: float
+    valid_until_s: float
+    uid: int = field(default_factory=lambda: next(_ids))
+
+    @classmethod
+    def from_chain(
+        cls,
+        spiffe_id: SpiffeId,
+        chain: tuple[x509.Certificate, ...],
+        key: PrivateKey,
+        clock: SimClock,
+    ) -> Credential:
+        """Wrap a chain, reading its validity window from the certificates."""
+        valid_from = max(c.not_valid_before_utc for c in chain)
+        valid_until = min(c.not_valid_after_utc for c in chain)
+        return cls(
+            spiffe_id=spiffe_id,
+            chain=chain,
+            key=key,
+            valid_from_s=clock.to_seconds(valid_from),
+            valid_until_s=clock.to_seconds(valid_until),
+        )
+
+    @property
+    def leaf(self) -> x509.Certificate:
+        """The end-entity certificate."""
+        return self.chain[0]
+
+    @property
+    def serial_hex(self) -> str:
+        """The leaf's serial number in hex, as openssl prints it."""
+        return format(self.leaf.serial_number, "X")
+
+    @property
+    def not_after_s(self) -> float:
+        """The leaf's NotAfter in simulated seconds."""
+        return self.valid_until_s
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class TrustBundle:
+    """Root certificates per trust domain, with a version that changes
+    whenever the roots do (so verification results can be cached)."""
+
+    roots: Mapping[str, tuple[x509.Certificate, ...]]
+    version: int = field(default_factory=lambda: next(_ids))

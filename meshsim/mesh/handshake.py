@@ -1,0 +1,202 @@
+"""mTLS handshakes decided by real X509-SVID verification.
+
+:class:`Handshaker` decides how a connection from a caller to a pod ends,
+at the current simulated time, from the credentials both hold, the trust
+bundles of their nodes and the mesh's mTLS mode. Verification calls
+:func:`meshsim.pki.svid.verify_svid` on the real chains.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Protocol
+
+from meshsim.identity import SpiffeId
+from meshsim.mesh.credential import Credential, TrustBundle
+from meshsim.mesh.state import MeshState
+from meshsim.mesh.topology import Caller, Pod
+from meshsim.metrics.records import CryptoMeter
+from meshsim.pki.svid import SvidError, verify_svid
+
+__all__ = [
+    "OUTCOMES",
+    "Decision",
+    "Handshaker",
+    "Interceptor",
+    "VerificationCache",
+]
+
+OUTCOMES = (
+    "ok",
+    "expired",
+    "not-yet-valid",
+    "unknown-authority",
+    "wrong-identity",
+    "plaintext-accepted",
+    "plaintext-refused",
+    "no-certificate",
+    "invalid-svid",
+)
+
+_TIME_REASONS = {"expired", "not-yet-valid", "unknown-authority"}
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """How one connection ends.
+
+    ``refused_by`` names the side that ended it (``client`` or ``server``;
+    empty when it went through). ``attack`` is the index of the on-path
+    attack that handled it (-1 for none), ``presented`` what that attacker
+    presented, and ``intercepted`` whether it read the traffic.
+    """
+
+    outcome: str
+    refused_by: str = ""
+    attack: int = -1
+    presented: str = ""
+    intercepted: bool = False
+
+
+class Interceptor(Protocol):
+    """An attacker that may sit on the path of a connection."""
+
+    def covers(self, caller_node: int, server_node: int, now: float) -> bool:
+        """True when this attacker is on the path of such a connection."""
+        ...
+
+    def relay(
+        self, handshaker: Handshaker, caller: Caller, server: Pod
+    ) -> Decision:
+        """Decide a connection this attacker is on the path of."""
+        ...
+
+
+class VerificationCache:
+    """Results of :func:`verify_svid`, kept while the answer cannot change.
+
+    NOTE: the answer for a chain and a bundle can change only when the
+    verifying clock crosses the chain's validity window, so results are
+    keyed by (credential, bundle version, side of the window). Root
+    validity is not part of the key; roots in a bundle must outlive the
+    run (scenario validation keeps workload TTLs below the root's life).
+    """
+
+    def __init__(self, state: MeshState, crypto: CryptoMeter) -> None:
+        self.state = state
+        self.crypto = crypto
+        self._results: dict[tuple[int, int, int], SpiffeId | str] = {}
+
+    def verify(
+        self, credential: Credential, bundle: TrustBundle, at_s: float
+    ) -> SpiffeId | str:
+        """The chain's SPIFFE ID, or the outcome that refuses it."""
+        second = math.floor(at_s)
+        if second < credential.valid_from_s:
+            side = -1
+        elif second > credential.valid_until_s:
+            side = 1
+        else:
+            side = 0
+        key = (credential.uid, bundle.version, side)
+        cached = self._results.get(key)
+        if cached is not None:
+            return cached
+        result, _ = self.crypto.measure(
+            "verify-chain", lambda: self._verify(credential, bundle, at_s)
+        )
+        self._results[key] = result
+        return result
+
+    def _verify(
+        self, credential: Credential, bundle: TrustBundle, at_s: float
+    ) -> SpiffeId | str:
+        at = self.state.clock.to_datetime(at_s)
+        try:
+            return verify_svid(credential.chain, bundle.roots, at)
+        except SvidError as error:
+            if error.reason in _TIME_REASONS:
+                return error.reason
+            return "invalid-svid"
+
+
+class Handshaker:
+    """Decides connections between callers and pods of the mesh."""
+
+    def __init__(
+        self,
+        state: MeshState,
+        cache: VerificationCache,
+        mtls: str,
+        interceptors: list[Interceptor] | None = None,
+    ) -> None:
+        self.state = state
+        self.cache = cache
+        self.mtls = mtls
+        self.interceptors = interceptors if interceptors is not None else []
+
+    def decide(self, caller: Caller, server: Pod) -> Decision:
+        """How a connection from ``caller`` to ``server`` ends now."""
+        now = self.state.env.now
+        for interceptor in self.interceptors:
+            if interceptor.covers(caller.node, server.node, now):
+                return interceptor.relay(self, caller, server)
+        return self.direct(caller, server)
+
+    def direct(self, caller: Caller, server: Pod) -> Decision:
+        """The outcome with nobody on the path."""
+        if caller.pod is None:
+            return self.plaintext()
+        client = self.state.credential_of_pod(caller.pod)
+        if client is None:
+            return Decision("no-certificate", "client")
+        served = self.state.credential_of_pod(server.index)
+        if served is None:
+            return Decision("no-certificate", "server")
+        return self.mutual(caller.node, client, server, served)
+
+    def plaintext(self) -> Decision:
+        """A plaintext connection from outside the mesh."""
+        if self.mtls == "permissive":
+            return Decision("plaintext-accepted")
+        return Decision("plaintext-refused", "server")
+
+    def mutual(
+        self,
+        client_node: int,
+        client: Credential,
+        server: Pod,
+        presented: Credential,
+    ) -> Decision:
+        """mTLS: the client checks ``presented`` (and secure naming), then
+        the server checks ``client``, each on its own node's clock."""
+        seen = self.client_accepts(client_node, presented, server)
+        if seen != "ok":
+            return Decision(seen, "client")
+        checked = self.server_accepts(server.node, client)
+        if checked != "ok":
+            return Decision(checked, "server")
+        return Decision("ok")
+
+    def client_accepts(
+        self, client_node: int, presented: Credential, server: Pod
+    ) -> str:
+        """``ok`` when the client trusts ``presented`` as ``server``'s
+        identity (secure naming), else the outcome that refuses it."""
+        bundle = self.state.bundle_of_node[client_node]
+        at = self.state.node_time(client_node)
+        result = self.cache.verify(presented, bundle, at)
+        if isinstance(result, str):
+            return result
+        allowed = self.state.topology.accounts[server.account].spiffe_id
+        if result != allowed:
+            return "wrong-identity"
+        return "ok"
+
+    def server_accepts(self, server_node: int, client: Credential) -> str:
+        """``ok`` when the server trusts the client's chain."""
+        bundle = self.state.bundle_of_node[server_node]
+        at = self.state.node_time(server_node)
+        result = self.cache.verify(client, bundle, at)
+        return result if isinstance(result, str) else "ok"

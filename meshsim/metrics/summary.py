@@ -1,0 +1,129 @@
+"""The summary of one run: the figures a mesh owner compares."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from meshsim import __version__
+from meshsim.mesh.handshake import OUTCOMES
+from meshsim.metrics.tables import RunTables
+
+__all__ = ["ROTATION_OPERATIONS", "summarise"]
+
+# Crypto operations that make up the cost of rotating certificates.
+ROTATION_OPERATIONS = ("keygen", "csr-sign", "ca-sign", "verify-issued")
+
+
+def summarise(
+    tables: RunTables,
+    *,
+    seed: int,
+    scenario_sha256: str,
+    duration_s: float,
+    workers: int,
+    wall_seconds: float,
+    crypto_cpu_s: dict[str, float],
+    crypto_count: dict[str, int],
+) -> dict[str, Any]:
+    """The summary dictionary written to ``summary.json``."""
+    return {
+        "seed": seed,
+        "scenario_sha256": scenario_sha256,
+        "meshsim_version": __version__,
+        "wall_seconds": round(wall_seconds, 3),
+        "duration_s": duration_s,
+        "ca": _ca(tables, duration_s, workers),
+        "rotation": _rotation(tables, crypto_cpu_s, crypto_count),
+        "handshakes": _handshakes(tables),
+        "attack": _attack(tables),
+    }
+
+
+def _ca(tables: RunTables, duration_s: float, workers: int) -> dict[str, Any]:
+    csrs = tables.csrs
+    served = csrs[csrs["outcome"] != "unreachable"]
+    waits = served["wait_s"].to_numpy(dtype=float)
+    minutes = np.floor(served["submitted_s"].to_numpy(dtype=float) / 60.0)
+    peak = (
+        int(np.unique(minutes, return_counts=True)[1].max())
+        if len(minutes)
+        else 0
+    )
+    busy = float(served["service_s"].sum())
+    return {
+        "csr_total": len(served),
+        "csr_issued": int((served["outcome"] == "issued").sum()),
+        "csr_refused": int((served["outcome"] != "issued").sum()),
+        "csr_unreachable": int(len(csrs) - len(served)),
+        "csr_rate_per_s": len(served) / duration_s,
+        "csr_peak_per_min": peak,
+        "wait_p50_s": _quantile(waits, 0.50),
+        "wait_p99_s": _quantile(waits, 0.99),
+        "wait_max_s": float(waits.max()) if len(waits) else 0.0,
+        "utilisation": busy / (workers * duration_s),
+    }
+
+
+def _rotation(
+    tables: RunTables,
+    crypto_cpu_s: dict[str, float],
+    crypto_count: dict[str, int],
+) -> dict[str, Any]:
+    rotations = tables.rotations
+    return {
+        "count": len(rotations),
+        "crypto_cpu_s": sum(
+            crypto_cpu_s.get(o, 0.0) for o in ROTATION_OPERATIONS
+        ),
+        "bytes": int(rotations["bytes"].sum()),
+        "operations": {
+            o: {
+                "count": crypto_count.get(o, 0),
+                "cpu_s": crypto_cpu_s.get(o, 0.0),
+            }
+            for o in sorted(crypto_count)
+        },
+    }
+
+
+def _handshakes(tables: RunTables) -> dict[str, Any]:
+    handshakes = tables.handshakes
+    by_outcome = handshakes.groupby("outcome")["count"].sum()
+    return {
+        "total": int(handshakes["count"].sum()),
+        "by_outcome": {o: int(by_outcome.get(o, 0)) for o in OUTCOMES},
+    }
+
+
+def _attack(tables: RunTables) -> dict[str, Any]:
+    windows = tables.attack_windows
+    stolen = windows[windows["kind"] == "key-theft"]
+    read = tables.handshakes[tables.handshakes["intercepted"]]
+    return {
+        "windows": [
+            {
+                "kind": str(w["kind"]),
+                "attack": int(w["attack"]),
+                "identity": str(w["identity"]),
+                "start_s": float(w["start_s"]),
+                "end_s": float(w["end_s"]),
+                "duration_s": float(w["duration_s"]),
+                "intercepted": int(w["intercepted"]),
+            }
+            for w in windows.to_dict("records")
+        ],
+        "window_mean_s": (
+            float(windows["duration_s"].mean()) if len(windows) else None
+        ),
+        "key_theft_window_mean_s": (
+            float(stolen["duration_s"].mean()) if len(stolen) else None
+        ),
+        "identities_exposed": int(tables.thefts["spiffe_id"].nunique()),
+        "intercepted": int(read["count"].sum()),
+    }
+
+
+def _quantile(values: np.ndarray, q: float) -> float:
+    return float(np.quantile(values, q)) if len(values) else 0.0

@@ -1,0 +1,1 @@
+"""Figures of runs (and, later, of sweeps), drawn with matplotlib."""

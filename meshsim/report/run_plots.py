@@ -1,0 +1,194 @@
+"""The three figures of one run: CA load, attack windows, handshakes.
+
+Figures are built on :class:`matplotlib.figure.Figure` directly, so no
+global pyplot state or backend choice leaks out of meshsim.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from meshsim.mesh.handshake import OUTCOMES
+
+__all__ = [
+    "attack_window_figure",
+    "ca_load_figure",
+    "handshake_figure",
+    "time_bins",
+]
+
+_HOUR = 3600.0
+_BINS = 240
+_CHUNK = 4096
+
+_OUTCOME_COLOURS = {
+    "ok": "#4c9a2a",
+    "expired": "#d62728",
+    "not-yet-valid": "#ff7f0e",
+    "unknown-authority": "#9467bd",
+    "wrong-identity": "#8c564b",
+    "plaintext-accepted": "#e377c2",
+    "plaintext-refused": "#7f7f7f",
+    "no-certificate": "#17becf",
+    "invalid-svid": "#bcbd22",
+}
+
+
+def time_bins(duration_s: float, bins: int = _BINS) -> np.ndarray:
+    """Bin edges over the run, each a whole number of seconds wide."""
+    width = max(1.0, np.ceil(duration_s / bins))
+    return np.arange(0.0, duration_s + width, width)
+
+
+def ca_load_figure(
+    csrs: pd.DataFrame,
+    duration_s: float,
+    outages: Sequence[tuple[float, float]] = (),
+) -> Figure:
+    """CSRs per hour received by the CA, and its queue length, over time."""
+    figure = Figure(figsize=(10, 6), layout="constrained")
+    rate_axes, queue_axes = figure.subplots(2, 1, sharex=True)
+    edges = time_bins(duration_s)
+    width_h = (edges[1] - edges[0]) / _HOUR
+
+    # Arrival rate of CSRs that reached the CA, and of failed attempts.
+    for outcome, colour, label in (
+        (None, "#1f77b4", "received"),
+        ("unreachable", "#d62728", "CA unreachable"),
+    ):
+        if outcome is None:
+            times = csrs.loc[csrs["outcome"] != "unreachable", "submitted_s"]
+        else:
+            times = csrs.loc[csrs["outcome"] == outcome, "submitted_s"]
+        counts, _ = np.histogram(times, bins=edges)
+        if outcome is None or counts.any():
+            rate_axes.step(
+                edges[:-1] / _HOUR,
+                counts / width_h,
+                where="post",
+                color=colour,
+                label=label,
+            )
+    rate_axes.set_yscale("symlog", linthresh=10)
+    rate_axes.set_ylabel("CSRs per hour (log above 10)")
+    rate_axes.set_title("CA load")
+    rate_axes.legend(loc="upper right")
+
+    # Queue length: CSRs submitted but not yet taken by a worker.
+    served = csrs[csrs["outcome"] != "unreachable"]
+    steps = np.concatenate(
+        [served["submitted_s"].to_numpy(), served["started_s"].to_numpy()]
+    )
+    change = np.concatenate([np.ones(len(served)), -np.ones(len(served))])
+    order = np.lexsort((-change, steps))
+    queue = np.cumsum(change[order])
+    queue_axes.step(
+        np.concatenate([[0.0], steps[order] / _HOUR]),
+        np.concatenate([[0.0], queue]),
+        where="post",
+        color="#1f77b4",
+    )
+    queue_axes.set_ylabel("CSRs waiting")
+    queue_axes.set_xlabel("simulated time (h)")
+
+    for axes in (rate_axes, queue_axes):
+        for start, end in outages:
+            axes.axvspan(start / _HOUR, end / _HOUR, color="#d62728", alpha=0.1)
+        axes.set_xlim(0, duration_s / _HOUR)
+        axes.grid(alpha=0.3)
+    return figure
+
+
+def attack_window_figure(windows: pd.DataFrame, duration_s: float) -> Figure:
+    """One bar per compromised identity, from compromise to payoff's end."""
+    rows = max(1, len(windows))
+    figure = Figure(figsize=(10, 1.5 + 0.35 * rows), layout="constrained")
+    axes = figure.subplots()
+    colours = {"key-theft": "#d62728", "mitm": "#1f77b4"}
+    records = windows.to_dict("records")
+    for y, window in enumerate(records):
+        start = float(window["start_s"]) / _HOUR
+        end = float(window["end_s"]) / _HOUR
+        axes.barh(
+            y,
+            end - start,
+            left=start,
+            color=colours.get(str(window["kind"]), "#7f7f7f"),
+            height=0.6,
+        )
+        axes.text(
+            end, y, f" {window['intercepted']} read", va="center", fontsize=8
+        )
+    axes.set_yticks(
+        range(len(records)),
+        [f"{w['kind']}: {_short(w['identity'])}" for w in records],
+        fontsize=8,
+    )
+    axes.axvline(duration_s / _HOUR, color="black", lw=0.8, ls="--")
+    latest = max([duration_s, *(float(w["end_s"]) for w in records)])
+    axes.set_xlim(0, latest / _HOUR * 1.08)
+    axes.set_xlabel("simulated time (h); dashed line: end of run")
+    axes.set_title("Attack windows (bar: how long the compromise pays off)")
+    if windows.empty:
+        axes.text(
+            0.5, 0.5, "no compromise", ha="center", transform=axes.transAxes
+        )
+    axes.invert_yaxis()
+    axes.grid(axis="x", alpha=0.3)
+    return figure
+
+
+def handshake_figure(handshakes: pd.DataFrame, duration_s: float) -> Figure:
+    """Connections per second by outcome over time, stacked."""
+    figure = Figure(figsize=(10, 4.5), layout="constrained")
+    axes = figure.subplots()
+    edges = time_bins(duration_s)
+    width = edges[1] - edges[0]
+    stacks = []
+    labels = []
+    for outcome in OUTCOMES:
+        rows = handshakes[handshakes["outcome"] == outcome]
+        if rows.empty:
+            continue
+        stacks.append(_spread(rows, edges) / width)
+        labels.append(outcome)
+    if stacks:
+        axes.stackplot(
+            edges[:-1] / _HOUR,
+            np.vstack(stacks),
+            labels=labels,
+            colors=[_OUTCOME_COLOURS[o] for o in labels],
+            step="post",
+        )
+        axes.legend(loc="upper right", fontsize=8)
+    axes.set_xlim(0, duration_s / _HOUR)
+    axes.set_xlabel("simulated time (h)")
+    axes.set_ylabel("connections per second")
+    axes.set_title("Handshake outcomes")
+    axes.grid(alpha=0.3)
+    return figure
+
+
+def _spread(rows: pd.DataFrame, edges: np.ndarray) -> np.ndarray:
+    """Each span's count shared over the bins it covers, by overlap."""
+    total = np.zeros(len(edges) - 1)
+    left = edges[:-1][None, :]
+    right = edges[1:][None, :]
+    for first in range(0, len(rows), _CHUNK):
+        chunk = rows.iloc[first : first + _CHUNK]
+        start = chunk["start_s"].to_numpy()[:, None]
+        end = chunk["end_s"].to_numpy()[:, None]
+        count = chunk["count"].to_numpy()[:, None]
+        overlap = np.minimum(end, right) - np.maximum(start, left)
+        span = np.maximum(end - start, 1e-9)
+        total += (count * np.clip(overlap, 0, None) / span).sum(axis=0)
+    return total
+
+
+def _short(identity: object) -> str:
+    text = str(identity)
+    return text.split("/", 3)[-1] if text.startswith("spiffe://") else text

@@ -1,0 +1,151 @@
+"""Run one scenario and keep what it produced: the public entry point
+behind ``meshsim run``, callable from a notebook the same way."""
+
+from __future__ import annotations
+
+import platform
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from meshsim import __version__
+from meshsim.metrics.summary import summarise
+from meshsim.metrics.tables import RunTables, build_tables
+from meshsim.report.run_plots import (
+    attack_window_figure,
+    ca_load_figure,
+    handshake_figure,
+)
+from meshsim.results import (
+    staged_folder,
+    write_bytes,
+    write_figure,
+    write_json,
+    write_table,
+)
+from meshsim.scenario import Scenario, dump_resolved, scenario_sha256
+from meshsim.simulation import Progress, RunResult, simulate
+
+__all__ = ["Run", "run_scenario", "save_run"]
+
+_DEPENDENCIES = ("simpy", "cryptography", "numpy", "pandas", "pyarrow")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One finished run: its records as tables and its summary."""
+
+    result: RunResult
+    tables: RunTables
+    summary: dict[str, Any]
+
+
+def run_scenario(scenario: Scenario, progress: Progress | None = None) -> Run:
+    """Simulate ``scenario`` and summarise it (nothing is written)."""
+    result = simulate(scenario, progress)
+    tables = build_tables(result.recorder)
+    crypto = result.recorder.crypto
+    summary = {
+        "name": scenario.name,
+        **summarise(
+            tables,
+            seed=scenario.seed,
+            scenario_sha256=scenario_sha256(scenario),
+            duration_s=scenario.duration,
+            workers=scenario.ca.workers,
+            wall_seconds=result.wall_seconds,
+            crypto_cpu_s=dict(crypto.cpu_s),
+            crypto_count=dict(crypto.count),
+        ),
+    }
+    summary["certs"] = _cert_listing(result)
+    return Run(result, tables, summary)
+
+
+def save_run(
+    run: Run,
+    out: Path,
+    *,
+    force: bool = False,
+    command: str = "",
+    started_at: datetime | None = None,
+) -> Path:
+    """Write ``run`` into ``out`` at once (see :mod:`meshsim.results`)."""
+    scenario = run.result.scenario
+    with staged_folder(out, force) as folder:
+        write_json(folder / "summary.json", run.summary)
+        write_bytes(folder / "scenario.yaml", dump_resolved(scenario).encode())
+        for name, table in run.tables.items():
+            write_table(folder / "tables" / f"{name}.parquet", table)
+
+        # Figures.
+        duration = scenario.duration
+        outages = [(o.start, o.start + o.duration) for o in scenario.ca.outages]
+        figures = {
+            "ca_load": ca_load_figure(run.tables.csrs, duration, outages),
+            "attack_windows": attack_window_figure(
+                run.tables.attack_windows, duration
+            ),
+            "handshakes": handshake_figure(run.tables.handshakes, duration),
+        }
+        for name, figure in figures.items():
+            write_figure(folder / "plots" / f"{name}.png", figure)
+
+        # Public certificates only: the root and a few issued leaves.
+        result = run.result
+        write_bytes(folder / "certs" / "root.pem", _pem((result.root,)))
+        for entry, chain in zip(
+            run.summary["certs"], result.issued, strict=True
+        ):
+            write_bytes(folder / "certs" / entry["file"], _pem(chain))
+
+        write_json(
+            folder / "manifest.json",
+            _manifest(run, command, started_at or datetime.now(UTC)),
+        )
+    return out
+
+
+def _cert_listing(result: RunResult) -> list[dict[str, Any]]:
+    """What the summary says of each leaf written to ``certs/``."""
+    listing = []
+    for number, chain in enumerate(result.issued, start=1):
+        leaf = chain[0]
+        listing.append(
+            {
+                "file": f"leaf-{number}.pem",
+                "spiffe_id": leaf.extensions.get_extension_for_class(
+                    x509.SubjectAlternativeName
+                ).value.get_values_for_type(x509.UniformResourceIdentifier)[0],
+                "serial_number": format(leaf.serial_number, "X"),
+                "not_before": leaf.not_valid_before_utc.isoformat(),
+                "not_after": leaf.not_valid_after_utc.isoformat(),
+            }
+        )
+    return listing
+
+
+def _manifest(run: Run, command: str, started_at: datetime) -> dict[str, Any]:
+    scenario = run.result.scenario
+    return {
+        "scenario": scenario.name,
+        "scenario_sha256": run.summary["scenario_sha256"],
+        "seed": scenario.seed,
+        "command": command,
+        "started_at": started_at.isoformat(),
+        "finished_at": datetime.now(UTC).isoformat(),
+        "meshsim_version": __version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "dependencies": {name: version(name) for name in _DEPENDENCIES},
+    }
+
+
+def _pem(chain: tuple[x509.Certificate, ...]) -> bytes:
+    return b"".join(c.public_bytes(Encoding.PEM) for c in chain)

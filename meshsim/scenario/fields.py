@@ -1,0 +1,157 @@
+"""Value types of scenario keys that plain Python types do not say.
+
+Each type reads what YAML gives (text or a number) and fails with the rule
+it breaks, worded for the person who wrote the file.  Durations become
+float seconds and are written back as canonical text (``1h30m``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Final, Literal
+
+from pydantic import AfterValidator, BeforeValidator, PlainSerializer
+from pydantic_core import PydanticCustomError
+
+from meshsim.scenario.durations import SHAPE, format_duration, parse_duration
+
+__all__ = [
+    "Duration",
+    "Name",
+    "OptionalPositiveDuration",
+    "PositiveDuration",
+    "SignTime",
+    "Timestamp",
+    "TrustDomain",
+    "rule_error",
+]
+
+_NAME: Final = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+_TRUST_DOMAIN: Final = re.compile(r"[a-z0-9._-]+")
+_TIMESTAMP_SHAPE: Final = (
+    "must be an ISO 8601 timestamp such as 2026-01-01T00:00:00Z"
+)
+
+
+def rule_error(rule: str) -> PydanticCustomError:
+    """An error that pydantic reports with ``rule`` as its whole message."""
+    return PydanticCustomError("meshsim", "{rule}", {"rule": rule})
+
+
+def _seconds(value: object) -> float:
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise rule_error(str(exc)) from None
+
+
+def _positive_seconds(value: object) -> float:
+    seconds = _seconds(value)
+    if seconds <= 0:
+        raise rule_error("must be longer than 0s")
+    return seconds
+
+
+def _optional_positive_seconds(value: object) -> float | None:
+    return None if value is None else _positive_seconds(value)
+
+
+def _sign_time(value: object) -> float | str:
+    if value == "measured":
+        return "measured"
+    try:
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        rule = str(exc)
+        if rule == SHAPE:
+            rule = "must be 'measured' or a duration such as 250ms"
+        raise rule_error(rule) from None
+    if seconds <= 0:
+        raise rule_error("must be longer than 0s")
+    return seconds
+
+
+def _dump_seconds(seconds: float | None) -> str | None:
+    return None if seconds is None else format_duration(seconds)
+
+
+def _dump_sign_time(value: float | str) -> str:
+    return value if isinstance(value, str) else format_duration(value)
+
+
+def _timestamp(value: object) -> dt.datetime:
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise rule_error(_TIMESTAMP_SHAPE) from None
+    if not isinstance(value, dt.datetime):
+        raise rule_error(_TIMESTAMP_SHAPE)
+    if value.utcoffset() is None:
+        raise rule_error("needs a time zone, such as Z or +02:00")
+    return value
+
+
+def _dump_timestamp(value: dt.datetime) -> str:
+    text = value.isoformat()
+    if value.utcoffset() == dt.timedelta(0):
+        text = text.removesuffix("+00:00") + "Z"
+    return text
+
+
+def _name(value: str) -> str:
+    if not _NAME.fullmatch(value):
+        raise rule_error(
+            "must be 1 to 64 of a-z, 0-9, '.', '_', '-', "
+            "starting with a letter or digit"
+        )
+    return value
+
+
+def _trust_domain(value: str) -> str:
+    if not _TRUST_DOMAIN.fullmatch(value):
+        raise rule_error("must be one or more of a-z, 0-9, '.', '_', '-'")
+    return value
+
+
+Duration = Annotated[
+    float,
+    BeforeValidator(_seconds),
+    PlainSerializer(format_duration, return_type=str, when_used="json"),
+]
+"""A duration of 0s or longer, in seconds."""
+
+PositiveDuration = Annotated[
+    float,
+    BeforeValidator(_positive_seconds),
+    PlainSerializer(format_duration, return_type=str, when_used="json"),
+]
+"""A duration longer than 0s, in seconds."""
+
+OptionalPositiveDuration = Annotated[
+    float | None,
+    BeforeValidator(_optional_positive_seconds),
+    PlainSerializer(_dump_seconds, return_type=str | None, when_used="json"),
+]
+"""A duration longer than 0s, or null for none."""
+
+SignTime = Annotated[
+    float | Literal["measured"],
+    BeforeValidator(_sign_time),
+    PlainSerializer(_dump_sign_time, return_type=str, when_used="json"),
+]
+"""A duration longer than 0s, or ``"measured"``."""
+
+Timestamp = Annotated[
+    dt.datetime,
+    BeforeValidator(_timestamp),
+    PlainSerializer(_dump_timestamp, return_type=str, when_used="json"),
+]
+"""A point in time with a time zone (text in ISO 8601, or a datetime)."""
+
+Name = Annotated[str, AfterValidator(_name)]
+"""A scenario name: ``[a-z0-9][a-z0-9._-]{0,63}``."""
+
+TrustDomain = Annotated[str, AfterValidator(_trust_domain)]
+"""A SPIFFE trust domain name: ``[a-z0-9._-]+``."""

@@ -1,0 +1,146 @@
+"""Overrides: ``dotted.key=value`` changes applied on top of a scenario.
+
+The key path is dotted, with list items by index (``attacks[0].start``
+or ``attacks.0.start``); the value is read as YAML, the same way as a
+scenario file, so ``mesh.workloads=20`` sets an integer, ``duration=24h``
+a duration and ``ca.outages=[]`` an empty list.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from meshsim.scenario.problems import (
+    DOCUMENT,
+    KeyPath,
+    Problem,
+    ScenarioError,
+    format_path,
+)
+from meshsim.scenario.yaml_loader import load_yaml
+
+__all__ = ["Overridden", "apply_overrides", "override"]
+
+_SEGMENT: Final = re.compile(
+    r"(?P<key>[^\[\]=\s]*)(?P<indices>(?:\[[0-9]{1,9}\])*)"
+)
+_INDEX: Final = re.compile(r"\[([0-9]{1,9})\]")
+_NUMBER: Final = re.compile(r"[0-9]{1,9}")
+_FORM: Final = "must have the form dotted.key=value"
+
+
+@dataclass
+class Overridden:
+    """Data after overrides, and which override set each key path."""
+
+    data: dict[str, Any]
+    origins: dict[KeyPath, str] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def apply_overrides(
+    data: Mapping[str, Any], overrides: Sequence[str]
+) -> dict[str, Any]:
+    """Return a copy of ``data`` with each ``key=value`` override set.
+
+    Raise ``ScenarioError`` naming every override that cannot be applied.
+    """
+    result = override(data, overrides)
+    if result.problems:
+        raise ScenarioError(result.problems)
+    return result.data
+
+
+def override(data: Mapping[str, Any], overrides: Sequence[str]) -> Overridden:
+    """Apply overrides, collecting the problems instead of raising."""
+    result = Overridden(copy.deepcopy(dict(data)))
+    for text in overrides:
+        source = f"override {text}"
+        try:
+            path, value = _parse(text, source)
+            _set(result.data, path, value)
+        except _OverrideError as exc:
+            result.problems.append(
+                Problem(source, None, exc.path, exc.rule, *exc.value)
+            )
+        else:
+            result.origins[path] = text
+    return result
+
+
+class _OverrideError(Exception):
+    def __init__(self, path: str, rule: str, *value: object) -> None:
+        super().__init__(rule)
+        self.path = path
+        self.rule = rule
+        self.value = value
+
+
+def _parse(text: str, source: str) -> tuple[KeyPath, object]:
+    key, equals, value_text = text.partition("=")
+    if not equals:
+        raise _OverrideError(DOCUMENT, _FORM, text)
+    path = _key_path(key.strip())
+    shown = format_path(path)
+
+    try:
+        document = load_yaml(value_text, source)
+    except ScenarioError as exc:
+        first = exc.problems[0]
+        raise _OverrideError(shown, first.rule, first.value) from None
+    if document.problems:
+        first = document.problems[0]
+        raise _OverrideError(shown, first.rule, first.value)
+    return path, document.data
+
+
+def _key_path(key: str) -> KeyPath:
+    if not key:
+        raise _OverrideError(DOCUMENT, _FORM, key)
+    path: list[str | int] = []
+    for segment in key.split("."):
+        match = _SEGMENT.fullmatch(segment)
+        if match is None or not (match["key"] or match["indices"]):
+            raise _OverrideError(DOCUMENT, "not a dotted key path", key)
+        name = match["key"]
+        if _NUMBER.fullmatch(name):
+            path.append(int(name))
+        elif name:
+            path.append(name)
+        path += [int(i) for i in _INDEX.findall(match["indices"])]
+    if not isinstance(path[0], str):
+        raise _OverrideError(DOCUMENT, "must start with a key", key)
+    return tuple(path)
+
+
+def _set(data: dict[str, Any], path: KeyPath, value: object) -> None:
+    node: Any = data
+    for depth, part in enumerate(path):
+        last = depth == len(path) - 1
+        here = format_path(path[:depth])
+        if isinstance(part, str):
+            if not isinstance(node, dict):
+                rule = f"cannot set key {part!r}: not a mapping"
+                raise _OverrideError(here, rule, node)
+            if last:
+                node[part] = value
+            else:
+                empty: dict[str, Any] | list[Any] = (
+                    {} if isinstance(path[depth + 1], str) else []
+                )
+                node = node.setdefault(part, empty)
+        else:
+            if not isinstance(node, list):
+                rule = f"cannot set item {part}: not a list"
+                raise _OverrideError(here, rule, node)
+            if part >= len(node):
+                rule = f"has no item {part} (it has {len(node)})"
+                raise _OverrideError(here, rule)
+            if last:
+                node[part] = value
+            else:
+                node = node[part]

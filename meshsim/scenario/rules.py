@@ -1,0 +1,182 @@
+"""Rules that tie several keys of a scenario together.
+
+They run once every key has a valid type.  Each finding names the key it
+is reported at and the other keys it depends on, so that a check built on
+a key that already failed can be left out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+from meshsim.scenario.durations import format_duration
+from meshsim.scenario.problems import KeyPath
+
+if TYPE_CHECKING:
+    from meshsim.scenario.schema import Agent, Mesh, Pki, Scenario
+
+__all__ = ["Finding", "check_scenario"]
+
+_INDEXED: Final = re.compile(r"(?P<prefix>[a-z]+)-(?P<index>0|[1-9][0-9]{0,8})")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A broken rule at ``path``; ``depends`` lists the other keys read."""
+
+    path: KeyPath
+    rule: str
+    value: object
+    depends: tuple[KeyPath, ...] = ()
+
+
+def check_scenario(scenario: Scenario) -> list[Finding]:
+    """Every cross-key rule that ``scenario`` breaks."""
+    return [
+        *_check_mesh(scenario.mesh),
+        *_check_pki(scenario.pki),
+        *_check_agent(scenario.agent),
+        *_check_outages(scenario),
+        *_check_attacks(scenario),
+    ]
+
+
+def _check_mesh(mesh: Mesh) -> Iterator[Finding]:
+    if mesh.service_accounts > mesh.workloads:
+        yield Finding(
+            ("mesh", "service_accounts"),
+            f"must not exceed mesh.workloads ({mesh.workloads})",
+            mesh.service_accounts,
+            (("mesh", "workloads"),),
+        )
+    if mesh.namespaces > mesh.service_accounts:
+        yield Finding(
+            ("mesh", "namespaces"),
+            f"must not exceed mesh.service_accounts ({mesh.service_accounts})",
+            mesh.namespaces,
+            (("mesh", "service_accounts"),),
+        )
+    if mesh.calls_per_service > mesh.service_accounts - 1:
+        yield Finding(
+            ("mesh", "calls_per_service"),
+            "must be less than mesh.service_accounts "
+            f"({mesh.service_accounts}): a service does not call itself",
+            mesh.calls_per_service,
+            (("mesh", "service_accounts"),),
+        )
+
+
+def _check_pki(pki: Pki) -> Iterator[Finding]:
+    ttl = format_duration(pki.workload_ttl)
+    if pki.workload_ttl > pki.max_workload_ttl:
+        limit = format_duration(pki.max_workload_ttl)
+        yield Finding(
+            ("pki", "workload_ttl"),
+            f"must not exceed pki.max_workload_ttl ({limit})",
+            ttl,
+            (("pki", "max_workload_ttl"),),
+        )
+    if pki.workload_ttl >= pki.root_ttl:
+        limit = format_duration(pki.root_ttl)
+        yield Finding(
+            ("pki", "workload_ttl"),
+            f"must be shorter than pki.root_ttl ({limit})",
+            ttl,
+            (("pki", "root_ttl"),),
+        )
+    if pki.grace_ratio - pki.jitter <= 0:
+        yield Finding(
+            ("pki", "jitter"),
+            f"must be less than pki.grace_ratio ({pki.grace_ratio:g})",
+            pki.jitter,
+            (("pki", "grace_ratio"),),
+        )
+    if pki.grace_ratio + pki.jitter >= 1:
+        yield Finding(
+            ("pki", "jitter"),
+            f"must be less than 1 - pki.grace_ratio ({1 - pki.grace_ratio:g})",
+            pki.jitter,
+            (("pki", "grace_ratio"),),
+        )
+
+
+def _check_agent(agent: Agent) -> Iterator[Finding]:
+    if agent.backoff_max < agent.backoff_initial:
+        limit = format_duration(agent.backoff_initial)
+        yield Finding(
+            ("agent", "backoff_max"),
+            f"must be at least agent.backoff_initial ({limit})",
+            format_duration(agent.backoff_max),
+            (("agent", "backoff_initial"),),
+        )
+
+
+def _before_end(
+    scenario: Scenario, path: KeyPath, start: float
+) -> Iterator[Finding]:
+    if start >= scenario.duration:
+        end = format_duration(scenario.duration)
+        yield Finding(
+            path,
+            f"must be before the end of the run (duration {end})",
+            format_duration(start),
+            (("duration",),),
+        )
+
+
+def _check_outages(scenario: Scenario) -> Iterator[Finding]:
+    for index, outage in enumerate(scenario.ca.outages):
+        path = ("ca", "outages", index, "start")
+        yield from _before_end(scenario, path, outage.start)
+
+
+def _in_range(name: str, prefix: str, count: int) -> bool:
+    match = _INDEXED.fullmatch(name)
+    return (
+        match is not None
+        and match["prefix"] == prefix
+        and int(match["index"]) < count
+    )
+
+
+def _check_attacks(scenario: Scenario) -> Iterator[Finding]:
+    mesh = scenario.mesh
+    thefts = [a for a in scenario.attacks if a.kind == "key-theft"]
+    for index, attack in enumerate(scenario.attacks):
+        here: KeyPath = ("attacks", index)
+        yield from _before_end(scenario, (*here, "start"), attack.start)
+        if not _in_range(attack.node, "node", mesh.nodes):
+            yield Finding(
+                (*here, "node"),
+                f"not in the mesh (node-0 … node-{mesh.nodes - 1})",
+                attack.node,
+                (("mesh", "nodes"),),
+            )
+
+        if attack.kind == "key-theft":
+            if attack.workload is not None and not _in_range(
+                attack.workload, "pod", mesh.workloads
+            ):
+                yield Finding(
+                    (*here, "workload"),
+                    f"not in the mesh (pod-0 … pod-{mesh.workloads - 1})",
+                    attack.workload,
+                    (("mesh", "workloads"),),
+                )
+            if attack.detected_after is not None and not attack.persistent:
+                yield Finding(
+                    (*here, "detected_after"),
+                    "applies only to a persistent key theft (persistent: true)",
+                    format_duration(attack.detected_after),
+                    ((*here, "persistent"),),
+                )
+        elif attack.presents == "stolen" and not thefts:
+            yield Finding(
+                (*here, "presents"),
+                "'stolen' needs a key-theft attack in the scenario",
+                attack.presents,
+                (("attacks",),),
+            )

@@ -1,0 +1,194 @@
+"""The scenario schema: every key, its type, its default and its range.
+
+Each YAML key is the attribute of the same name.  Defaults live here and
+only here, durations written as a scenario file writes them (``"24h"``),
+and are validated like user input.  Rules that tie several keys together
+(``workload_ttl <= max_workload_ttl``) live in ``rules``; a ``Scenario``
+that breaks one cannot be built.
+
+To add a key: give it a field with a default here, document it in
+``docs/scenario.md``, and add any cross-key rule to ``rules``.  Unknown
+keys stay errors.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Final, Literal, Self, get_args
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    model_validator,
+)
+
+from meshsim.scenario.durations import parse_duration
+from meshsim.scenario.fields import (
+    Duration,
+    Name,
+    OptionalPositiveDuration,
+    PositiveDuration,
+    SignTime,
+    Timestamp,
+    TrustDomain,
+)
+from meshsim.scenario.problems import format_path, show_value
+from meshsim.scenario.rules import check_scenario
+
+__all__ = [
+    "DEFER_RULES",
+    "KINDS",
+    "MAX_COUNT",
+    "MAX_SEED",
+    "Agent",
+    "Attack",
+    "Ca",
+    "KeyTheft",
+    "Mesh",
+    "Mitm",
+    "Outage",
+    "Pki",
+    "Scenario",
+    "Traffic",
+]
+
+MAX_COUNT: Final = 1_000_000
+"""Most of anything the mesh counts (nodes, workloads, callers...)."""
+
+MAX_SEED: Final = 2**63 - 1
+
+DEFER_RULES: Final = "meshsim.scenario.defer_rules"
+"""Validation context key: leave cross-key rules to the caller."""
+
+
+class _Section(BaseModel):
+    """A frozen mapping of known keys; types are not coerced."""
+
+    model_config = ConfigDict(
+        strict=True,
+        frozen=True,
+        extra="forbid",
+        allow_inf_nan=False,
+        validate_default=True,
+    )
+
+
+class Mesh(_Section):
+    """The workloads, their nodes, and how they call each other."""
+
+    trust_domain: TrustDomain = "cluster.local"
+    nodes: int = Field(default=20, ge=1, le=MAX_COUNT)
+    workloads: int = Field(default=200, ge=1, le=MAX_COUNT)
+    service_accounts: int = Field(default=40, ge=1, le=MAX_COUNT)
+    namespaces: int = Field(default=4, ge=1, le=MAX_COUNT)
+    agent: Literal["per-workload", "per-node"] = "per-workload"
+    mtls: Literal["strict", "permissive"] = "strict"
+    outside: int = Field(default=0, ge=0, le=MAX_COUNT)
+    calls_per_service: int = Field(default=3, ge=0, le=MAX_COUNT)
+
+
+class Pki(_Section):
+    """Keys and certificate lifetimes of the mesh's CA and workloads."""
+
+    key: Literal["ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-3072"] = (
+        "ecdsa-p256"
+    )
+    root_ttl: PositiveDuration = parse_duration("3650d")
+    workload_ttl: PositiveDuration = parse_duration("24h")
+    max_workload_ttl: PositiveDuration = parse_duration("90d")
+    grace_ratio: float = Field(default=0.5, gt=0, lt=1)
+    jitter: float = Field(default=0.01, ge=0, lt=1)
+    backdate: Duration = parse_duration("2m")
+
+
+class Outage(_Section):
+    """A span of time during which the CA signs nothing."""
+
+    start: Duration
+    duration: PositiveDuration
+
+
+class Ca(_Section):
+    """The certificate authority that signs workload certificates."""
+
+    workers: int = Field(default=1, ge=1, le=1024)
+    sign_time: SignTime = Field(default="measured")
+    outages: tuple[Outage, ...] = Field(default=(), strict=False)
+
+
+class Agent(_Section):
+    """The identity agents that fetch and rotate workload certificates."""
+
+    backoff_initial: PositiveDuration = parse_duration("1s")
+    backoff_max: PositiveDuration = parse_duration("60s")
+    backoff_multiplier: float = Field(default=2.0, ge=1)
+
+
+class Traffic(_Section):
+    """Connections between workloads."""
+
+    rate: float = Field(default=0.1, ge=0)
+
+
+class KeyTheft(_Section):
+    """An attacker copies a workload's private key and certificate."""
+
+    kind: Literal["key-theft"]
+    start: Duration
+    node: str
+    workload: str | None = None
+    persistent: bool = False
+    detected_after: OptionalPositiveDuration = None
+
+
+class Mitm(_Section):
+    """An attacker on a node intercepts connections and presents a cert."""
+
+    kind: Literal["mitm"]
+    start: Duration
+    duration: PositiveDuration
+    node: str
+    presents: Literal["none", "self-signed", "rogue-ca", "stolen"] = "none"
+
+
+Attack = Annotated[KeyTheft | Mitm, Field(discriminator="kind")]
+"""One attack of the scenario, told apart by its ``kind``."""
+
+KINDS: Final = tuple(
+    get_args(model.model_fields["kind"].annotation)[0]
+    for model in (KeyTheft, Mitm)
+)
+"""The values ``kind`` may take in an attack."""
+
+
+class Scenario(_Section):
+    """One validated scenario: the mesh, its PKI, and what attacks it."""
+
+    name: Name
+    seed: int = Field(default=1, ge=0, le=MAX_SEED)
+    duration: PositiveDuration
+    start_time: Timestamp = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    mesh: Mesh = Field(default_factory=Mesh)
+    pki: Pki = Field(default_factory=Pki)
+    ca: Ca = Field(default_factory=Ca)
+    agent: Agent = Field(default_factory=Agent)
+    traffic: Traffic = Field(default_factory=Traffic)
+    attacks: tuple[Attack, ...] = Field(default=(), strict=False)
+
+    @model_validator(mode="after")
+    def _obey_rules(self, info: ValidationInfo) -> Self:
+        context = info.context
+        if isinstance(context, dict) and context.get(DEFER_RULES):
+            return self
+        findings = check_scenario(self)
+        if findings:
+            raise ValueError(
+                "; ".join(
+                    f"{format_path(f.path)}: {f.rule} "
+                    f"(got {show_value(f.value)})"
+                    for f in findings
+                )
+            )
+        return self

@@ -1,0 +1,239 @@
+"""Check plain data against the schema and its rules, every problem at once.
+
+Validation runs in two steps.  The schema checks each key's type and
+range; then the rules that tie keys together run on a copy of the data
+from which every failed key is removed (so defaults stand in), leaving out
+any rule that reads a failed key.  One file thus reports its type errors
+and its rule errors together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, cast
+
+from pydantic import ValidationError
+
+from meshsim.scenario.messages import Failure, describe
+from meshsim.scenario.problems import (
+    ABSENT,
+    KeyPath,
+    Problem,
+    ScenarioError,
+    format_path,
+)
+from meshsim.scenario.rules import check_scenario
+from meshsim.scenario.schema import DEFER_RULES, Scenario
+
+__all__ = ["check_data", "validate_mapping"]
+
+# values for required keys that failed, so that the rules can still run;
+# no rule reads them, since they are failed keys
+_STAND_INS: Final[dict[str, object]] = {"name": "stand-in", "duration": 1.0}
+_DROP: Final = object()
+
+
+def validate_mapping(
+    data: Mapping[str, Any],
+    source: str,
+    lines: Mapping[KeyPath, int] | None = None,
+) -> Scenario:
+    """Validate already-parsed data; raise ``ScenarioError`` listing all.
+
+    ``lines`` maps key paths (``("pki", "workload_ttl")``) to the 1-based
+    line each was written on, if the data came from a file.
+    """
+    return check_data(data, source, lines or {})
+
+
+def check_data(
+    data: object,
+    source: str,
+    lines: Mapping[KeyPath, int],
+    *,
+    earlier: Sequence[Problem] = (),
+    reported: Collection[KeyPath] = (),
+    origins: Mapping[KeyPath, str] | None = None,
+) -> Scenario:
+    """Validate ``data``, adding the problems found while reading it.
+
+    ``earlier`` are problems already found (duplicate keys, bad
+    overrides); ``reported`` are key paths whose values those problems
+    already cover; ``origins`` maps each key path set by an override to
+    the override's text, to name it instead of a line.
+    """
+    where = _Locator(source, lines, origins or {})
+    problems = list(earlier)
+    if not isinstance(data, Mapping):
+        rule = "the top level must be a mapping of keys"
+        raise ScenarioError([*problems, where.problem((), rule, data)])
+
+    # step 1: types and ranges of each key
+    failures = [
+        f
+        for f in _schema_failures(data)
+        if not any(_overlaps(f.path, path) for path in reported)
+    ]
+    problems += [where.problem(f.path, f.rule, f.value) for f in failures]
+
+    # step 2: rules across keys, on the keys that passed step 1
+    failed = {f.path for f in failures} | set(reported)
+    kept: dict[KeyPath, list[int]] = {}
+    pruned = _prune(data, failed, (), kept)
+    scenario = _scenario_or_none(pruned, failed)
+    if scenario is not None:
+        for finding in check_scenario(scenario):
+            path = _original(finding.path, kept)
+            read = [path, *(_original(d, kept) for d in finding.depends)]
+            if any(_overlaps(p, bad) for p in read for bad in failed):
+                continue
+            value = _raw_value(data, path, finding.value)
+            problems.append(where.problem(path, finding.rule, value, read))
+
+    if problems or scenario is None:
+        raise ScenarioError(problems)
+    return scenario
+
+
+def _schema_failures(data: Mapping[str, Any]) -> list[Failure]:
+    try:
+        Scenario.model_validate(dict(data), context={DEFER_RULES: True})
+    except ValidationError as exc:
+        failures: list[Failure] = []
+        for error in exc.errors():
+            failure = describe(error, data)
+            if failure not in failures:
+                failures.append(failure)
+        return failures
+    return []
+
+
+def _scenario_or_none(
+    pruned: object, failed: Collection[KeyPath]
+) -> Scenario | None:
+    if not isinstance(pruned, dict):
+        return None
+    for key, stand_in in _STAND_INS.items():
+        if (key,) in failed:
+            pruned[key] = stand_in
+    try:
+        return Scenario.model_validate(pruned, context={DEFER_RULES: True})
+    except ValidationError:
+        # NOTE: a required key without a stand-in above; the rules across
+        # keys then wait until the file passes the schema.
+        return None
+
+
+def _prune(
+    value: object,
+    failed: Collection[KeyPath],
+    here: KeyPath,
+    kept: dict[KeyPath, list[int]],
+) -> object:
+    """A copy of ``value`` without the failed keys.
+
+    A list item with a failure anywhere inside goes whole; ``kept`` records,
+    for each list, the original index of every item that stays.
+    """
+    if here in failed:
+        return _DROP
+    if isinstance(value, Mapping):
+        result: dict[object, object] = {}
+        for key, item in value.items():
+            child = _prune(item, failed, (*here, key), kept)
+            if child is not _DROP:
+                result[key] = child
+        return result
+    if isinstance(value, list | tuple):
+        items: list[object] = []
+        indices = kept.setdefault(here, [])
+        for index, item in enumerate(value):
+            path = (*here, index)
+            if any(bad[: len(path)] == path for bad in failed):
+                continue
+            items.append(_prune(item, failed, path, kept))
+            indices.append(index)
+        return items
+    return value
+
+
+def _original(path: KeyPath, kept: Mapping[KeyPath, list[int]]) -> KeyPath:
+    """Map a path in the pruned data back to the path in the user's data."""
+    result: list[str | int] = []
+    for part in path:
+        indices = kept.get(tuple(result))
+        if (
+            isinstance(part, int)
+            and indices is not None
+            and part < len(indices)
+        ):
+            part = indices[part]
+        result.append(part)
+    return tuple(result)
+
+
+def _overlaps(a: KeyPath, b: KeyPath) -> bool:
+    """Whether one path is the other or lies inside it."""
+    shorter = min(len(a), len(b))
+    return a[:shorter] == b[:shorter]
+
+
+def _raw_value(data: object, path: KeyPath, default: object) -> object:
+    """The value as the user wrote it, if it is there and a scalar."""
+    node = data
+    for part in path:
+        if not _has(node, part):
+            return default
+        node = cast(Any, node)[part]
+    if isinstance(node, Mapping | list | tuple):
+        return default
+    return node
+
+
+def _has(node: object, part: str | int) -> bool:
+    if isinstance(node, Mapping):
+        return part in node
+    return (
+        isinstance(node, list | tuple)
+        and isinstance(part, int)
+        and 0 <= part < len(node)
+    )
+
+
+@dataclass(frozen=True)
+class _Locator:
+    """Where a key path was written: a line of the file, or an override."""
+
+    source: str
+    lines: Mapping[KeyPath, int]
+    origins: Mapping[KeyPath, str] = field(default_factory=dict)
+
+    def problem(
+        self,
+        path: KeyPath,
+        rule: str,
+        value: object = ABSENT,
+        read: Sequence[KeyPath] = (),
+    ) -> Problem:
+        """A problem at ``path``, placed where ``path`` was written.
+
+        A rule across keys that ``read`` several keys is placed at the
+        first one the user wrote, if ``path`` only holds a default.
+        """
+        shown = format_path(path)
+        for key in read:
+            if key in self.origins:
+                source = f"override {self.origins[key]}"
+                return Problem(source, None, shown, rule, value)
+            if key in self.lines:
+                return Problem(self.source, self.lines[key], shown, rule, value)
+        for depth in range(len(path), -1, -1):
+            prefix = path[:depth]
+            if prefix in self.origins:
+                source = f"override {self.origins[prefix]}"
+                return Problem(source, None, shown, rule, value)
+            if prefix in self.lines:
+                line = self.lines[prefix]
+                return Problem(self.source, line, shown, rule, value)
+        return Problem(self.source, None, shown, rule, value)

@@ -1,0 +1,63 @@
+"""Stolen keys pay off until the real NotAfter of what was stolen."""
+
+from __future__ import annotations
+
+import pytest
+
+THEFT = "{kind: key-theft, start: 2h, node: node-1, persistent: %s}"
+MITM = "{kind: mitm, start: 2h, duration: 10h, node: node-1, presents: stolen}"
+
+
+def run_theft(small, simulate, *overrides: str, persistent: str = "false"):
+    attacks = f"attacks=[{THEFT % persistent}, {MITM}]"
+    return simulate(small(attacks, *overrides))
+
+
+def test_stolen_certificate_is_accepted_until_not_after_then_refused(
+    small, simulate
+):
+    run = run_theft(small, simulate)
+
+    thefts = run.tables.thefts
+    assert len(thefts) == 1
+    not_after = thefts["not_after_s"].iloc[0]
+    handshakes = run.tables.handshakes
+    stolen = handshakes[handshakes["presented"] == "stolen"]
+    read = stolen[stolen["intercepted"]]
+    refused = stolen[~stolen["intercepted"]]
+
+    # Read through NotAfter (whole seconds, inclusive) ...
+    assert read["end_s"].max() == pytest.approx(not_after + 1)
+    # ... and refused as expired from one second later.
+    assert set(refused["outcome"]) == {"expired"}
+    assert refused["start_s"].min() == pytest.approx(not_after + 1)
+
+    window = run.tables.attack_windows
+    theft_window = window[window["kind"] == "key-theft"].iloc[0]
+    assert theft_window["start_s"] == 2 * 3600
+    assert theft_window["end_s"] == not_after
+    assert theft_window["intercepted"] == read["count"].sum() > 0
+
+
+def test_node_agent_compromise_exposes_every_identity_on_the_node(
+    small, simulate
+):
+    sidecar = run_theft(small, simulate)
+    node_agent = run_theft(small, simulate, "mesh.agent=per-node")
+
+    on_node = {
+        p.account for p in node_agent.result.topology.pods if p.node == 1
+    }
+    assert sidecar.summary["attack"]["identities_exposed"] == 1
+    assert node_agent.summary["attack"]["identities_exposed"] == len(on_node)
+    assert len(on_node) > 1
+
+
+def test_persistent_theft_copies_renewals_until_detected(small, simulate):
+    # 4h certificates renew every 2h; stolen at 2h and detected 5h later,
+    # the attacker copies the renewals issued until 7h.
+    run = run_theft(small, simulate, persistent="true, detected_after: 5h")
+
+    thefts = run.tables.thefts
+    assert thefts["stolen_s"].max() < 7 * 3600
+    assert len(thefts) >= 3

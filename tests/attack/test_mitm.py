@@ -1,0 +1,57 @@
+"""On-path attackers are stopped or not by real verification."""
+
+from __future__ import annotations
+
+import pytest
+
+ATTACK = (
+    "attacks=[{kind: mitm, start: 1h, duration: 6h, node: node-1,"
+    " presents: %s}]"
+)
+
+
+@pytest.mark.parametrize("presents", ["self-signed", "rogue-ca"])
+def test_forged_chain_is_refused_as_unknown_authority(
+    small, simulate, presents
+):
+    run = simulate(small(ATTACK % presents))
+
+    handshakes = run.tables.handshakes
+    attacked = handshakes[handshakes["attack"] == 0]
+    assert attacked["count"].sum() > 0
+    assert set(attacked["outcome"]) == {"unknown-authority"}
+    assert set(attacked["refused_by"]) == {"client"}
+    assert run.summary["attack"]["intercepted"] == 0
+    # Outside the attack, the same pairs go through.
+    clear = handshakes[handshakes["attack"] == -1]
+    assert set(clear["outcome"]) == {"ok"}
+
+
+def test_attacker_presenting_nothing_reads_no_mtls(small, simulate):
+    run = simulate(small(ATTACK % "none"))
+
+    assert run.summary["attack"]["intercepted"] == 0
+    assert set(run.tables.handshakes["outcome"]) == {"ok"}
+
+
+def test_permissive_mesh_leaks_outside_plaintext_to_the_path(shipped, simulate):
+    run = simulate(shipped("permissive-outside.yaml", "mesh.workloads=40"))
+
+    read = run.tables.handshakes
+    read = read[read["intercepted"]]
+    assert read["count"].sum() > 0
+    assert set(read["outcome"]) == {"plaintext-accepted"}
+    assert set(read["caller"].str.startswith("outside-")) == {True}
+
+
+def test_strict_mesh_leaves_the_path_nothing_to_read(shipped, simulate):
+    run = simulate(
+        shipped(
+            "permissive-outside.yaml", "mesh.workloads=40", "mesh.mtls=strict"
+        )
+    )
+
+    outcomes = run.summary["handshakes"]["by_outcome"]
+    assert run.summary["attack"]["intercepted"] == 0
+    assert outcomes["plaintext-refused"] > 0
+    assert outcomes["plaintext-accepted"] == 0

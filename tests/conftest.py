@@ -1,0 +1,50 @@
+"""Shared fixtures: paths and small scenarios built from YAML text."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from meshsim.runner import Run, run_scenario
+from meshsim.scenario import Scenario, load_scenario, parse_scenario
+
+REPO = Path(__file__).resolve().parents[1]
+SCENARIOS = REPO / "scenarios"
+
+SMALL_MESH = """
+name: small
+seed: 5
+duration: 12h
+mesh: {nodes: 4, workloads: 16, service_accounts: 8}
+pki: {workload_ttl: 4h, jitter: 0.0}
+ca: {sign_time: 1ms}
+traffic: {rate: 0.05}
+"""
+
+
+@pytest.fixture
+def small() -> Callable[..., Scenario]:
+    """A small mesh with overrides, e.g. ``small("mesh.agent=per-node")``."""
+
+    def build(*overrides: str, text: str = SMALL_MESH) -> Scenario:
+        return parse_scenario(text, "small.yaml", overrides)
+
+    return build
+
+
+@pytest.fixture
+def shipped() -> Callable[..., Scenario]:
+    """A shipped scenario by file name, with overrides."""
+
+    def load(name: str, *overrides: str) -> Scenario:
+        return load_scenario(SCENARIOS / name, overrides)
+
+    return load
+
+
+@pytest.fixture
+def simulate() -> Callable[[Scenario], Run]:
+    """Run a scenario in memory."""
+    return run_scenario

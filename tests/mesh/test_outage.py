@@ -1,0 +1,59 @@
+"""A CA outage is survived exactly when it is shorter than T(1 - r)."""
+
+from __future__ import annotations
+
+import pytest
+
+MINUTE = 60.0
+
+
+def outage_run(small, simulate, minutes: float):
+    # T = 1h renewed at r = 0.5: every pod renews at 30 min, so an outage
+    # starting just before then leaves certificates T(1 - r) = 30 min.
+    scenario = small(
+        "pki.workload_ttl=1h",
+        "duration=2h",
+        "agent.backoff_max=10s",
+        f"ca.outages=[{{start: 29m, duration: {minutes}m}}]",
+    )
+    return simulate(scenario)
+
+
+@pytest.mark.parametrize("minutes", [5, 25])
+def test_outage_shorter_than_grace_causes_no_expiry(small, simulate, minutes):
+    run = outage_run(small, simulate, minutes)
+
+    outcomes = run.summary["handshakes"]["by_outcome"]
+    assert outcomes["expired"] == 0
+    assert run.summary["ca"]["csr_unreachable"] > 0
+
+
+def test_outage_longer_than_grace_causes_expiry_until_ca_returns(
+    small, simulate
+):
+    run = outage_run(small, simulate, 40)
+
+    handshakes = run.tables.handshakes
+    expired = handshakes[handshakes["outcome"] == "expired"]
+    assert expired["count"].sum() > 0
+    # The first certificates expire one second after NotAfter (1h after
+    # issue, floored), and all have been renewed within one backoff of the
+    # CA's return at 29 + 40 = 69 min.
+    assert expired["start_s"].min() == pytest.approx(3601.0, abs=1.0)
+    assert expired["end_s"].max() <= 69 * MINUTE + 10 + 1
+
+
+def test_shipped_outage_scenario_fails_by_expiry_until_the_ca_returns(
+    shipped, simulate
+):
+    # 24h certificates renewed at 12h; the CA is down from 12h to 28h, so
+    # the first certificates expire at 24h (+1 s) and handshakes fail
+    # until agents renew within one backoff (60 s) of 28h.
+    run = simulate(shipped("ca-outage.yaml", "mesh.workloads=30"))
+
+    handshakes = run.tables.handshakes
+    expired = handshakes[handshakes["outcome"] == "expired"]
+    hour = 3600.0
+    assert expired["start_s"].min() == pytest.approx(24 * hour + 1, abs=1.0)
+    assert expired["end_s"].max() <= 28 * hour + 60 + 1
+    assert set(handshakes["outcome"]) == {"ok", "expired"}

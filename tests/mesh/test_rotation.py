@@ -1,0 +1,80 @@
+"""Rotation and CA load in whole runs, against the model's closed forms."""
+
+from __future__ import annotations
+
+import numpy as np
+
+HOUR = 3600.0
+
+
+def test_csr_count_is_initial_issuance_plus_n_d_over_r_t(small, simulate):
+    # N pods, TTL T, renewal at r = 1 - g of the lifetime, no jitter: each
+    # pod renews at rT, 2rT, ... . Over D = 72h with T = 24h and r = 0.5,
+    # that is D / (rT) = 6 renewals per pod, the last one due at D itself,
+    # so the run stops a minute after D to count it.
+    n, ttl, r, d = 200, 24 * HOUR, 0.5, 72 * HOUR
+    scenario = small(
+        "mesh.nodes=20",
+        f"mesh.workloads={n}",
+        "mesh.service_accounts=40",
+        "pki.workload_ttl=24h",
+        "pki.grace_ratio=0.5",
+        "traffic.rate=0",
+        "duration=72h1m",
+    )
+
+    run = simulate(scenario)
+
+    expected = n + n * d / (r * ttl)
+    assert run.summary["ca"]["csr_total"] == expected == 1400
+    assert run.summary["rotation"]["count"] == expected
+
+
+def test_agent_renews_at_grace_point_of_the_lifetime(small, simulate):
+    lone = (
+        "mesh.workloads=1",
+        "mesh.nodes=1",
+        "mesh.service_accounts=1",
+        "mesh.namespaces=1",
+        "mesh.calls_per_service=0",
+    )
+    run = simulate(small("pki.grace_ratio=0.3", "traffic.rate=0", *lone))
+    rotations = run.tables.rotations
+
+    lifetime = rotations["not_after_s"] - rotations["installed_s"]
+    wait = rotations["renew_at_s"] - rotations["installed_s"]
+
+    # remaining <= g * lifetime: renew after (1 - g) of the lifetime.
+    np.testing.assert_allclose(wait, 0.7 * lifetime)
+    # The next certificate is requested at that point and, the CA serving
+    # no one else, arrives one sign_time (1 ms) later.
+    installed = rotations["installed_s"].to_numpy()[1:]
+    planned = rotations["renew_at_s"].to_numpy()[:-1]
+    assert len(installed) == 4
+    np.testing.assert_allclose(installed - planned, 0.001, atol=1e-6)
+
+
+def test_per_node_agents_send_one_csr_per_identity_on_the_node(small, simulate):
+    scenario = small("mesh.agent=per-node", "traffic.rate=0", "duration=1h")
+
+    run = simulate(scenario)
+
+    pairs = {(p.node, p.account) for p in run.result.topology.pods}
+    assert run.summary["ca"]["csr_total"] == len(pairs)
+    assert len(pairs) < len(run.result.topology.pods)
+
+
+def test_same_seed_gives_same_summary(shipped, simulate):
+    overrides = ("mesh.workloads=40", "mesh.nodes=8", "ca.sign_time=2ms")
+    first = simulate(shipped("istio-sidecar.yaml", *overrides)).summary
+    second = simulate(shipped("istio-sidecar.yaml", *overrides)).summary
+
+    # Real crypto draws its keys and ECDSA nonces from the OS, so DER sizes
+    # vary by a few bytes; CPU and wall times are this machine's.
+    for summary in (first, second):
+        summary.pop("wall_seconds")
+        summary["rotation"].pop("crypto_cpu_s")
+        summary["rotation"].pop("bytes")
+        summary["rotation"].pop("operations")
+        summary.pop("certs")
+    assert first == second

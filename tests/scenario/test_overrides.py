@@ -1,0 +1,110 @@
+"""Overrides: dotted.key=value on top of a file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from meshsim.scenario import Scenario, ScenarioError, apply_overrides
+
+from .conftest import FULL, MINIMAL
+
+Problems = Callable[..., list[str]]
+Build = Callable[..., Scenario]
+
+
+def test_overrides_apply(scenario_of: Build) -> None:
+    scenario = scenario_of(
+        FULL,
+        "mesh.workloads=20",
+        "duration=24h",
+        "ca.outages=[]",
+        "attacks[0].persistent=false",
+        "attacks.0.detected_after=null",
+        "pki=[1]",
+        "pki={workload_ttl: 2h}",
+    )
+    assert scenario.mesh.workloads == 20
+    assert scenario.duration == 86400.0
+    assert scenario.ca.outages == ()
+    assert scenario.attacks[0].kind == "key-theft"
+    assert scenario.attacks[0].persistent is False
+    assert scenario.pki.workload_ttl == 7200.0
+    assert scenario.pki.key == "ecdsa-p256"
+
+
+def test_override_adds_keys_the_file_lacks(scenario_of: Build) -> None:
+    scenario = scenario_of(
+        MINIMAL, "ca.outages=[{start: 1h, duration: 10m}]", "mesh.nodes=3"
+    )
+    assert scenario.ca.outages[0].duration == 600.0
+    assert scenario.mesh.nodes == 3
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("mesh.workloads", "override mesh.workloads: (document): must have"),
+        ("=5", "override =5: (document): must have the form"),
+        ("a..b=1", "override a..b=1: (document): not a dotted key path"),
+        ("[0]=1", "override [0]=1: (document): must start with a key"),
+        ("x=[", "override x=[: x: not valid YAML: "),
+        (
+            "attacks[3].start=1h",
+            "override attacks[3].start=1h: attacks: has no",
+        ),
+        ("name.x=1", "override name.x=1: name: cannot set key 'x'"),
+        ("name[0]=1", "override name[0]=1: name: cannot set item 0"),
+        ("mesh[0]=1", "override mesh[0]=1: mesh: has no item 0"),
+        ("x={a: 1, a: 2}", "override x={a: 1, a: 2}: x: duplicate key"),
+    ],
+)
+def test_bad_override_is_reported_by_its_text(
+    problems_of: Problems, override: str, expected: str
+) -> None:
+    lines = problems_of(MINIMAL, override)
+    assert any(line.startswith(expected) for line in lines), lines
+
+
+def test_value_an_override_sets_is_checked_and_named(
+    problems_of: Problems,
+) -> None:
+    text = MINIMAL + "mesh:\n  nodes: 5\n"
+    assert problems_of(text, "mesh.nodes=0", "mesh.agnet=x") == [
+        "override mesh.nodes=0: mesh.nodes: must be at least 1 (got 0)",
+        "override mesh.agnet=x: mesh.agnet: unknown key; did you mean 'agent'?",
+    ]
+
+
+def test_rule_broken_by_an_override_names_it(problems_of: Problems) -> None:
+    assert problems_of(MINIMAL, "mesh.workloads=20") == [
+        "override mesh.workloads=20: mesh.service_accounts: must not exceed "
+        "mesh.workloads (20) (got 40)"
+    ]
+
+
+def test_file_problems_and_override_problems_come_together(
+    problems_of: Problems,
+) -> None:
+    assert problems_of(MINIMAL + "seed: x\n", "oops") == [
+        "t.yaml:3: seed: must be an integer (got 'x')",
+        "override oops: (document): must have the form dotted.key=value "
+        "(got 'oops')",
+    ]
+
+
+def test_apply_overrides_copies_the_data() -> None:
+    data = {"mesh": {"nodes": 3}}
+    changed = apply_overrides(data, ["mesh.nodes=4", "seed=0x10"])
+    assert changed == {"mesh": {"nodes": 4}, "seed": 16}
+    assert data == {"mesh": {"nodes": 3}}
+
+
+def test_apply_overrides_raises_naming_each_bad_one() -> None:
+    with pytest.raises(ScenarioError) as caught:
+        apply_overrides({}, ["a", "b=[", "c=1"])
+    assert [p.source for p in caught.value.problems] == [
+        "override a",
+        "override b=[",
+    ]

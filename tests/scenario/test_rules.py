@@ -1,0 +1,176 @@
+"""Rules across keys, and reporting them together with type errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from meshsim.scenario import Scenario
+
+from .conftest import MINIMAL
+
+Problems = Callable[..., list[str]]
+Build = Callable[..., Scenario]
+
+MITM = "  - {kind: mitm, start: 1h, duration: 1h, node: node-1"
+THEFT = "  - {kind: key-theft, start: 1h, node: node-1"
+
+
+def test_workload_ttl_must_not_exceed_max(problems_of: Problems) -> None:
+    text = MINIMAL + "pki:\n  workload_ttl: 24h\n  max_workload_ttl: 12h\n"
+    assert problems_of(text) == [
+        "t.yaml:4: pki.workload_ttl: must not exceed pki.max_workload_ttl "
+        "(12h) (got '24h')"
+    ]
+
+
+def test_workload_ttl_must_be_shorter_than_root(problems_of: Problems) -> None:
+    text = MINIMAL + "pki: {root_ttl: 30d, workload_ttl: 30d}\n"
+    assert problems_of(text) == [
+        "t.yaml:3: pki.workload_ttl: must be shorter than pki.root_ttl "
+        "(30d) (got '30d')"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("pki", "rule"),
+    [
+        ("{grace_ratio: 0.1, jitter: 0.1}", "less than pki.grace_ratio (0.1)"),
+        ("{grace_ratio: 0.9, jitter: 0.1}", "less than 1 - pki.grace_ratio"),
+    ],
+)
+def test_renewal_point_with_jitter_stays_inside_the_lifetime(
+    problems_of: Problems, pki: str, rule: str
+) -> None:
+    [line] = problems_of(MINIMAL + f"pki: {pki}\n")
+    assert line.startswith(f"t.yaml:3: pki.jitter: must be {rule}")
+
+
+@pytest.mark.parametrize("ratio", ["0", "1", "-0.5", "1.5"])
+def test_grace_ratio_is_inside_zero_and_one(
+    problems_of: Problems, ratio: str
+) -> None:
+    [line] = problems_of(MINIMAL + f"pki: {{grace_ratio: {ratio}}}\n")
+    assert line.startswith("t.yaml:3: pki.grace_ratio: must be ")
+
+
+def test_counts_nest(problems_of: Problems) -> None:
+    text = MINIMAL + (
+        "mesh:\n"
+        "  workloads: 10\n"
+        "  service_accounts: 11\n"
+        "  namespaces: 12\n"
+        "  calls_per_service: 11\n"
+    )
+    assert problems_of(text) == [
+        "t.yaml:5: mesh.service_accounts: must not exceed mesh.workloads "
+        "(10) (got 11)",
+        "t.yaml:6: mesh.namespaces: must not exceed mesh.service_accounts "
+        "(11) (got 12)",
+        "t.yaml:7: mesh.calls_per_service: must be less than "
+        "mesh.service_accounts (11): a service does not call itself (got 11)",
+    ]
+
+
+def test_backoff_max_is_at_least_the_initial(problems_of: Problems) -> None:
+    text = MINIMAL + "agent: {backoff_initial: 2m}\n"
+    assert problems_of(text) == [
+        "t.yaml:3: agent.backoff_max: must be at least agent.backoff_initial "
+        "(2m) (got '1m')"
+    ]
+
+
+def test_attack_after_the_run_is_refused(problems_of: Problems) -> None:
+    text = "name: demo\nduration: 1h\nattacks:\n" + THEFT + "}\n"
+    assert problems_of(text) == [
+        "t.yaml:4: attacks[0].start: must be before the end of the run "
+        "(duration 1h) (got '1h')"
+    ]
+
+
+def test_outage_after_the_run_is_refused(problems_of: Problems) -> None:
+    text = (
+        "name: demo\nduration: 1h\nca:\n  outages: [{start: 2h, duration: 1m}]"
+    )
+    [line] = problems_of(text + "\n")
+    assert line.startswith("t.yaml:4: ca.outages[0].start: must be before")
+
+
+@pytest.mark.parametrize("node", ["node-20", "node-01", "worker-1", "node--1"])
+def test_attack_on_a_node_outside_the_mesh_is_refused(
+    problems_of: Problems, node: str
+) -> None:
+    text = MINIMAL + (
+        "attacks:\n"
+        f"  - {{kind: mitm, start: 1h, duration: 1h, node: '{node}'}}\n"
+    )
+    assert problems_of(text) == [
+        f"t.yaml:4: attacks[0].node: not in the mesh (node-0 … node-19) "
+        f"(got '{node}')"
+    ]
+
+
+def test_key_theft_of_a_pod_outside_the_mesh_is_refused(
+    problems_of: Problems,
+) -> None:
+    text = MINIMAL + "attacks:\n" + THEFT + ", workload: pod-200}\n"
+    assert problems_of(text) == [
+        "t.yaml:4: attacks[0].workload: not in the mesh (pod-0 … pod-199) "
+        "(got 'pod-200')"
+    ]
+
+
+def test_detection_needs_a_persistent_theft(
+    problems_of: Problems, scenario_of: Build
+) -> None:
+    text = MINIMAL + "attacks:\n" + THEFT + ", detected_after: 1h"
+    [line] = problems_of(text + "}\n")
+    assert line.startswith("t.yaml:4: attacks[0].detected_after: applies only")
+    scenario = scenario_of(text + ", persistent: true}\n")
+    assert scenario.attacks[0].kind == "key-theft"
+
+
+def test_stolen_certificate_needs_a_key_theft(
+    problems_of: Problems, scenario_of: Build
+) -> None:
+    text = MINIMAL + "attacks:\n" + MITM + ", presents: stolen}\n"
+    assert problems_of(text) == [
+        "t.yaml:4: attacks[0].presents: 'stolen' needs a key-theft attack "
+        "in the scenario (got 'stolen')"
+    ]
+    assert scenario_of(text + THEFT + "}\n").attacks[1].kind == "key-theft"
+
+
+def test_type_errors_and_rule_errors_are_reported_together(
+    problems_of: Problems,
+) -> None:
+    text = (
+        "name: demo\n"
+        "duration: 2h\n"
+        "seed: many\n"
+        "pki: {workload_ttl: 100d}\n"
+        "attacks:\n"
+        "  - {kind: key-theft, start: 1h, node: node-1, persistent: maybe}\n"
+        "  - {kind: mitm, start: 3h, duration: 1h, node: node-1}\n"
+    )
+    assert problems_of(text) == [
+        "t.yaml:3: seed: must be an integer (got 'many')",
+        "t.yaml:4: pki.workload_ttl: must not exceed pki.max_workload_ttl "
+        "(90d) (got '100d')",
+        "t.yaml:6: attacks[0].persistent: must be true or false (got 'maybe')",
+        "t.yaml:7: attacks[1].start: must be before the end of the run "
+        "(duration 2h) (got '3h')",
+    ]
+
+
+def test_rules_on_a_failed_key_wait_for_its_fix(problems_of: Problems) -> None:
+    # mesh.nodes is wrong, so whether node-50 exists cannot be told yet
+    text = MINIMAL + (
+        "mesh: {nodes: many}\n"
+        "attacks:\n"
+        "  - {kind: mitm, start: 1h, duration: 1h, node: node-50}\n"
+    )
+    assert problems_of(text) == [
+        "t.yaml:3: mesh.nodes: must be an integer (got 'many')"
+    ]

@@ -1,0 +1,178 @@
+"""The command line as a user runs it: files written, errors, exit codes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from meshsim.cli import main
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+
+SMALL = (
+    "--set",
+    "mesh.workloads=40",
+    "--set",
+    "mesh.nodes=6",
+    "--set",
+    "duration=36h",
+)
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default scenario, reduced in size, run once through the CLI."""
+    out = tmp_path_factory.mktemp("runs") / "istio-sidecar"
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            str(SCENARIOS / "istio-sidecar.yaml"),
+            "--out",
+            str(out),
+            *SMALL,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_run_writes_every_promised_file(default_run: Path) -> None:
+    expected = {
+        "summary.json",
+        "manifest.json",
+        "scenario.yaml",
+        "tables/handshakes.parquet",
+        "tables/csrs.parquet",
+        "tables/rotations.parquet",
+        "tables/thefts.parquet",
+        "tables/attack_windows.parquet",
+        "plots/ca_load.png",
+        "plots/attack_windows.png",
+        "plots/handshakes.png",
+        "certs/root.pem",
+        "certs/leaf-1.pem",
+    }
+    written = {
+        str(p.relative_to(default_run))
+        for p in default_run.rglob("*")
+        if p.is_file()
+    }
+    assert expected <= written
+    assert not [
+        p for p in default_run.parent.iterdir() if ".partial-" in p.name
+    ]
+
+
+def test_summary_holds_the_documented_keys(default_run: Path) -> None:
+    summary = json.loads((default_run / "summary.json").read_text())
+
+    assert summary["seed"] == 1
+    for key in ("csr_total", "csr_rate_per_s", "wait_p50_s", "wait_p99_s"):
+        assert key in summary["ca"]
+    assert summary["ca"]["csr_rate_per_s"] == pytest.approx(
+        summary["ca"]["csr_total"] / (36 * 3600)
+    )
+    assert set(summary["rotation"]) >= {"count", "crypto_cpu_s", "bytes"}
+    handshakes = pd.read_parquet(default_run / "tables/handshakes.parquet")
+    assert summary["handshakes"]["total"] == handshakes["count"].sum()
+    assert set(summary["attack"]) >= {
+        "windows",
+        "window_mean_s",
+        "identities_exposed",
+    }
+
+
+def test_written_files_hold_no_private_key(default_run: Path) -> None:
+    for path in default_run.rglob("*"):
+        if path.is_file():
+            assert b"PRIVATE KEY" not in path.read_bytes(), path
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
+def test_openssl_reads_the_leaf_the_summary_reports(default_run: Path) -> None:
+    summary = json.loads((default_run / "summary.json").read_text())
+    cert = summary["certs"][0]
+    leaf = default_run / "certs" / cert["file"]
+
+    text = subprocess.run(
+        ["openssl", "x509", "-in", str(leaf), "-noout", "-text"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert f"URI:{cert['spiffe_id']}" in text
+    assert "CA:FALSE" in text
+    not_after = datetime.fromisoformat(cert["not_after"])
+    assert not_after.strftime("%b %e %H:%M:%S %Y GMT") in text
+
+    inside = int(datetime.fromisoformat(cert["not_before"]).timestamp()) + 60
+    verified = subprocess.run(
+        [
+            "openssl",
+            "verify",
+            "-attime",
+            str(inside),
+            "-CAfile",
+            str(default_run / "certs" / "root.pem"),
+            str(leaf),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert verified.returncode == 0, verified.stderr
+    assert verified.stdout.strip().endswith(": OK")
+
+
+def test_existing_output_is_kept_without_force(default_run: Path) -> None:
+    before = (default_run / "summary.json").read_bytes()
+
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            str(SCENARIOS / "istio-sidecar.yaml"),
+            "--out",
+            str(default_run),
+        ],
+    )
+
+    assert result.exit_code == 2
+    assert "--force" in result.output
+    assert (default_run / "summary.json").read_bytes() == before
+
+
+def test_validate_accepts_every_shipped_scenario() -> None:
+    for path in sorted(SCENARIOS.glob("*.yaml")):
+        result = CliRunner().invoke(main, ["validate", str(path)])
+        assert result.exit_code == 0, result.output
+
+
+def test_bad_scenario_exits_2_with_one_line_per_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "name: bad\nduration: 0s\nmesh:\n  nodes: -1\n  agnet: per-node\n"
+    )
+
+    done = subprocess.run(
+        [sys.executable, "-m", "meshsim", "validate", str(bad)],
+        capture_output=True,
+        text=True,
+    )
+
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 3
+    assert all(line.startswith(f"{bad}:") for line in lines)
+    assert "Traceback" not in done.stderr
+    assert any("duration" in line and "0s" in line for line in lines)
+    assert any("mesh.nodes" in line and "-1" in line for line in lines)
+    assert any("mesh.agnet" in line and "agent" in line for line in lines)
