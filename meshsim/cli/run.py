@@ -1,5 +1,4 @@
-"""The ``meshsim`` command line: parse options, call the library, show
-the result. Each command calls one plain function a notebook can call."""
+"""``meshsim validate`` and ``meshsim run``: one scenario at a time."""
 
 from __future__ import annotations
 
@@ -8,18 +7,19 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from meshsim.cli.common import fail, load_or_exit, overrides_option
 from meshsim.results import OutputExistsError, check_output
 from meshsim.runner import Run, run_scenario, save_run
-from meshsim.scenario import Scenario, ScenarioError, load_scenario
+from meshsim.scenario import Scenario
 
-__all__ = ["main"]
+__all__ = ["run", "validate"]
 
 # Show a progress bar only once a run has taken this long.
 _PROGRESS_AFTER_S = 2.0
@@ -27,31 +27,17 @@ _PROGRESS_AFTER_S = 2.0
 _err = Console(stderr=True)
 _out = Console()
 
-_overrides = click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override a scenario key, e.g. --set mesh.workloads=20.",
-)
 
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="meshsim")
-def main() -> None:
-    """Simulate a service mesh's workload identities under attack."""
-
-
-@main.command()
+@click.command()
 @click.argument("scenario_file", type=click.Path(path_type=Path))
-@_overrides
+@overrides_option
 def validate(scenario_file: Path, overrides: tuple[str, ...]) -> None:
     """Check a scenario file and report every error in it."""
-    scenario = _load(scenario_file, overrides)
+    scenario = load_or_exit(scenario_file, overrides)
     _out.print(f"{scenario_file}: ok ({scenario.name})")
 
 
-@main.command()
+@click.command()
 @click.argument("scenario_file", type=click.Path(path_type=Path))
 @click.option(
     "--out",
@@ -59,7 +45,7 @@ def validate(scenario_file: Path, overrides: tuple[str, ...]) -> None:
     help="Result folder (default: results/<scenario name>).",
 )
 @click.option("--force", is_flag=True, help="Replace an existing --out.")
-@_overrides
+@overrides_option
 def run(
     scenario_file: Path,
     out: Path | None,
@@ -68,17 +54,17 @@ def run(
 ) -> None:
     """Run a scenario and write its results."""
     started_at = datetime.now(UTC)
-    scenario = _load(scenario_file, overrides)
+    scenario = load_or_exit(scenario_file, overrides)
     out = out if out is not None else Path("results") / scenario.name
     try:
         check_output(out, force)
     except OutputExistsError as error:
-        _fail(str(error))
+        fail(str(error))
 
     try:
         result = _simulate(scenario)
     except ValueError as error:
-        _fail(f"{scenario_file}: {error}")
+        fail(f"{scenario_file}: {error}")
     save_run(
         result,
         out,
@@ -87,15 +73,6 @@ def run(
         started_at=started_at,
     )
     _show(result, out)
-
-
-def _load(path: Path, overrides: tuple[str, ...]) -> Scenario:
-    try:
-        return load_scenario(path, overrides)
-    except ScenarioError as error:
-        for problem in error.problems:
-            click.echo(str(problem), err=True)
-        sys.exit(2)
 
 
 def _simulate(scenario: Scenario) -> Run:
@@ -161,8 +138,3 @@ def _show(run: Run, out: Path) -> None:
 
 def _wait(p50: float, p99: float) -> str:
     return f"{p50 * 1000:.2f} / {p99 * 1000:.2f} ms"
-
-
-def _fail(message: str) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(2)
