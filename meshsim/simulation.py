@@ -16,34 +16,52 @@ import numpy as np
 import simpy
 from cryptography import x509
 
+from meshsim.attack.impersonation import Impersonation
 from meshsim.attack.key_theft import KeyTheft
+from meshsim.attack.loot import Loot
 from meshsim.attack.mitm import Mitm
+from meshsim.attack.token_theft import TokenTheft
 from meshsim.clock import SimClock
 from meshsim.mesh.agent import Agent, Backoff, RenewalPolicy
-from meshsim.mesh.ca import CaServer, Outage
+from meshsim.mesh.ca import CaPolicy, CaServer, Outage, RootChange
 from meshsim.mesh.credential import Credential, TrustBundle
 from meshsim.mesh.handshake import Handshaker, Interceptor, VerificationCache
 from meshsim.mesh.state import MeshState, Slot
+from meshsim.mesh.tokens import TokenSource
 from meshsim.mesh.topology import Topology, build_topology
 from meshsim.mesh.traffic import TrafficEngine
 from meshsim.metrics.records import Recorder
+from meshsim.scenario import (
+    Impersonation as ImpersonationSpec,
+)
 from meshsim.scenario import KeyTheft as KeyTheftSpec
 from meshsim.scenario import Mitm as MitmSpec
 from meshsim.scenario import Scenario
+from meshsim.scenario import TokenTheft as TokenTheftSpec
 
 __all__ = ["Progress", "RunResult", "simulate"]
 
 Progress = Callable[[float], None]
 
 # Random streams, each spawned from the seed in this order, so that adding
-# draws to one stream never shifts the others.
-_STREAMS = ("topology", "renewal", "traffic", "serials", "attack")
+# draws to one stream never shifts the others. New streams go at the end.
+_STREAMS = (
+    "topology",
+    "renewal",
+    "traffic",
+    "serials",
+    "attack",
+    "clocks",
+    "bundles",
+)
 
 # The clock advances in this many steps so progress can be reported.
 _PROGRESS_STEPS = 100
 
 # Issued chains kept for the user to inspect with openssl.
 _CHAINS_KEPT = 3
+
+Streams = dict[str, np.random.Generator]
 
 
 @dataclass(frozen=True)
@@ -55,25 +73,69 @@ class RunResult:
     recorder: Recorder
     root: x509.Certificate
     issued: tuple[tuple[x509.Certificate, ...], ...]
+    clock_offsets_s: tuple[float, ...]
     wall_seconds: float
+
+
+@dataclass
+class _World:
+    """The pieces of one run, wired together."""
+
+    env: simpy.Environment
+    clock: SimClock
+    recorder: Recorder
+    topology: Topology
+    ca: CaServer
+    state: MeshState
+    engine: TrafficEngine
+    interceptors: list[Interceptor]
+    streams: Streams
 
 
 def simulate(scenario: Scenario, progress: Progress | None = None) -> RunResult:
     """Run ``scenario`` to its end and return what was recorded."""
     began = time.perf_counter()
-    streams = dict(
-        zip(
-            _STREAMS,
-            (
-                np.random.Generator(np.random.PCG64(s))
-                for s in np.random.SeedSequence(scenario.seed).spawn(
-                    len(_STREAMS)
-                )
-            ),
-            strict=True,
-        )
+    world = _build(scenario)
+
+    # Keep a few issued chains (public parts only) to show the user.
+    issued: list[tuple[x509.Certificate, ...]] = []
+
+    def keep(slot: Slot, credential: Credential) -> None:
+        if len(issued) < _CHAINS_KEPT:
+            issued.append(credential.chain)
+
+    world.state.on_install(keep)
+    world.ca.start()
+    _start_agents(scenario, world)
+    _start_attacks(scenario, world)
+
+    # Run the clock, in steps so that progress can be shown.
+    world.engine.start()
+    for step in range(1, _PROGRESS_STEPS + 1):
+        world.env.run(until=scenario.duration * step / _PROGRESS_STEPS)
+        if progress is not None:
+            progress(step / _PROGRESS_STEPS)
+    world.engine.finish()
+
+    return RunResult(
+        scenario=scenario,
+        topology=world.topology,
+        recorder=world.recorder,
+        root=world.ca.root,
+        issued=tuple(issued),
+        clock_offsets_s=tuple(world.state.clock_offsets_s),
+        wall_seconds=time.perf_counter() - began,
     )
-    mesh, pki, ca_spec = scenario.mesh, scenario.pki, scenario.ca
+
+
+def _build(scenario: Scenario) -> _World:
+    """Seed the streams and wire the CA, the mesh state and the traffic."""
+    seeds = np.random.SeedSequence(scenario.seed).spawn(len(_STREAMS))
+    streams = {
+        name: np.random.Generator(np.random.PCG64(seed))
+        for name, seed in zip(_STREAMS, seeds, strict=True)
+    }
+    mesh = scenario.mesh
     env = simpy.Environment()
     clock = SimClock(scenario.start_time)
     recorder = Recorder()
@@ -89,39 +151,48 @@ def simulate(scenario: Scenario, progress: Progress | None = None) -> RunResult:
         outside=mesh.outside,
         rng=streams["topology"],
     )
+    hosted = {
+        (pod.node, str(topology.accounts[pod.account].spiffe_id))
+        for pod in topology.pods
+    }
 
-    # The CA and the one trust bundle every node starts with.
+    # The CA; its trust anchors reach each node after a random lag.
+    def publish(roots: tuple[x509.Certificate, ...]) -> None:
+        delay = scenario.ca.bundle_delay
+        lags = streams["bundles"].uniform(0.0, delay, len(topology.nodes))
+        state.publish(TrustBundle({mesh.trust_domain: roots}), list(lags))
+
     ca = CaServer(
         env,
         clock,
         recorder,
         streams["serials"],
-        trust_domain=mesh.trust_domain,
-        key_algorithm=pki.key,
-        root_ttl_s=pki.root_ttl,
-        workload_ttl_s=pki.workload_ttl,
-        max_workload_ttl_s=pki.max_workload_ttl,
-        backdate_s=pki.backdate,
-        workers=ca_spec.workers,
-        sign_time_s=(
-            None if ca_spec.sign_time == "measured" else ca_spec.sign_time
-        ),
-        outages=[
-            Outage(o.start, o.start + o.duration) for o in ca_spec.outages
-        ],
+        _ca_policy(scenario),
+        publish,
+        authorize=lambda node, spiffe_id: (node, spiffe_id) in hosted,
     )
-    bundle = TrustBundle({mesh.trust_domain: (ca.root,)})
 
-    # Agents: one per pod or one per node; one slot per identity held.
+    # Slots: which agent holds each pod's identity.
     per_node = mesh.agent == "per-node"
     slot_of_pod = [
         Slot(pod.node if per_node else pod.index, pod.account)
         for pod in topology.pods
     ]
-    state = MeshState(env, clock, topology, bundle, slot_of_pod)
+    state = MeshState(
+        env,
+        clock,
+        topology,
+        TrustBundle({mesh.trust_domain: (ca.root,)}),
+        slot_of_pod,
+        _clock_offsets(scenario, topology, streams["clocks"]),
+    )
     interceptors: list[Interceptor] = []
-    cache = VerificationCache(state, recorder.crypto)
-    handshaker = Handshaker(state, cache, mesh.mtls, interceptors)
+    handshaker = Handshaker(
+        state,
+        VerificationCache(state, recorder.crypto),
+        mesh.mtls,
+        interceptors,
+    )
     engine = TrafficEngine(
         env,
         state,
@@ -130,124 +201,226 @@ def simulate(scenario: Scenario, progress: Progress | None = None) -> RunResult:
         streams["traffic"],
         scenario.traffic.rate,
     )
-    _start_agents(scenario, env, state, ca, recorder, streams["renewal"])
+    return _World(
+        env,
+        clock,
+        recorder,
+        topology,
+        ca,
+        state,
+        engine,
+        interceptors,
+        streams,
+    )
 
-    # Keep a few issued chains (public parts only) to show the user.
-    issued: list[tuple[x509.Certificate, ...]] = []
 
-    def keep(slot: Slot, credential: Credential) -> None:
-        if len(issued) < _CHAINS_KEPT:
-            issued.append(credential.chain)
+def _ca_policy(scenario: Scenario) -> CaPolicy:
+    pki, ca = scenario.pki, scenario.ca
+    return CaPolicy(
+        trust_domain=scenario.mesh.trust_domain,
+        key_algorithm=pki.key,
+        root_ttl_s=pki.root_ttl,
+        workload_ttl_s=pki.workload_ttl,
+        max_workload_ttl_s=pki.max_workload_ttl,
+        backdate_s=pki.backdate,
+        allowance_s=pki.not_after_allowance,
+        workers=ca.workers,
+        sign_time_s=None if ca.sign_time == "measured" else ca.sign_time,
+        outages=tuple(
+            Outage(o.start, o.start + o.duration) for o in ca.outages
+        ),
+        intermediate_ttl_s=ca.intermediate_ttl,
+        rotation=(
+            (ca.rotation.prepare_at, ca.rotation.activate_at)
+            if ca.rotation is not None
+            else None
+        ),
+        root_reissue_at=ca.root_reissue_at,
+        root_changes=tuple(
+            RootChange(r.at, r.key == "same", r.overlap)
+            for r in ca.root_rotations
+        ),
+        node_authorization=ca.node_authorization,
+    )
 
-    state.on_install(keep)
 
-    # Attackers, in the order the scenario lists them.
-    def stolen(credential: Credential) -> None:
+def _clock_offsets(
+    scenario: Scenario, topology: Topology, rng: np.random.Generator
+) -> list[float]:
+    """Each node's clock offset: U(-u, u) + N(0, s), or as given."""
+    skew = scenario.mesh.clock_skew
+    count = len(topology.nodes)
+    offsets = np.zeros(count)
+    if skew.uniform > 0:
+        offsets += rng.uniform(-skew.uniform, skew.uniform, count)
+    if skew.normal > 0:
+        offsets += rng.normal(0.0, skew.normal, count)
+    for entry in skew.offsets:
+        offsets[topology.node_index(entry.node)] = entry.offset
+    return [float(o) for o in offsets]
+
+
+def _start_agents(scenario: Scenario, world: _World) -> None:
+    """One agent per pod or per node, rotating every slot it holds."""
+    topology, state = world.topology, world.state
+    pki, spec = scenario.pki, scenario.agent
+    clamp = (
+        (spec.backoff_initial, spec.backoff_max)
+        if spec.backoff == "remaining"
+        else None
+    )
+    renewal = RenewalPolicy(
+        pki.grace_ratio, pki.jitter, spec.lifetime_from, clamp
+    )
+    backoff = Backoff(
+        spec.backoff_initial,
+        spec.backoff_max,
+        spec.backoff_multiplier,
+        kind=spec.backoff,
+        jitter=spec.backoff_jitter,
+        fast_retries=spec.fast_retries,
+        fast_initial_s=spec.fast_retry_initial,
+        remaining_fraction=spec.remaining_fraction,
+    )
+    tokens = _token_sources(scenario, topology)
+    per_node = scenario.mesh.agent == "per-node"
+    holders = (
+        list(enumerate(topology.nodes))
+        if per_node
+        else [(p.node, p.name) for p in topology.pods]
+    )
+    slots_of_agent: dict[int, list[Slot]] = {}
+    for slot in sorted(state.pods_of_slot):
+        slots_of_agent.setdefault(slot.agent, []).append(slot)
+    for index, (node, name) in enumerate(holders):
+        if index not in slots_of_agent:
+            continue
+        agent = Agent(
+            world.env,
+            state,
+            world.ca,
+            world.recorder,
+            world.streams["renewal"],
+            index=index,
+            name=f"agent-{name}",
+            node=node,
+            key_algorithm=pki.key,
+            renewal=renewal,
+            backoff=backoff,
+            tokens=tokens,
+            per_node=per_node,
+            max_in_flight=spec.max_in_flight,
+        )
+        for slot in slots_of_agent[index]:
+            agent.start(slot)
+
+
+def _token_sources(
+    scenario: Scenario, topology: Topology
+) -> dict[int, TokenSource]:
+    return {
+        account.index: TokenSource(
+            account.namespace,
+            account.name,
+            scenario.pki.token_ttl,
+            scenario.agent.token_refresh,
+        )
+        for account in topology.accounts
+    }
+
+
+def _start_attacks(scenario: Scenario, world: _World) -> None:
+    """Attackers, in the order the scenario lists them; on-path attackers
+    use what every theft before or beside them holds."""
+    env, topology, engine = world.env, world.topology, world.engine
+    per_node = scenario.mesh.agent == "per-node"
+
+    def gained(credential: Credential) -> None:
         engine.touch_all()
         engine.watch(credential, engine.touch_all)
 
-    thefts: list[KeyTheft] = []
+    loots: list[Loot] = []
     for index, attack in enumerate(scenario.attacks):
+        if isinstance(attack, MitmSpec):
+            continue
+        node = topology.node_index(attack.node)
+        pods = (
+            _compromised_pods(attack, topology, per_node)
+            if isinstance(attack, KeyTheftSpec | TokenTheftSpec)
+            else [p.index for p in topology.pods_on_node(node)]
+        )
+        holder = (
+            attack.node if per_node or not pods else topology.pods[pods[0]].name
+        )
+        loot = Loot(
+            env,
+            world.recorder,
+            attack=index,
+            kind=attack.kind,
+            holder=f"attacker@{holder}",
+            on_gain=gained,
+        )
+        loots.append(loot)
         if isinstance(attack, KeyTheftSpec):
-            pods = _compromised_pods(attack, topology, per_node)
-            theft = KeyTheft(
+            slot_of_pod = world.state.slot_of_pod
+            KeyTheft(
                 env,
-                state,
-                recorder,
-                index=index,
-                holder=attack.node if per_node else topology.pods[pods[0]].name,
+                world.state,
+                loot,
                 slots=sorted({slot_of_pod[p] for p in pods}),
                 start_s=attack.start,
                 persistent=attack.persistent,
                 detected_after_s=attack.detected_after,
-                on_steal=stolen,
-            )
-            thefts.append(theft)
-            theft.start()
+            ).start()
+        elif isinstance(attack, TokenTheftSpec):
+            tokens = _token_sources(scenario, topology)
+            accounts = sorted({topology.pods[p].account for p in pods})
+            TokenTheft(
+                env,
+                world.ca,
+                loot,
+                sources=[
+                    (topology.accounts[a].spiffe_id, tokens[a])
+                    for a in accounts
+                ],
+                node=node,
+                start_s=attack.start,
+                interval_s=attack.interval,
+            ).start()
+        elif isinstance(attack, ImpersonationSpec):
+            Impersonation(
+                env,
+                world.ca,
+                loot,
+                accounts=topology.accounts,
+                node=node,
+                start_s=attack.start,
+            ).start()
+
     for index, attack in enumerate(scenario.attacks):
         if isinstance(attack, MitmSpec):
             node = topology.node_index(attack.node)
             mitm = Mitm(
                 env,
-                clock,
-                recorder.crypto,
-                streams["attack"],
+                world.clock,
+                world.recorder.crypto,
+                world.streams["attack"],
                 index=index,
                 node=node,
                 start_s=attack.start,
                 end_s=attack.start + attack.duration,
                 presents=attack.presents,
-                thefts=thefts,
+                loots=loots,
                 on_change=partial(engine.touch_node, node),
             )
-            interceptors.append(mitm)
+            world.interceptors.append(mitm)
             mitm.start()
-
-    # Run the clock, in steps so that progress can be shown.
-    engine.start()
-    for step in range(1, _PROGRESS_STEPS + 1):
-        env.run(until=scenario.duration * step / _PROGRESS_STEPS)
-        if progress is not None:
-            progress(step / _PROGRESS_STEPS)
-    engine.finish()
-
-    return RunResult(
-        scenario=scenario,
-        topology=topology,
-        recorder=recorder,
-        root=ca.root,
-        issued=tuple(issued),
-        wall_seconds=time.perf_counter() - began,
-    )
-
-
-def _start_agents(
-    scenario: Scenario,
-    env: simpy.Environment,
-    state: MeshState,
-    ca: CaServer,
-    recorder: Recorder,
-    rng: np.random.Generator,
-) -> None:
-    """One agent per pod or per node, rotating every slot it holds."""
-    topology = state.topology
-    renewal = RenewalPolicy(scenario.pki.grace_ratio, scenario.pki.jitter)
-    backoff = Backoff(
-        scenario.agent.backoff_initial,
-        scenario.agent.backoff_max,
-        scenario.agent.backoff_multiplier,
-    )
-    per_node = scenario.mesh.agent == "per-node"
-    holders = (
-        [(i, name) for i, name in enumerate(topology.nodes)]
-        if per_node
-        else [(p.node, p.name) for p in topology.pods]
-    )
-    for index, (node, name) in enumerate(holders):
-        slots = sorted({s for s in state.pods_of_slot if s.agent == index})
-        if not slots:
-            continue
-        agent = Agent(
-            env,
-            state,
-            ca,
-            recorder,
-            rng,
-            index=index,
-            name=f"agent-{name}",
-            node=node,
-            key_algorithm=scenario.pki.key,
-            renewal=renewal,
-            backoff=backoff,
-        )
-        for slot in slots:
-            agent.start(slot)
 
 
 def _compromised_pods(
-    attack: KeyTheftSpec, topology: Topology, per_node: bool
+    attack: KeyTheftSpec | TokenTheftSpec, topology: Topology, per_node: bool
 ) -> list[int]:
-    """The pods whose keys a compromise of ``attack.node`` exposes: all
+    """The pods whose secrets a compromise of ``attack.node`` exposes: all
     pods there under a node agent, else the named or first pod there."""
     node = topology.node_index(attack.node)
     here = [p.index for p in topology.pods_on_node(node)]

@@ -9,14 +9,14 @@ it keeps copying each renewal until it is detected.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Generator, Sequence
 from typing import Any
 
 import simpy
 
+from meshsim.attack.loot import Loot
 from meshsim.mesh.credential import Credential
 from meshsim.mesh.state import MeshState, Slot
-from meshsim.metrics.records import Recorder, TheftRecord
 
 __all__ = ["KeyTheft"]
 
@@ -28,21 +28,16 @@ class KeyTheft:
         self,
         env: simpy.Environment,
         state: MeshState,
-        recorder: Recorder,
+        loot: Loot,
         *,
-        index: int,
-        holder: str,
         slots: Sequence[Slot],
         start_s: float,
         persistent: bool,
         detected_after_s: float | None,
-        on_steal: Callable[[Credential], None],
     ) -> None:
         self.env = env
         self.state = state
-        self.recorder = recorder
-        self.index = index
-        self.holder = holder
+        self.loot = loot
         self.slots = frozenset(slots)
         self.start_s = start_s
         self.persistent = persistent
@@ -51,8 +46,6 @@ class KeyTheft:
             if detected_after_s is not None
             else math.inf
         )
-        self.on_steal = on_steal
-        self.stolen: dict[str, list[Credential]] = {}
 
     def start(self) -> simpy.Process:
         """Schedule the compromise."""
@@ -65,32 +58,10 @@ class KeyTheft:
         for slot in sorted(self.slots):
             credential = self.state.credentials.get(slot)
             if credential is not None:
-                self._copy(credential)
+                self.loot.add(credential)
         if self.persistent:
             self.state.on_install(self._installed)
 
-    def newest(self, spiffe_id: str) -> Credential | None:
-        """The stolen credential for ``spiffe_id`` that lives longest."""
-        copies = self.stolen.get(spiffe_id)
-        if not copies:
-            return None
-        return max(copies, key=lambda c: c.valid_until_s)
-
     def _installed(self, slot: Slot, credential: Credential) -> None:
         if slot in self.slots and self.env.now < self.detected_s:
-            self._copy(credential)
-
-    def _copy(self, credential: Credential) -> None:
-        spiffe_id = str(credential.spiffe_id)
-        self.stolen.setdefault(spiffe_id, []).append(credential)
-        self.recorder.thefts.append(
-            TheftRecord(
-                attack=self.index,
-                stolen_s=self.env.now,
-                spiffe_id=spiffe_id,
-                serial_number=credential.serial_hex,
-                not_after_s=credential.not_after_s,
-                holder=self.holder,
-            )
-        )
-        self.on_steal(credential)
+            self.loot.add(credential)

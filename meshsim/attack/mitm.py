@@ -6,7 +6,7 @@ presents: with ``none`` it only reads plaintext; with ``self-signed``,
 ``rogue-ca`` or ``stolen`` it terminates the client's TLS with a chain for
 the server's SPIFFE ID, and reads the request only when the client's real
 verification accepts that chain. A ``stolen`` attacker uses the newest
-chain a key theft copied for that identity and relays everything else
+chain an attack stole or obtained for that identity and relays everything else
 untouched.
 """
 
@@ -21,7 +21,7 @@ import numpy as np
 import simpy
 from cryptography import x509
 
-from meshsim.attack.key_theft import KeyTheft
+from meshsim.attack.loot import Loot
 from meshsim.clock import SimClock
 from meshsim.identity import SpiffeId
 from meshsim.mesh.ca import random_serial
@@ -56,7 +56,7 @@ class Mitm:
         start_s: float,
         end_s: float,
         presents: str,
-        thefts: Sequence[KeyTheft],
+        loots: Sequence[Loot],
         on_change: Callable[[], None],
     ) -> None:
         if presents not in PRESENTS:
@@ -72,7 +72,7 @@ class Mitm:
         self.start_s = start_s
         self.end_s = end_s
         self.presents = presents
-        self.thefts = tuple(thefts)
+        self.loots = tuple(loots)
         self.on_change = on_change
         self._forged: dict[SpiffeId, Credential] = {}
         self._rogue: tuple[PrivateKey, x509.Certificate] | None = None
@@ -160,8 +160,8 @@ class Mitm:
         if self.presents == "stolen":
             copies = [
                 c
-                for theft in self.thefts
-                if (c := theft.newest(str(account.spiffe_id))) is not None
+                for loot in self.loots
+                if (c := loot.newest(str(account.spiffe_id))) is not None
             ]
             if not copies:
                 return None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import click
 
+from meshsim.cli.profiles import profiles
 from meshsim.cli.run import run, validate
 
 __all__ = ["main"]
@@ -19,3 +20,4 @@ def main() -> None:
 
 main.add_command(validate)
 main.add_command(run)
+main.add_command(profiles)

@@ -4,8 +4,8 @@ For each slot an agent runs :meth:`Agent.rotate`: make a key and a CSR,
 send it to the CA, install the chain it gets back, and sleep until the
 remaining life falls to ``g`` of the lifetime, with
 ``g = grace_ratio ± U(0, jitter)``. When the CA fails, the agent retries
-with capped exponential backoff and keeps serving the old certificate
-until it expires.
+the same CSR after a backoff and keeps serving the old certificate until
+it expires.
 """
 
 from __future__ import annotations
@@ -17,14 +17,13 @@ from typing import Any
 
 import numpy as np
 import simpy
-from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from meshsim.identity import SpiffeId
 from meshsim.mesh.ca import CaServer, CsrAnswer
 from meshsim.mesh.credential import Credential
 from meshsim.mesh.state import MeshState, Slot
-from meshsim.mesh.tokens import ServiceAccountToken
+from meshsim.mesh.tokens import TokenSource
 from meshsim.metrics.records import Recorder, RotationRecord
 from meshsim.pki.csr import build_csr
 from meshsim.pki.keys import PrivateKey, generate_key
@@ -35,10 +34,18 @@ __all__ = ["Agent", "Backoff", "RenewalPolicy"]
 
 @dataclass(frozen=True, slots=True)
 class RenewalPolicy:
-    """When to renew: remaining life <= g * lifetime."""
+    """When to renew: remaining life <= g * lifetime.
+
+    ``lifetime_from`` says how the lifetime is measured: ``agent-clock``
+    (NotAfter minus the agent's clock at install, as Istio's sidecar
+    agent does) or ``certificate`` (NotAfter minus NotBefore). With
+    ``clamp`` the wait until renewal is kept within ``[low, high]``.
+    """
 
     grace_ratio: float
     jitter: float
+    lifetime_from: str = "agent-clock"
+    clamp: tuple[float, float] | None = None
 
     def draw_grace(self, rng: np.random.Generator) -> float:
         """``grace_ratio`` plus or minus U(0, jitter), sign at random."""
@@ -48,29 +55,67 @@ class RenewalPolicy:
         sign = 1.0 if rng.random() < 0.5 else -1.0
         return self.grace_ratio + sign * offset
 
-    def renew_at(self, now: float, not_after: float, grace: float) -> float:
-        """The time at which the remaining life equals ``grace`` of the
-        lifetime, the lifetime measured from ``now`` on the agent's clock."""
-        lifetime = not_after - now
-        return now + (1.0 - grace) * lifetime
+    def renew_at(
+        self,
+        now: float,
+        not_after: float,
+        grace: float,
+        not_before: float | None = None,
+    ) -> float:
+        """The agent-clock time at which the remaining life equals
+        ``grace`` of the lifetime."""
+        if self.lifetime_from == "certificate" and not_before is not None:
+            start = not_before
+        else:
+            start = now
+        at = start + (1.0 - grace) * (not_after - start)
+        if self.clamp is not None:
+            low, high = self.clamp
+            at = now + min(max(at - now, low), high)
+        return at
 
 
 @dataclass(frozen=True, slots=True)
 class Backoff:
-    """Capped exponential backoff between failed CSR attempts.
+    """The wait after a failed CSR attempt.
 
-    NOTE: no retry jitter and no fast-retry phase (Istio makes five quick
-    retries first); both wait for the mesh profiles.
+    ``exponential``: ``fast_retries`` quick retries from ``fast_initial``
+    doubling, then ``initial * multiplier**k`` capped at ``max_s``; each
+    wait is multiplied by ``1 ± U(0, jitter)``. ``remaining``: a fraction
+    of the current certificate's remaining life, clamped to
+    ``[initial_s, max_s]`` (``initial_s`` when there is none).
     """
 
     initial_s: float
     max_s: float
     multiplier: float
+    kind: str = "exponential"
+    jitter: float = 0.0
+    fast_retries: int = 0
+    fast_initial_s: float = 0.1
+    remaining_fraction: float = 0.7
 
-    def delay(self, failures: int) -> float:
-        """The wait after the ``failures``-th consecutive failure (1-based)."""
-        exponent = min(failures - 1, 64)
-        return min(self.max_s, self.initial_s * self.multiplier**exponent)
+    def delay(
+        self,
+        failures: int,
+        rng: np.random.Generator | None = None,
+        remaining_s: float | None = None,
+    ) -> float:
+        """The wait after the ``failures``-th consecutive failure (1-based);
+        ``remaining_s`` is the life left of the certificate in use."""
+        if self.kind == "remaining":
+            if remaining_s is None or remaining_s <= 0:
+                return self.initial_s
+            wait = self.remaining_fraction * remaining_s
+            return min(max(wait, self.initial_s), self.max_s)
+        if failures <= self.fast_retries:
+            wait = self.fast_initial_s * 2.0 ** (failures - 1)
+        else:
+            exponent = min(failures - self.fast_retries - 1, 64)
+            wait = min(self.max_s, self.initial_s * self.multiplier**exponent)
+        if self.jitter and rng is not None:
+            wait *= 1.0 + rng.uniform(-self.jitter, self.jitter)
+        return wait
 
 
 class Agent:
@@ -90,6 +135,9 @@ class Agent:
         key_algorithm: str,
         renewal: RenewalPolicy,
         backoff: Backoff,
+        tokens: dict[int, TokenSource],
+        per_node: bool = False,
+        max_in_flight: int | None = None,
     ) -> None:
         self.env = env
         self.state = state
@@ -102,27 +150,39 @@ class Agent:
         self.key_algorithm = key_algorithm
         self.renewal = renewal
         self.backoff = backoff
+        self.tokens = tokens
+        self.per_node = per_node
+        self.in_flight = (
+            simpy.Resource(env, capacity=max_in_flight)
+            if max_in_flight is not None
+            else None
+        )
 
     def start(self, slot: Slot) -> simpy.Process:
         """Begin rotating the certificate of ``slot``."""
         return self.env.process(self.rotate(slot))
 
+    def clock(self) -> float:
+        """Now, as this agent's node clock reads it."""
+        return self.state.node_time(self.node)
+
     def rotate(self, slot: Slot) -> Generator[simpy.Event, Any, None]:
         """Obtain a certificate, install it, sleep until renewal; repeat."""
-        account = self.state.topology.accounts[slot.account]
-        token = ServiceAccountToken(account.namespace, account.name)
         while True:
-            credential, attempts, cost, size = yield from self._obtain(
-                slot, token
-            )
+            credential, attempts, cost, size = yield from self._obtain(slot)
 
             # Install: the pods of this slot present the new chain from now.
             self.state.install(slot, credential)
 
             # Schedule renewal from the lifetime seen on this node's clock.
-            now = self.state.node_time(self.node)
-            grace = self.renewal.draw_grace(self.rng)
-            renew_at = self.renewal.renew_at(now, credential.not_after_s, grace)
+            now = self.clock()
+            renew_at = self.renewal.renew_at(
+                now,
+                credential.not_after_s,
+                self.renewal.draw_grace(self.rng),
+                credential.not_before_s,
+            )
+            wait = max(0.0, renew_at - now)
             self.recorder.rotations.append(
                 RotationRecord(
                     installed_s=self.env.now,
@@ -130,23 +190,23 @@ class Agent:
                     node=self.state.topology.nodes[self.node],
                     spiffe_id=str(credential.spiffe_id),
                     serial_number=credential.serial_hex,
-                    not_before_s=credential.valid_from_s,
+                    not_before_s=credential.not_before_s,
                     not_after_s=credential.not_after_s,
-                    renew_at_s=renew_at - (now - self.env.now),
+                    renew_at_s=self.env.now + wait,
                     attempts=attempts,
                     crypto_cpu_s=cost,
                     bytes=size,
                 )
             )
-            yield self.env.timeout(max(0.0, renew_at - now))
+            yield self.env.timeout(wait)
 
     def _obtain(
-        self, slot: Slot, token: ServiceAccountToken
+        self, slot: Slot
     ) -> Generator[simpy.Event, Any, tuple[Credential, int, float, int]]:
         """Send CSRs until one is signed; back off between failures."""
         account = self.state.topology.accounts[slot.account]
+        source = self.tokens[slot.account]
         crypto = self.recorder.crypto
-        attempts = 0
 
         # Make a fresh key and a CSR for the slot's identity; retries send
         # the same CSR again.
@@ -159,40 +219,61 @@ class Agent:
         csr_der = csr.public_bytes(Encoding.DER)
         cost = spent_key + spent_csr
         size = len(csr_der)
+        attempts = 0
         while True:
             attempts += 1
 
-            # Ask the CA; on success check what came back and keep it.
-            answer: CsrAnswer = yield from self.ca.serve_csr(
-                self.name, token, csr_der
-            )
+            # Ask the CA, holding one of the agent's in-flight places.
+            answer = yield from self._ask(source, csr_der)
             if answer.chain is not None:
                 size += sum(
                     len(c.public_bytes(Encoding.DER)) for c in answer.chain
                 )
                 credential, spent = crypto.measure(
                     "verify-issued",
-                    partial(self._accept, account.spiffe_id, answer.chain, key),
+                    partial(self._accept, account.spiffe_id, answer, key),
                 )
                 cost += spent
                 if credential is not None:
                     return credential, attempts, cost, size
 
-            yield self.env.timeout(self.backoff.delay(attempts))
+            # Back off; the certificate in use, if any, stays installed.
+            held = self.state.credentials.get(slot)
+            remaining = (
+                held.not_after_s - self.clock() if held is not None else None
+            )
+            yield self.env.timeout(
+                self.backoff.delay(attempts, self.rng, remaining)
+            )
+
+    def _ask(
+        self, source: TokenSource, csr_der: bytes
+    ) -> Generator[simpy.Event, Any, CsrAnswer]:
+        token = source.token_at(self.env.now)
+        node = self.node if self.per_node else None
+        if self.in_flight is None:
+            return (
+                yield from self.ca.serve_csr(self.name, token, csr_der, node)
+            )
+        with self.in_flight.request() as place:
+            yield place
+            return (
+                yield from self.ca.serve_csr(self.name, token, csr_der, node)
+            )
 
     def _accept(
-        self,
-        spiffe_id: SpiffeId,
-        chain: tuple[x509.Certificate, ...],
-        key: PrivateKey,
+        self, spiffe_id: SpiffeId, answer: CsrAnswer, key: PrivateKey
     ) -> Credential | None:
-        """Check an issued chain against this node's bundle before use."""
-        bundle = self.state.bundle_of_node[self.node]
-        at = self.state.clock.to_datetime(self.state.node_time(self.node))
+        """Check an issued chain against the roots the CA sent with it."""
+        assert answer.chain is not None
+        at = self.state.clock.to_datetime(self.env.now)
+        roots = {spiffe_id.trust_domain: answer.roots}
         try:
-            issued = verify_svid(chain, bundle.roots, at)
+            issued = verify_svid(answer.chain, roots, at)
         except SvidError:
             return None
         if issued != spiffe_id:
             return None
-        return Credential.from_chain(spiffe_id, chain, key, self.state.clock)
+        return Credential.from_chain(
+            spiffe_id, answer.chain, key, self.state.clock
+        )

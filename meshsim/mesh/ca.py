@@ -4,12 +4,18 @@ Each CSR waits for one of ``workers`` in a :class:`simpy.Resource`, then
 takes ``sign_time`` of simulated time, or, with ``sign_time: measured``,
 the CPU time this machine really spent parsing, checking and signing it.
 During an outage the CA is unreachable and a CSR fails at once.
+
+The CA's hierarchy lives here too: a root that signs leaves or an
+intermediate that does, the rotation of the signing CA during its life
+(SPIRE's prepare and activate), the re-issue of the root with its own key
+(Istio's rotator), and operator root replacements. Each change of trust
+anchors is published to the nodes through ``publish``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -27,13 +33,24 @@ from meshsim.pki.authority import (
     CsrRefusedError,
     self_signed_root,
 )
-from meshsim.pki.keys import generate_key
+from meshsim.pki.keys import PrivateKey, generate_key
 
-__all__ = ["CaServer", "CsrAnswer", "Outage", "random_serial"]
+__all__ = [
+    "CaPolicy",
+    "CaServer",
+    "CsrAnswer",
+    "Outage",
+    "RootChange",
+    "random_serial",
+]
 
-# The root is valid from an hour before the run, so that leaves backdated
-# at the start of the run, or checked by a lagging clock, chain to it.
-_ROOT_BACKDATE_S = 3600.0
+# CA certificates are valid from an hour before they are made, so that
+# leaves backdated at the start of the run, or checked by a lagging clock,
+# chain to them.
+CA_BACKDATE_S = 3600.0
+
+Publish = Callable[[tuple[x509.Certificate, ...]], None]
+Authorize = Callable[[int, str], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,11 +62,45 @@ class Outage:
 
 
 @dataclass(frozen=True, slots=True)
+class RootChange:
+    """An operator replaces the root at ``at_s``, with the same key or a
+    new one, publishing old and new roots together (``overlap``) or the
+    new one alone."""
+
+    at_s: float
+    same_key: bool
+    overlap: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CaPolicy:
+    """What the CA signs, with what, and how its hierarchy changes."""
+
+    trust_domain: str
+    key_algorithm: str
+    root_ttl_s: float
+    workload_ttl_s: float
+    max_workload_ttl_s: float
+    backdate_s: float
+    workers: int
+    sign_time_s: float | None
+    allowance_s: float = 0.0
+    outages: tuple[Outage, ...] = ()
+    intermediate_ttl_s: float | None = None
+    rotation: tuple[float, float] | None = None
+    root_reissue_at: float | None = None
+    root_changes: tuple[RootChange, ...] = ()
+    node_authorization: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class CsrAnswer:
-    """What the CA sends back: a chain (leaf first) or a refusal reason."""
+    """What the CA sends back: a chain (leaf first) or a refusal reason,
+    with the roots it trusts now."""
 
     chain: tuple[x509.Certificate, ...] | None
     reason: str
+    roots: tuple[x509.Certificate, ...] = field(default=())
 
 
 def random_serial(rng: np.random.Generator) -> int:
@@ -66,58 +117,61 @@ class CaServer:
         clock: SimClock,
         recorder: Recorder,
         rng: np.random.Generator,
-        *,
-        trust_domain: str,
-        key_algorithm: str,
-        root_ttl_s: float,
-        workload_ttl_s: float,
-        max_workload_ttl_s: float,
-        backdate_s: float,
-        workers: int,
-        sign_time_s: float | None,
-        outages: Sequence[Outage] = (),
+        policy: CaPolicy,
+        publish: Publish,
+        authorize: Authorize | None = None,
     ) -> None:
         self.env = env
         self.clock = clock
         self.recorder = recorder
         self.rng = rng
-        self.trust_domain = trust_domain
-        self.workload_ttl = timedelta(seconds=workload_ttl_s)
-        self.backdate = timedelta(seconds=backdate_s)
-        self.sign_time_s = sign_time_s
-        self.outages = tuple(outages)
-        self.workers = simpy.Resource(env, capacity=workers)
+        self.policy = policy
+        self.publish = publish
+        self.authorize = authorize
+        self.workers = simpy.Resource(env, capacity=policy.workers)
+        self.ttl = timedelta(seconds=policy.workload_ttl_s)
+        self.backdate = timedelta(seconds=policy.backdate_s)
+        self.allowance = timedelta(seconds=policy.allowance_s)
 
-        # Make the self-signed root at the start of the run.
-        key, _ = recorder.crypto.measure(
-            "ca-keygen", lambda: generate_key(key_algorithm)
-        )
-        root = self_signed_root(
-            key,
-            trust_domain,
-            not_before=clock.x509_time(-_ROOT_BACKDATE_S),
-            not_after=clock.x509_time(root_ttl_s),
-            serial_number=random_serial(rng),
-        )
-        self.authority = CertificateAuthority(
-            key=key,
-            chain=(root,),
-            max_workload_ttl=timedelta(seconds=max_workload_ttl_s),
+        # Make the root, and the intermediate if leaves are signed by one.
+        self.root_ca = self._new_root(self._keygen(), env.now)
+        self.anchors: list[x509.Certificate] = [self.root_ca.root]
+        self.active = (
+            self.root_ca
+            if policy.intermediate_ttl_s is None
+            else self._new_signer(env.now)
         )
 
     @property
     def root(self) -> x509.Certificate:
-        """The root certificate every trust bundle holds."""
-        return self.authority.chain[-1]
+        """The first root, as every trust bundle holds it at the start."""
+        return self.anchors[0]
+
+    def start(self) -> None:
+        """Start the processes that change the hierarchy over time."""
+        if self.policy.rotation is not None:
+            self.env.process(self.rotate_signer())
+        if self.policy.root_reissue_at is not None:
+            self.env.process(self.reissue_root())
+        for change in self.policy.root_changes:
+            self.env.process(self.replace_root(change))
 
     def reachable(self, now: float) -> bool:
         """False during an outage."""
-        return not any(o.start_s <= now < o.end_s for o in self.outages)
+        return not any(o.start_s <= now < o.end_s for o in self.policy.outages)
 
     def serve_csr(
-        self, agent: str, token: ServiceAccountToken, csr_der: bytes
+        self,
+        agent: str,
+        token: ServiceAccountToken,
+        csr_der: bytes,
+        node: int | None = None,
     ) -> Generator[simpy.Event, Any, CsrAnswer]:
-        """Queue for a worker, authenticate, check and sign one CSR."""
+        """Queue for a worker, authenticate, check and sign one CSR.
+
+        ``node`` is the caller's node when it is a node agent, for node
+        authorization.
+        """
         submitted = self.env.now
         if not self.reachable(submitted):
             self._record(submitted, submitted, agent, "", "unreachable", 0, 0)
@@ -126,8 +180,9 @@ class CaServer:
         with self.workers.request() as slot:
             yield slot
             started = self.env.now
-            answer, spiffe_id, spent = self._sign(token, csr_der, started)
-            service_s = spent if self.sign_time_s is None else self.sign_time_s
+            answer, spiffe_id, spent = self._sign(token, csr_der, node, started)
+            policy_time = self.policy.sign_time_s
+            service_s = spent if policy_time is None else policy_time
             yield self.env.timeout(service_s)
 
         chain_bytes = sum(
@@ -145,33 +200,152 @@ class CaServer:
         )
         return answer
 
+    def rotate_signer(self) -> Generator[simpy.Event, Any, None]:
+        """Prepare the next signing CA, then activate it, at fixed
+        fractions of the current one's life; repeat for each."""
+        assert self.policy.rotation is not None
+        prepare_at, activate_at = self.policy.rotation
+        while True:
+            current = self.active
+            begin, end = self._validity(current.certificate)
+            yield self._until(begin + prepare_at * (end - begin))
+            upcoming = self._new_signer(self.env.now)
+            if self.policy.intermediate_ttl_s is None:
+                self.anchors.append(upcoming.root)
+                self.publish(tuple(self.anchors))
+            yield self._until(begin + activate_at * (end - begin))
+            self.active = upcoming
+            if self.policy.intermediate_ttl_s is None:
+                self.root_ca = upcoming
+                self.env.process(self._retire(current.root, end))
+
+    def reissue_root(self) -> Generator[simpy.Event, Any, None]:
+        """Re-issue the root with its own key when less than
+        ``root_reissue_at`` of its life remains."""
+        assert self.policy.root_reissue_at is not None
+        while True:
+            begin, end = self._validity(self.root_ca.root)
+            yield self._until(end - self.policy.root_reissue_at * (end - begin))
+            self._switch_root(same_key=True, overlap=False)
+
+    def replace_root(
+        self, change: RootChange
+    ) -> Generator[simpy.Event, Any, None]:
+        """Carry out one operator root replacement."""
+        yield self._until(change.at_s)
+        self._switch_root(change.same_key, change.overlap)
+
+    def _switch_root(self, same_key: bool, overlap: bool) -> None:
+        """Make a new root (with the old key or a new one), sign with it
+        from now, and publish the trust anchors."""
+        key = self.root_ca.key if same_key else self._keygen()
+        self.root_ca = self._new_root(key, self.env.now)
+        new = self.root_ca.root
+        self.anchors = [*self.anchors, new] if overlap else [new]
+        if self.policy.intermediate_ttl_s is None:
+            self.active = self.root_ca
+        elif not same_key:
+            self.active = self._new_signer(self.env.now)
+        self.publish(tuple(self.anchors))
+
+    def _retire(
+        self, root: x509.Certificate, end: float
+    ) -> Generator[simpy.Event, Any, None]:
+        """Drop a replaced root from the bundle once it has expired."""
+        yield self._until(end + 1.0)
+        if root in self.anchors and len(self.anchors) > 1:
+            self.anchors = [r for r in self.anchors if r is not root]
+            self.publish(tuple(self.anchors))
+
+    def _new_root(self, key: PrivateKey, now: float) -> CertificateAuthority:
+        begin = now - CA_BACKDATE_S
+        root = self_signed_root(
+            key,
+            self.policy.trust_domain,
+            not_before=self.clock.x509_time(begin),
+            not_after=self.clock.x509_time(begin + self.policy.root_ttl_s),
+            serial_number=random_serial(self.rng),
+        )
+        return CertificateAuthority(
+            key=key,
+            chain=(root,),
+            max_workload_ttl=timedelta(seconds=self.policy.max_workload_ttl_s),
+        )
+
+    def _new_signer(self, now: float) -> CertificateAuthority:
+        """A new signing CA: an intermediate under the root, or else a new
+        self-signed root."""
+        ttl = self.policy.intermediate_ttl_s
+        if ttl is None:
+            return self._new_root(self._keygen(), now)
+        begin = now - CA_BACKDATE_S
+        return self.root_ca.issue_intermediate(
+            self._keygen(),
+            not_before=self.clock.x509_time(begin),
+            not_after=self.clock.x509_time(begin + ttl),
+            serial_number=random_serial(self.rng),
+            name=f"{self.policy.trust_domain} intermediate",
+        )
+
+    def _keygen(self) -> PrivateKey:
+        key, _ = self.recorder.crypto.measure(
+            "ca-keygen", lambda: generate_key(self.policy.key_algorithm)
+        )
+        return key
+
+    def _validity(self, certificate: x509.Certificate) -> tuple[float, float]:
+        return (
+            self.clock.to_seconds(certificate.not_valid_before_utc),
+            self.clock.to_seconds(certificate.not_valid_after_utc),
+        )
+
+    def _until(self, when: float) -> simpy.Timeout:
+        return self.env.timeout(max(0.0, when - self.env.now))
+
     def _sign(
-        self, token: ServiceAccountToken, csr_der: bytes, now: float
+        self,
+        token: ServiceAccountToken,
+        csr_der: bytes,
+        node: int | None,
+        now: float,
     ) -> tuple[CsrAnswer, str, float]:
-        """Authenticate the token, derive the SPIFFE ID, sign the CSR."""
+        """Authenticate the token, authorize the node, sign the CSR."""
         # Authenticate: the CA derives the identity from the token itself.
         problem = token.problem_at(now)
         if problem is not None:
             return CsrAnswer(None, problem), "", 0.0
         spiffe_id = workload_spiffe_id(
-            self.trust_domain, token.namespace, token.service_account
+            self.policy.trust_domain, token.namespace, token.service_account
         )
 
+        # Authorize a node agent: a pod with this identity must run there.
+        authorize = self.authorize
+        if (
+            self.policy.node_authorization
+            and node is not None
+            and authorize is not None
+            and not authorize(node, str(spiffe_id))
+        ):
+            return CsrAnswer(None, "node-unauthorized"), str(spiffe_id), 0.0
+
         # Parse, check and sign; the CPU time is the real cost of the CSR.
+        signer = self.active
+
         def sign() -> CsrAnswer:
             csr = x509.load_der_x509_csr(csr_der)
             try:
-                chain = self.authority.sign_workload(
+                chain = signer.sign_workload(
                     csr,
                     spiffe_id,
                     now=self.clock.to_datetime(now),
-                    ttl=self.workload_ttl,
+                    ttl=self.ttl,
                     backdate=self.backdate,
                     serial_number=random_serial(self.rng),
+                    allowance=self.allowance,
                 )
             except CsrRefusedError as refused:
                 return CsrAnswer(None, refused.reason)
-            return CsrAnswer(chain, "issued")
+            return CsrAnswer(chain, "issued", tuple(self.anchors))
 
         answer, spent = self.recorder.crypto.measure("ca-sign", sign)
         return answer, str(spiffe_id), spent

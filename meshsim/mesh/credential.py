@@ -35,6 +35,7 @@ class Credential:
     key: PrivateKey = field(repr=False)
     valid_from_s: float
     valid_until_s: float
+    not_before_s: float
     uid: int = field(default_factory=lambda: next(_ids))
 
     @classmethod
@@ -54,6 +55,7 @@ class Credential:
             key=key,
             valid_from_s=clock.to_seconds(valid_from),
             valid_until_s=clock.to_seconds(valid_until),
+            not_before_s=clock.to_seconds(chain[0].not_valid_before_utc),
         )
 
     @property

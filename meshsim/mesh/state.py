@@ -7,8 +7,9 @@ account with a pod on its node. Pods use the credential of their slot.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import simpy
 
@@ -16,7 +17,7 @@ from meshsim.clock import SimClock
 from meshsim.mesh.credential import Credential, TrustBundle
 from meshsim.mesh.topology import Topology
 
-__all__ = ["InstallListener", "MeshState", "Slot"]
+__all__ = ["BundleListener", "InstallListener", "MeshState", "Slot"]
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -28,6 +29,7 @@ class Slot:
 
 
 InstallListener = Callable[[Slot, Credential], None]
+BundleListener = Callable[[int], None]
 
 
 class MeshState:
@@ -53,6 +55,7 @@ class MeshState:
         for pod, slot in enumerate(slot_of_pod):
             self.pods_of_slot.setdefault(slot, []).append(pod)
         self._listeners: list[InstallListener] = []
+        self._bundle_listeners: list[BundleListener] = []
 
     def credential_of_pod(self, pod: int) -> Credential | None:
         """The credential pod ``pod`` presents now, if it has one."""
@@ -72,3 +75,29 @@ class MeshState:
         self.credentials[slot] = credential
         for listener in self._listeners:
             listener(slot, credential)
+
+    def on_bundle(self, listener: BundleListener) -> None:
+        """Call ``listener(node)`` after a node receives a new bundle."""
+        self._bundle_listeners.append(listener)
+
+    def publish(self, bundle: TrustBundle, lags_s: Sequence[float]) -> None:
+        """Deliver ``bundle`` to node ``i`` after ``lags_s[i]`` seconds."""
+        for node, lag in enumerate(lags_s):
+            if lag <= 0:
+                self._deliver(node, bundle)
+            else:
+                self.env.process(self._deliver_later(node, bundle, lag))
+
+    def _deliver_later(
+        self, node: int, bundle: TrustBundle, lag: float
+    ) -> Generator[simpy.Event, Any, None]:
+        yield self.env.timeout(lag)
+        self._deliver(node, bundle)
+
+    def _deliver(self, node: int, bundle: TrustBundle) -> None:
+        # A bundle overtaken by a newer one on its way is dropped.
+        if bundle.version <= self.bundle_of_node[node].version:
+            return
+        self.bundle_of_node[node] = bundle
+        for listener in self._bundle_listeners:
+            listener(node)

@@ -10,7 +10,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["CA_AUDIENCE", "ServiceAccountToken"]
+__all__ = ["CA_AUDIENCE", "ServiceAccountToken", "TokenSource"]
+
+# The kubelet refreshes a projected token at 80% of its lifetime.
+REFRESH_AT = 0.8
 
 CA_AUDIENCE = "istio-ca"
 
@@ -22,8 +25,6 @@ class ServiceAccountToken:
     namespace: str
     service_account: str
     audience: str = CA_AUDIENCE
-    # NOTE: agents get tokens that never expire until token refresh and
-    # theft are modelled; the CA already checks the expiry.
     expires_s: float = math.inf
 
     def problem_at(self, now: float) -> str | None:
@@ -33,3 +34,33 @@ class ServiceAccountToken:
         if now >= self.expires_s:
             return "token-expired"
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class TokenSource:
+    """The token a workload's agent holds for an identity at any time.
+
+    With ``ttl_s`` None tokens never expire. With ``refresh`` the kubelet
+    replaces the token at 80% of its life, so the one held at ``now`` was
+    issued at the last multiple of ``0.8 * ttl_s``; without it, the first
+    token (issued at 0) is the only one.
+    """
+
+    namespace: str
+    service_account: str
+    ttl_s: float | None
+    refresh: bool = True
+
+    def token_at(self, now: float) -> ServiceAccountToken:
+        """The token held at ``now``."""
+        if self.ttl_s is None:
+            return ServiceAccountToken(self.namespace, self.service_account)
+        issued = 0.0
+        if self.refresh:
+            period = REFRESH_AT * self.ttl_s
+            issued = math.floor(now / period) * period
+        return ServiceAccountToken(
+            self.namespace,
+            self.service_account,
+            expires_s=issued + self.ttl_s,
+        )

@@ -71,6 +71,7 @@ class TrafficEngine:
             for node in {pair.caller.node, pair.server.node}:
                 self._by_node.setdefault(node, []).append(i)
         state.on_install(self._installed)
+        state.on_bundle(self.touch_node)
 
     def start(self) -> None:
         """Decide every pair at the current time."""

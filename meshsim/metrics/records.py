@@ -91,6 +91,7 @@ class TheftRecord:
     """A credential copied by an attacker."""
 
     attack: int
+    kind: str
     stolen_s: float
     spiffe_id: str
     serial_number: str

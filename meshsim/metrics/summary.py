@@ -72,8 +72,15 @@ def _rotation(
     crypto_count: dict[str, int],
 ) -> dict[str, Any]:
     rotations = tables.rotations
+    lifetime = rotations["not_after_s"] - rotations["not_before_s"]
     return {
         "count": len(rotations),
+        "issued_lifetime_mean_s": float(lifetime.mean())
+        if len(lifetime)
+        else 0.0,
+        "issued_lifetime_min_s": float(lifetime.min())
+        if len(lifetime)
+        else 0.0,
         "crypto_cpu_s": sum(
             crypto_cpu_s.get(o, 0.0) for o in ROTATION_OPERATIONS
         ),

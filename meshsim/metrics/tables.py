@@ -61,22 +61,23 @@ def attack_windows(
 ) -> pd.DataFrame:
     """How long each compromise paid off, per identity.
 
-    A key theft's window runs from the first copy of an identity's key to
-    the latest NotAfter among the copies; it counts the connections an
-    on-path attacker intercepted with those copies. An on-path position's
+    A theft's window (key theft, token theft, impersonation) runs from
+    the first credential taken for an identity to the latest NotAfter
+    among them; it counts the connections an on-path attacker intercepted
+    presenting stolen chains of that identity. An on-path position's
     window runs from the first to the last span in which it read traffic
     of an identity.
     """
     rows: list[dict[str, Any]] = []
     read = handshakes[handshakes["intercepted"]]
     with_stolen = read[read["presented"] == "stolen"]
-    for (attack, identity), group in thefts.groupby(
-        ["attack", "spiffe_id"], sort=True
+    for (attack, kind, identity), group in thefts.groupby(
+        ["attack", "kind", "spiffe_id"], sort=True
     ):
         start = float(group["stolen_s"].min())
         end = float(group["not_after_s"].max())
         used = with_stolen[with_stolen["server_id"] == identity]
-        rows.append(_window("key-theft", attack, identity, start, end, used))
+        rows.append(_window(str(kind), attack, identity, start, end, used))
     for (attack, identity), group in read.groupby(
         ["attack", "server_id"], sort=True
     ):

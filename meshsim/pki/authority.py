@@ -48,12 +48,7 @@ def self_signed_root(
     organization: str = "meshsim",
 ) -> x509.Certificate:
     """A root CA certificate: CA=true, keyCertSign and cRLSign, critical."""
-    name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
-            x509.NameAttribute(NameOID.COMMON_NAME, f"{trust_domain} root"),
-        ]
-    )
+    name = _ca_name(f"{trust_domain} root", organization)
     public_key = key.public_key()
     builder = (
         x509.CertificateBuilder()
@@ -79,8 +74,8 @@ def self_signed_root(
 class CertificateAuthority:
     """A signing key with its certificate and the chain above it.
 
-    ``chain`` holds the CA's own certificate first, then any intermediates
-    up to (not including) the root; for a root CA it is just the root.
+    ``chain`` holds the CA's own certificate first, then every certificate
+    above it up to and including the root; for a root CA it is the root.
     """
 
     key: PrivateKey
@@ -92,6 +87,55 @@ class CertificateAuthority:
         """The signing certificate."""
         return self.chain[0]
 
+    @property
+    def root(self) -> x509.Certificate:
+        """The trust anchor this CA chains to."""
+        return self.chain[-1]
+
+    def issue_intermediate(
+        self,
+        key: PrivateKey,
+        not_before: datetime,
+        not_after: datetime,
+        serial_number: int,
+        name: str,
+    ) -> CertificateAuthority:
+        """A CA one level below this one, for ``key``; its NotAfter is
+        clamped to this CA's chain."""
+        ceiling = min(c.not_valid_after_utc for c in self.chain)
+        public_key = key.public_key()
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(_ca_name(name))
+            .issuer_name(self.certificate.subject)
+            .public_key(public_key)
+            .serial_number(serial_number)
+            .not_valid_before(not_before)
+            .not_valid_after(min(not_after, ceiling))
+            .add_extension(
+                x509.BasicConstraints(ca=True, path_length=0), critical=True
+            )
+            .add_extension(_ca_key_usage(), critical=True)
+            .add_extension(
+                x509.SubjectKeyIdentifier.from_public_key(public_key),
+                critical=False,
+            )
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(
+                    self.certificate.extensions.get_extension_for_class(
+                        x509.SubjectKeyIdentifier
+                    ).value
+                ),
+                critical=False,
+            )
+        )
+        signed = builder.sign(self.key, signature_hash(self.key))
+        return CertificateAuthority(
+            key=key,
+            chain=(signed, *self.chain),
+            max_workload_ttl=self.max_workload_ttl,
+        )
+
     def sign_workload(
         self,
         csr: x509.CertificateSigningRequest,
@@ -100,12 +144,13 @@ class CertificateAuthority:
         ttl: timedelta,
         backdate: timedelta,
         serial_number: int,
+        allowance: timedelta = timedelta(0),
     ) -> tuple[x509.Certificate, ...]:
         """Sign a leaf for ``spiffe_id``; return the chain, leaf first.
 
-        NotBefore is ``now - backdate`` and NotAfter ``now + ttl``, both
-        floored to the second, with NotAfter clamped to the earliest
-        NotAfter in the signing chain.
+        NotBefore is ``now - backdate`` and NotAfter
+        ``now + ttl + allowance``, both floored to the second, with NotAfter
+        clamped to the earliest NotAfter in the signing chain.
         """
         # Refuse what the policy does not allow before any crypto work.
         if ttl > self.max_workload_ttl:
@@ -136,7 +181,8 @@ class CertificateAuthority:
 
         # Sign the leaf.
         not_before = (now - backdate).replace(microsecond=0)
-        not_after = min((now + ttl).replace(microsecond=0), signer_not_after)
+        asked_end = (now + ttl + allowance).replace(microsecond=0)
+        not_after = min(asked_end, signer_not_after)
         public_key = csr.public_key()
         if not isinstance(
             public_key, ec.EllipticCurvePublicKey | rsa.RSAPublicKey
@@ -222,6 +268,15 @@ def leaf_builder(
             issuer_ski
         ),
         critical=False,
+    )
+
+
+def _ca_name(common_name: str, organization: str = "meshsim") -> x509.Name:
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
     )
 
 

@@ -19,6 +19,7 @@ from meshsim.scenario.durations import SHAPE, format_duration, parse_duration
 __all__ = [
     "Duration",
     "Name",
+    "Offset",
     "OptionalPositiveDuration",
     "PositiveDuration",
     "SignTime",
@@ -44,6 +45,21 @@ def _seconds(value: object) -> float:
         return parse_duration(value)
     except ValueError as exc:
         raise rule_error(str(exc)) from None
+
+
+def _signed_seconds(value: object) -> float:
+    if isinstance(value, str) and value.startswith("-"):
+        return -_seconds(value[1:])
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if number and isinstance(value, int | float) and value < 0:
+        return -_seconds(-value)
+    return _seconds(value)
+
+
+def _dump_signed(seconds: float) -> str:
+    if seconds < 0:
+        return "-" + format_duration(-seconds)
+    return format_duration(seconds)
 
 
 def _positive_seconds(value: object) -> float:
@@ -121,6 +137,13 @@ Duration = Annotated[
     PlainSerializer(format_duration, return_type=str, when_used="json"),
 ]
 """A duration of 0s or longer, in seconds."""
+
+Offset = Annotated[
+    float,
+    BeforeValidator(_signed_seconds),
+    PlainSerializer(_dump_signed, return_type=str, when_used="json"),
+]
+"""A duration that may be negative (``-30s``), in seconds."""
 
 PositiveDuration = Annotated[
     float,

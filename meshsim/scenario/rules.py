@@ -41,6 +41,8 @@ def check_scenario(scenario: Scenario) -> list[Finding]:
         *_check_agent(scenario.agent),
         *_check_outages(scenario),
         *_check_attacks(scenario),
+        *_check_hierarchy(scenario),
+        *_check_clocks(scenario.mesh),
     ]
 
 
@@ -144,7 +146,9 @@ def _in_range(name: str, prefix: str, count: int) -> bool:
 
 def _check_attacks(scenario: Scenario) -> Iterator[Finding]:
     mesh = scenario.mesh
-    thefts = [a for a in scenario.attacks if a.kind == "key-theft"]
+    thefts = [
+        a for a in scenario.attacks if a.kind in ("key-theft", "token-theft")
+    ]
     for index, attack in enumerate(scenario.attacks):
         here: KeyPath = ("attacks", index)
         yield from _before_end(scenario, (*here, "start"), attack.start)
@@ -156,7 +160,7 @@ def _check_attacks(scenario: Scenario) -> Iterator[Finding]:
                 (("mesh", "nodes"),),
             )
 
-        if attack.kind == "key-theft":
+        if attack.kind in ("key-theft", "token-theft"):
             if attack.workload is not None and not _in_range(
                 attack.workload, "pod", mesh.workloads
             ):
@@ -166,17 +170,50 @@ def _check_attacks(scenario: Scenario) -> Iterator[Finding]:
                     attack.workload,
                     (("mesh", "workloads"),),
                 )
-            if attack.detected_after is not None and not attack.persistent:
+            if (
+                attack.kind == "key-theft"
+                and attack.detected_after is not None
+                and not attack.persistent
+            ):
                 yield Finding(
                     (*here, "detected_after"),
                     "applies only to a persistent key theft (persistent: true)",
                     format_duration(attack.detected_after),
                     ((*here, "persistent"),),
                 )
-        elif attack.presents == "stolen" and not thefts:
+        elif (
+            attack.kind == "mitm" and attack.presents == "stolen" and not thefts
+        ):
             yield Finding(
                 (*here, "presents"),
-                "'stolen' needs a key-theft attack in the scenario",
+                "'stolen' needs a key-theft or token-theft attack in the "
+                "scenario",
                 attack.presents,
                 (("attacks",),),
+            )
+
+
+def _check_hierarchy(scenario: Scenario) -> Iterator[Finding]:
+    rotation = scenario.ca.rotation
+    if rotation is not None and rotation.activate_at <= rotation.prepare_at:
+        yield Finding(
+            ("ca", "rotation", "activate_at"),
+            f"must be later than ca.rotation.prepare_at "
+            f"({rotation.prepare_at:g})",
+            rotation.activate_at,
+            (("ca", "rotation", "prepare_at"),),
+        )
+    for index, change in enumerate(scenario.ca.root_rotations):
+        path = ("ca", "root_rotations", index, "at")
+        yield from _before_end(scenario, path, change.at)
+
+
+def _check_clocks(mesh: Mesh) -> Iterator[Finding]:
+    for index, entry in enumerate(mesh.clock_skew.offsets):
+        if not _in_range(entry.node, "node", mesh.nodes):
+            yield Finding(
+                ("mesh", "clock_skew", "offsets", index, "node"),
+                f"not in the mesh (node-0 … node-{mesh.nodes - 1})",
+                entry.node,
+                (("mesh", "nodes"),),
             )

@@ -28,6 +28,7 @@ from meshsim.scenario.durations import parse_duration
 from meshsim.scenario.fields import (
     Duration,
     Name,
+    Offset,
     OptionalPositiveDuration,
     PositiveDuration,
     SignTime,
@@ -42,17 +43,30 @@ __all__ = [
     "KINDS",
     "MAX_COUNT",
     "MAX_SEED",
+    "PROFILES",
     "Agent",
     "Attack",
     "Ca",
+    "ClockSkew",
+    "Impersonation",
     "KeyTheft",
     "Mesh",
     "Mitm",
+    "NodeOffset",
     "Outage",
     "Pki",
+    "Profile",
+    "RootRotation",
+    "Rotation",
     "Scenario",
+    "TokenTheft",
     "Traffic",
 ]
+
+Profile = Literal["istio-sidecar", "istio-ambient", "spire", "linkerd"]
+"""Real meshes whose defaults a scenario can start from (``profile``)."""
+
+PROFILES: Final = get_args(Profile)
 
 MAX_COUNT: Final = 1_000_000
 """Most of anything the mesh counts (nodes, workloads, callers...)."""
@@ -75,6 +89,25 @@ class _Section(BaseModel):
     )
 
 
+class NodeOffset(_Section):
+    """A node whose clock is off by a fixed amount."""
+
+    node: str
+    offset: Offset
+
+
+class ClockSkew(_Section):
+    """How far node clocks are from true time.
+
+    Each node's offset is drawn from U(-uniform, uniform) plus
+    N(0, normal), then replaced by any offset given for it in ``offsets``.
+    """
+
+    uniform: Duration = 0.0
+    normal: Duration = 0.0
+    offsets: tuple[NodeOffset, ...] = Field(default=(), strict=False)
+
+
 class Mesh(_Section):
     """The workloads, their nodes, and how they call each other."""
 
@@ -87,6 +120,7 @@ class Mesh(_Section):
     mtls: Literal["strict", "permissive"] = "strict"
     outside: int = Field(default=0, ge=0, le=MAX_COUNT)
     calls_per_service: int = Field(default=3, ge=0, le=MAX_COUNT)
+    clock_skew: ClockSkew = Field(default_factory=ClockSkew)
 
 
 class Pki(_Section):
@@ -101,6 +135,8 @@ class Pki(_Section):
     grace_ratio: float = Field(default=0.5, gt=0, lt=1)
     jitter: float = Field(default=0.01, ge=0, lt=1)
     backdate: Duration = parse_duration("2m")
+    not_after_allowance: Duration = 0.0
+    token_ttl: OptionalPositiveDuration = None
 
 
 class Outage(_Section):
@@ -110,12 +146,33 @@ class Outage(_Section):
     duration: PositiveDuration
 
 
+class Rotation(_Section):
+    """When the signing CA is replaced, as fractions of its lifetime."""
+
+    prepare_at: float = Field(gt=0, lt=1)
+    activate_at: float = Field(gt=0, lt=1)
+
+
+class RootRotation(_Section):
+    """An operator replaces the root at ``at``."""
+
+    at: Duration
+    key: Literal["same", "new"] = "new"
+    overlap: bool = True
+
+
 class Ca(_Section):
     """The certificate authority that signs workload certificates."""
 
     workers: int = Field(default=1, ge=1, le=1024)
     sign_time: SignTime = Field(default="measured")
     outages: tuple[Outage, ...] = Field(default=(), strict=False)
+    node_authorization: bool = False
+    intermediate_ttl: OptionalPositiveDuration = None
+    rotation: Rotation | None = None
+    root_reissue_at: float | None = Field(default=None, gt=0, lt=1)
+    root_rotations: tuple[RootRotation, ...] = Field(default=(), strict=False)
+    bundle_delay: Duration = 0.0
 
 
 class Agent(_Section):
@@ -124,6 +181,14 @@ class Agent(_Section):
     backoff_initial: PositiveDuration = parse_duration("1s")
     backoff_max: PositiveDuration = parse_duration("60s")
     backoff_multiplier: float = Field(default=2.0, ge=1)
+    backoff: Literal["exponential", "remaining"] = "exponential"
+    backoff_jitter: float = Field(default=0.0, ge=0, lt=1)
+    fast_retries: int = Field(default=0, ge=0, le=100)
+    fast_retry_initial: PositiveDuration = parse_duration("100ms")
+    remaining_fraction: float = Field(default=0.7, gt=0, lt=1)
+    max_in_flight: int | None = Field(default=None, ge=1, le=MAX_COUNT)
+    lifetime_from: Literal["agent-clock", "certificate"] = "agent-clock"
+    token_refresh: bool = True
 
 
 class Traffic(_Section):
@@ -153,12 +218,34 @@ class Mitm(_Section):
     presents: Literal["none", "self-signed", "rogue-ca", "stolen"] = "none"
 
 
-Attack = Annotated[KeyTheft | Mitm, Field(discriminator="kind")]
+class TokenTheft(_Section):
+    """An attacker copies service-account tokens and asks the CA for
+    certificates with them until they expire."""
+
+    kind: Literal["token-theft"]
+    start: Duration
+    node: str
+    workload: str | None = None
+    interval: PositiveDuration = parse_duration("1h")
+
+
+class Impersonation(_Section):
+    """A compromised node agent asks the CA for every identity."""
+
+    kind: Literal["impersonation"]
+    start: Duration
+    node: str
+
+
+Attack = Annotated[
+    KeyTheft | Mitm | TokenTheft | Impersonation,
+    Field(discriminator="kind"),
+]
 """One attack of the scenario, told apart by its ``kind``."""
 
 KINDS: Final = tuple(
     get_args(model.model_fields["kind"].annotation)[0]
-    for model in (KeyTheft, Mitm)
+    for model in (KeyTheft, Mitm, TokenTheft, Impersonation)
 )
 """The values ``kind`` may take in an attack."""
 
@@ -167,6 +254,7 @@ class Scenario(_Section):
     """One validated scenario: the mesh, its PKI, and what attacks it."""
 
     name: Name
+    profile: Profile | None = None
     seed: int = Field(default=1, ge=0, le=MAX_SEED)
     duration: PositiveDuration
     start_time: Timestamp = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)

@@ -23,6 +23,7 @@ from meshsim.scenario.problems import (
     ScenarioError,
     format_path,
 )
+from meshsim.scenario.profiles import with_profile
 from meshsim.scenario.rules import check_scenario
 from meshsim.scenario.schema import DEFER_RULES, Scenario
 
@@ -68,6 +69,9 @@ def check_data(
     if not isinstance(data, Mapping):
         rule = "the top level must be a mapping of keys"
         raise ScenarioError([*problems, where.problem((), rule, data)])
+
+    # step 0: a profile's defaults under the keys the data sets
+    data = with_profile(data)
 
     # step 1: types and ranges of each key
     failures = [

@@ -11,13 +11,19 @@ from pydantic import BaseModel
 from meshsim.scenario import (
     Agent,
     Ca,
+    ClockSkew,
+    Impersonation,
     KeyTheft,
     Mesh,
     Mitm,
     Outage,
+    NodeOffset,
     Pki,
+    RootRotation,
+    Rotation,
     Scenario,
     ScenarioError,
+    TokenTheft,
     Traffic,
     parse_scenario,
 )
@@ -46,7 +52,7 @@ def test_docs_bad_example_gives_the_lines_shown() -> None:
 
 def test_docs_document_every_key() -> None:
     rows = re.findall(
-        r"^\| `([a-z_]+)(?:\[\]\.[a-z_]+)?`",
+        r"^\| `(?:[a-z_]+(?:\[\])?\.)*([a-z_]+)`",
         DOC.read_text("utf-8"),
         re.MULTILINE,
     )
@@ -60,6 +66,12 @@ def test_docs_document_every_key() -> None:
         Traffic,
         KeyTheft,
         Mitm,
+        TokenTheft,
+        Impersonation,
+        ClockSkew,
+        NodeOffset,
+        Rotation,
+        RootRotation,
     ]
     keys = {key for model in models for key in model.model_fields}
     assert keys - SECTIONS <= set(rows), keys - SECTIONS - set(rows)

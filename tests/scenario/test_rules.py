@@ -136,8 +136,8 @@ def test_stolen_certificate_needs_a_key_theft(
 ) -> None:
     text = MINIMAL + "attacks:\n" + MITM + ", presents: stolen}\n"
     assert problems_of(text) == [
-        "t.yaml:4: attacks[0].presents: 'stolen' needs a key-theft attack "
-        "in the scenario (got 'stolen')"
+        "t.yaml:4: attacks[0].presents: 'stolen' needs a key-theft or "
+        "token-theft attack in the scenario (got 'stolen')"
     ]
     assert scenario_of(text + THEFT + "}\n").attacks[1].kind == "key-theft"
 

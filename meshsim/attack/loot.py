@@ -1,0 +1,58 @@
+"""What attackers hold: credentials they copied or obtained, by identity."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import simpy
+
+from meshsim.mesh.credential import Credential
+from meshsim.metrics.records import Recorder, TheftRecord
+
+__all__ = ["Loot"]
+
+
+class Loot:
+    """Credentials one attack holds; each addition is recorded."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        recorder: Recorder,
+        *,
+        attack: int,
+        kind: str,
+        holder: str,
+        on_gain: Callable[[Credential], None],
+    ) -> None:
+        self.env = env
+        self.recorder = recorder
+        self.attack = attack
+        self.kind = kind
+        self.holder = holder
+        self.on_gain = on_gain
+        self.held: dict[str, list[Credential]] = {}
+
+    def add(self, credential: Credential) -> None:
+        """Keep ``credential`` and record when it was taken."""
+        spiffe_id = str(credential.spiffe_id)
+        self.held.setdefault(spiffe_id, []).append(credential)
+        self.recorder.thefts.append(
+            TheftRecord(
+                attack=self.attack,
+                kind=self.kind,
+                stolen_s=self.env.now,
+                spiffe_id=spiffe_id,
+                serial_number=credential.serial_hex,
+                not_after_s=credential.not_after_s,
+                holder=self.holder,
+            )
+        )
+        self.on_gain(credential)
+
+    def newest(self, spiffe_id: str) -> Credential | None:
+        """The credential held for ``spiffe_id`` that lives longest."""
+        copies = self.held.get(spiffe_id)
+        if not copies:
+            return None
+        return max(copies, key=lambda c: c.valid_until_s)

@@ -1,0 +1,85 @@
+"""Token theft: stolen service-account tokens buy fresh certificates.
+
+At ``start`` the attacker copies the tokens held on a node (one pod's
+under per-workload agents, every identity's under a node agent). Every
+``interval`` it makes its own key and CSR for each stolen identity and
+asks the CA, which signs as long as the token has not expired.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Sequence
+from typing import Any
+
+import simpy
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from meshsim.attack.loot import Loot
+from meshsim.identity import SpiffeId
+from meshsim.mesh.ca import CaServer
+from meshsim.mesh.credential import Credential
+from meshsim.mesh.tokens import ServiceAccountToken, TokenSource
+from meshsim.pki.csr import build_csr
+from meshsim.pki.keys import generate_key
+
+__all__ = ["TokenTheft", "request_certificate"]
+
+
+def request_certificate(
+    ca: CaServer,
+    loot: Loot,
+    token: ServiceAccountToken,
+    spiffe_id: SpiffeId,
+    node: int | None,
+) -> Generator[simpy.Event, Any, str]:
+    """Ask the CA for ``spiffe_id`` with the attacker's own key; keep what
+    it signs. Returns the CA's answer reason."""
+    key = generate_key("ecdsa-p256")
+    csr_der = build_csr(key, spiffe_id).public_bytes(Encoding.DER)
+    answer = yield from ca.serve_csr(loot.holder, token, csr_der, node)
+    if answer.chain is not None:
+        loot.add(Credential.from_chain(spiffe_id, answer.chain, key, ca.clock))
+    return answer.reason
+
+
+class TokenTheft:
+    """Copies tokens at ``start_s`` and spends them until they expire."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        ca: CaServer,
+        loot: Loot,
+        *,
+        sources: Sequence[tuple[SpiffeId, TokenSource]],
+        node: int,
+        start_s: float,
+        interval_s: float,
+    ) -> None:
+        self.env = env
+        self.ca = ca
+        self.loot = loot
+        self.sources = tuple(sources)
+        self.node = node
+        self.start_s = start_s
+        self.interval_s = interval_s
+
+    def start(self) -> simpy.Process:
+        """Schedule the theft."""
+        return self.env.process(self.spend())
+
+    def spend(self) -> Generator[simpy.Event, Any, None]:
+        """Copy the tokens, then request certificates with them until the
+        CA refuses them all."""
+        yield self.env.timeout(self.start_s - self.env.now)
+        stolen = [(i, s.token_at(self.env.now)) for i, s in self.sources]
+        while stolen:
+            live = []
+            for spiffe_id, token in stolen:
+                reason = yield from request_certificate(
+                    self.ca, self.loot, token, spiffe_id, self.node
+                )
+                if reason != "token-expired":
+                    live.append((spiffe_id, token))
+            stolen = live
+            yield self.env.timeout(self.interval_s)

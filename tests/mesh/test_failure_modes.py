@@ -1,0 +1,151 @@
+"""Known failure modes of real meshes, with outcomes worked out by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+HOUR = 3600.0
+
+
+def outcomes(run) -> dict[str, int]:
+    return {
+        k: v for k, v in run.summary["handshakes"]["by_outcome"].items() if v
+    }
+
+
+def test_intermediate_expiring_before_leaves_clamps_them_without_outage(
+    small, simulate
+):
+    # Intermediate valid from -1h for 30h (NotAfter 29h), replaced at
+    # -1h + 0.8 * 30h = 23h. 24h leaves signed before then are clamped to
+    # 29h, renew at half their shorter life, and nothing fails.
+    run = simulate(
+        small(
+            "pki.workload_ttl=24h",
+            "ca.intermediate_ttl=30h",
+            "ca.rotation={prepare_at: 0.5, activate_at: 0.8}",
+            "duration=48h",
+        )
+    )
+    rotations = run.tables.rotations
+
+    clamped = rotations[rotations["not_after_s"] == 29 * HOUR]
+    assert len(clamped) > 0
+    assert (clamped["installed_s"] > 5 * HOUR).all()
+    assert outcomes(run) == {"ok": run.summary["handshakes"]["total"]}
+
+
+def test_intermediate_never_rotated_stops_signing_when_it_expires(
+    small, simulate
+):
+    # Without rotation the CA cannot sign after 29h: renewals are refused
+    # and certificates, clamped to 29h, expire with it.
+    run = simulate(
+        small("pki.workload_ttl=24h", "ca.intermediate_ttl=30h", "duration=36h")
+    )
+
+    csrs = run.tables.csrs
+    refused = csrs[csrs["outcome"] == "signer-expired"]
+    assert refused["started_s"].min() >= 29 * HOUR
+    expired = run.tables.handshakes
+    expired = expired[expired["outcome"] == "expired"]
+    assert expired["start_s"].min() == pytest.approx(29 * HOUR + 1)
+
+
+def root_swap(small, simulate, overlap: str):
+    # 4h leaves renew every 2h; the root is replaced by one with a new key
+    # at 3h and every node gets the new bundle at once.
+    change = f"ca.root_rotations=[{{at: 3h, key: new, overlap: {overlap}}}]"
+    return simulate(small(change, "duration=8h"))
+
+
+def test_root_swap_without_overlap_fails_until_both_ends_renew(small, simulate):
+    run = root_swap(small, simulate, "false")
+
+    failed = run.tables.handshakes
+    failed = failed[failed["outcome"] != "ok"]
+    assert set(failed["outcome"]) == {"unknown-authority"}
+    # Old leaves fail from the swap until their next renewal, due 2h after
+    # the one before 3h: every pod has renewed by 4h (+ queueing).
+    assert failed["start_s"].min() == pytest.approx(3 * HOUR)
+    assert failed["end_s"].max() <= 4 * HOUR + 1
+
+
+def test_root_swap_with_overlap_fails_nothing(small, simulate):
+    run = root_swap(small, simulate, "true")
+
+    assert outcomes(run) == {"ok": run.summary["handshakes"]["total"]}
+
+
+def test_same_key_root_reissue_keeps_old_leaves_valid(small, simulate):
+    change = "ca.root_rotations=[{at: 3h, key: same, overlap: false}]"
+    run = simulate(small(change, "duration=8h"))
+
+    assert outcomes(run) == {"ok": run.summary["handshakes"]["total"]}
+
+
+def skewed(small, simulate, backdate: str):
+    # node-1 runs 30 s behind the CA and the other nodes.
+    return simulate(
+        small(
+            f"pki.backdate={backdate}",
+            "mesh.clock_skew={offsets: [{node: node-1, offset: -30s}]}",
+        )
+    )
+
+
+def test_lagging_clock_rejects_fresh_certificates_without_backdate(
+    small, simulate
+):
+    run = skewed(small, simulate, "0s")
+    topology = run.result.topology
+    lagging = {p.name for p in topology.pods_on_node(1)}
+
+    failed = run.tables.handshakes
+    failed = failed[failed["outcome"] != "ok"]
+    assert set(failed["outcome"]) == {"not-yet-valid"}
+    # Only node-1's side refuses, and for at most 30 s after an issue.
+    refusing = failed.apply(
+        lambda r: r["server"] if r["refused_by"] == "server" else r["caller"],
+        axis=1,
+    )
+    assert set(refusing) <= lagging
+    assert (failed["end_s"] - failed["start_s"]).max() <= 30 + 1
+
+
+def test_two_minute_backdate_absorbs_thirty_seconds_of_skew(small, simulate):
+    run = skewed(small, simulate, "2m")
+
+    assert outcomes(run) == {"ok": run.summary["handshakes"]["total"]}
+
+
+def test_token_never_refreshed_makes_renewal_fail_and_expiry_follow(
+    small, simulate
+):
+    # 12h token never refreshed; 4h certificates renew every 2h. Renewals
+    # at 2h ... 10h succeed; the one due at 12h is refused, so the last
+    # certificate (issued about 10h, NotAfter about 14h) expires.
+    run = simulate(
+        small(
+            "pki.token_ttl=12h",
+            "agent.token_refresh=false",
+            "duration=16h",
+        )
+    )
+    csrs = run.tables.csrs
+
+    refused = csrs[csrs["outcome"] == "token-expired"]
+    assert refused["submitted_s"].min() >= 12 * HOUR
+    issued = csrs[csrs["outcome"] == "issued"]
+    assert issued["submitted_s"].max() < 12 * HOUR
+    last_not_after = run.tables.rotations["not_after_s"].max()
+    failed = run.tables.handshakes
+    failed = failed[failed["outcome"] == "expired"]
+    assert failed["start_s"].min() <= last_not_after + 1
+    assert failed["start_s"].min() >= 13 * HOUR
+
+
+def test_refreshed_token_keeps_renewals_going(small, simulate):
+    run = simulate(small("pki.token_ttl=12h", "duration=16h"))
+
+    assert set(run.tables.csrs["outcome"]) == {"issued"}

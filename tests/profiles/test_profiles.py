@@ -1,0 +1,192 @@
+"""Each profile reproduces its real mesh's rule, checked numerically."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from meshsim.cli import main
+from meshsim.scenario import PROFILES
+from meshsim.scenario.profiles import PROFILE_SETTINGS
+
+HOUR = 3600.0
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_profile_scenario_runs_from_the_cli(profile, tmp_path, shipped):
+    path = f"scenarios/profiles/{profile}.yaml"
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            path,
+            "--out",
+            str(tmp_path / profile),
+            "--set",
+            "duration=30h",
+            "--set",
+            "ca.sign_time=1ms",
+        ],
+    )
+
+    assert result.exit_code == 0, result.output
+    assert shipped(f"profiles/{profile}.yaml").profile == profile
+
+
+def test_profiles_command_lists_every_value_with_a_source():
+    result = CliRunner().invoke(main, ["profiles"])
+
+    assert result.exit_code == 0
+    for name, settings in PROFILE_SETTINGS.items():
+        assert f"profile: {name}" in result.output
+        for setting in settings:
+            assert setting.key in result.output
+            assert setting.source.split()[0] in result.output
+
+
+def test_scenario_keys_override_the_profile(small):
+    scenario = small("profile=istio-sidecar", "pki.key=ecdsa-p256")
+
+    assert scenario.pki.key == "ecdsa-p256"
+    assert scenario.pki.token_ttl == 12 * HOUR
+    assert scenario.agent.fast_retries == 5
+
+
+def test_istio_sidecar_renews_within_half_life_plus_minus_one_percent(
+    small, simulate
+):
+    # Istio: remaining <= g * lifetime, g = 0.5 ± U(0, 0.01), lifetime
+    # from the agent's clock at install: the wait is (1 - g) * lifetime.
+    run = simulate(
+        small("profile=istio-sidecar", "pki.key=ecdsa-p256", "duration=24h")
+    )
+    rotations = run.tables.rotations
+
+    lifetime = rotations["not_after_s"] - rotations["installed_s"]
+    share = (rotations["renew_at_s"] - rotations["installed_s"]) / lifetime
+    assert share.between(0.49, 0.51).all()
+    assert (share < 0.5).any() and (share > 0.5).any()
+
+
+def test_ambient_sends_one_csr_per_identity_per_node_eight_at_a_time(
+    small, simulate
+):
+    scenario = small(
+        "profile=istio-ambient",
+        "mesh.nodes=2",
+        "mesh.workloads=40",
+        "mesh.service_accounts=20",
+        "ca.sign_time=10ms",
+        "traffic.rate=0",
+        "duration=1h",
+    )
+    run = simulate(scenario)
+    csrs = run.tables.csrs
+
+    # Deduplicated: one CSR per (node, service account present there).
+    pairs = {(p.node, p.account) for p in run.result.topology.pods}
+    per_node = csrs.groupby("agent").size().sort_index()
+    expected = pd.Series(
+        [sum(1 for n, _ in pairs if n == node) for node in (0, 1)],
+        index=["agent-node-0", "agent-node-1"],
+    )
+    assert per_node.to_dict() == expected.to_dict()
+
+    # At most 8 outstanding per node agent at any time.
+    for _, rows in csrs.groupby("agent"):
+        events = [(t, 1) for t in rows["submitted_s"]]
+        events += [(t, -1) for t in rows["finished_s"]]
+        outstanding = np.cumsum([d for _, d in sorted(events)])
+        assert outstanding.max() == 8
+
+
+def test_ambient_node_authorization_refuses_impersonation(small, simulate):
+    attack = "attacks=[{kind: impersonation, start: 1h, node: node-1}]"
+    run = simulate(small("profile=istio-ambient", attack, "duration=2h"))
+    topology = run.result.topology
+
+    on_node = {
+        str(topology.accounts[p.account].spiffe_id)
+        for p in topology.pods_on_node(1)
+    }
+    asked = run.tables.csrs[run.tables.csrs["agent"] == "attacker@node-1"]
+    refused = asked[asked["outcome"] == "node-unauthorized"]
+    issued = asked[asked["outcome"] == "issued"]
+    assert set(issued["spiffe_id"]) == on_node
+    assert len(refused) == len(topology.accounts) - len(on_node) > 0
+    assert run.summary["attack"]["identities_exposed"] == len(on_node)
+
+
+def test_without_node_authorization_impersonation_gets_every_identity(
+    small, simulate
+):
+    attack = "attacks=[{kind: impersonation, start: 1h, node: node-1}]"
+    run = simulate(
+        small(
+            "profile=istio-ambient",
+            "ca.node_authorization=false",
+            attack,
+            "duration=2h",
+        )
+    )
+
+    accounts = len(run.result.topology.accounts)
+    assert run.summary["attack"]["identities_exposed"] == accounts
+
+
+def test_spire_caps_svids_at_the_ca_not_after_near_activation(small, simulate):
+    # Server CA: 24h, valid from -1h, so NotAfter 23h; the next CA is
+    # activated at -1h + 5/6 * 24h = 19h. With 6h SVIDs (more than
+    # ca_ttl / 6 = 4h), SVIDs signed after 17h by the first CA are capped
+    # at 23h; after 19h the next CA (NotAfter 35h) signs uncapped ones.
+    run = simulate(
+        small(
+            "profile=spire",
+            "pki.workload_ttl=6h",
+            "pki.max_workload_ttl=6h",
+            "duration=24h",
+        )
+    )
+    rotations = run.tables.rotations
+    capped = rotations[rotations["installed_s"].between(17 * HOUR, 19 * HOUR)]
+    later = rotations[rotations["installed_s"] > 19 * HOUR + 60]
+
+    assert len(capped) > 0
+    assert (capped["not_after_s"] == 23 * HOUR).all()
+    assert (later["not_after_s"] - later["not_before_s"] == 6 * HOUR + 10).all()
+    assert run.summary["rotation"]["issued_lifetime_min_s"] < 6 * HOUR
+    # The next root was in every bundle before it signed: nothing failed.
+    assert set(run.tables.handshakes["outcome"]) == {"ok"}
+
+
+def test_linkerd_refresh_series_is_70_percent_of_what_remains(small, simulate):
+    # One proxy, CA down from 1h on: it refreshes after 70% of the life
+    # left, then after 70% of what is left, ... : 16.8h, +5.04h, +1.512h.
+    lone = (
+        "mesh.workloads=1",
+        "mesh.nodes=1",
+        "mesh.service_accounts=1",
+        "mesh.namespaces=1",
+        "mesh.calls_per_service=0",
+    )
+    run = simulate(
+        small(
+            "profile=linkerd",
+            "pki.workload_ttl=24h",
+            *lone,
+            "ca.outages=[{start: 1h, duration: 47h}]",
+            "duration=24h",
+        )
+    )
+    attempts = run.tables.csrs["submitted_s"].to_numpy()
+    first = run.tables.rotations.iloc[0]
+
+    life = first["not_after_s"] - first["installed_s"]  # 24h + 20 s
+    expected = [first["installed_s"] + life * (1 - 0.3**k) for k in (1, 2, 3)]
+    np.testing.assert_allclose(attempts[1:4], expected, rtol=0, atol=1e-6)
+    assert expected[0] - first["installed_s"] == pytest.approx(
+        16.8 * HOUR, abs=15
+    )
+    assert expected[1] - expected[0] == pytest.approx(5.04 * HOUR, abs=5)
