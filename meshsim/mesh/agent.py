@@ -264,7 +264,11 @@ class Agent:
     def _accept(
         self, spiffe_id: SpiffeId, answer: CsrAnswer, key: PrivateKey
     ) -> Credential | None:
-        """Check an issued chain against the roots the CA sent with it."""
+        """Check an issued chain against the roots the CA sent with it.
+
+        NOTE: the node's own bundle is not used here, as Istio's agent
+        installs the root the CA returns; peers still verify with theirs.
+        """
         assert answer.chain is not None
         at = self.state.clock.to_datetime(self.env.now)
         roots = {spiffe_id.trust_domain: answer.roots}

@@ -241,6 +241,8 @@ class CaServer:
         key = self.root_ca.key if same_key else self._keygen()
         self.root_ca = self._new_root(key, self.env.now)
         new = self.root_ca.root
+        # NOTE: with overlap the old root stays in the bundle for the rest
+        # of the run; operators remove it by hand once leaves have renewed.
         self.anchors = [*self.anchors, new] if overlap else [new]
         if self.policy.intermediate_ttl_s is None:
             self.active = self.root_ca

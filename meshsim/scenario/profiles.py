@@ -76,6 +76,8 @@ PROFILE_SETTINGS: Final[Mapping[str, tuple[Setting, ...]]] = {
         Setting("pki.jitter", 0.05, "U(0.45, 0.55) of the lifetime"),
         Setting("pki.backdate", "10s", f"{_SPIRE_SERVER}: backdate"),
         Setting("pki.root_ttl", "24h", "ca_ttl default 24h"),
+        # NOTE: the agent's own SVID from node attestation is modelled as a
+        # token of its lifetime; re-attestation is not modelled.
         Setting("pki.token_ttl", "1h", "agent SVID from node attestation"),
         Setting(
             "ca.rotation",

@@ -149,3 +149,50 @@ def test_refreshed_token_keeps_renewals_going(small, simulate):
     run = simulate(small("pki.token_ttl=12h", "duration=16h"))
 
     assert set(run.tables.csrs["outcome"]) == {"issued"}
+
+
+def test_node_without_the_new_root_refuses_until_its_bundle_arrives(
+    small, simulate
+):
+    # Overlapping swap at 3h, but bundles take up to 4h to reach nodes.
+    # Leaves renewed from 4h on are signed by the new root; a node that
+    # still trusts only the old one refuses them, and says so, until its
+    # bundle arrives (by 7h).
+    run = simulate(
+        small(
+            "ca.root_rotations=[{at: 3h, key: new, overlap: true}]",
+            "ca.bundle_delay=4h",
+            "duration=8h",
+        )
+    )
+
+    failed = run.tables.handshakes
+    failed = failed[failed["outcome"] != "ok"]
+    assert set(failed["outcome"]) == {"unknown-authority"}
+    assert failed["start_s"].min() >= 4 * HOUR
+    assert failed["end_s"].max() <= 7 * HOUR
+
+
+def test_stolen_token_buys_certificates_until_it_expires(small, simulate):
+    # A 12h token refreshed at 80% of its life: the one held at 5h was
+    # issued at 0 and expires at 12h. The attacker asks every hour.
+    run = simulate(
+        small(
+            "pki.token_ttl=12h",
+            "attacks=[{kind: token-theft, start: 5h, node: node-1}]",
+            "duration=16h",
+        )
+    )
+    asked = run.tables.csrs
+    asked = asked[asked["agent"].str.startswith("attacker@")]
+
+    issued = asked[asked["outcome"] == "issued"]
+    assert list(issued["submitted_s"] / HOUR) == pytest.approx(
+        [5, 6, 7, 8, 9, 10, 11], abs=0.01
+    )
+    assert list(asked[asked["outcome"] != "issued"]["outcome"]) == [
+        "token-expired"
+    ]
+    window = run.tables.attack_windows.iloc[0]
+    assert window["kind"] == "token-theft"
+    assert window["end_s"] == pytest.approx(11 * HOUR + 4 * HOUR, abs=1)
