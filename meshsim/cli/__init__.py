@@ -7,7 +7,9 @@ from __future__ import annotations
 import click
 
 from meshsim.cli.profiles import profiles
+from meshsim.cli.report import report
 from meshsim.cli.run import run, validate
+from meshsim.cli.sweep import sweep
 
 __all__ = ["main"]
 
@@ -21,3 +23,5 @@ def main() -> None:
 main.add_command(validate)
 main.add_command(run)
 main.add_command(profiles)
+main.add_command(sweep)
+main.add_command(report)

@@ -1,0 +1,37 @@
+"""``meshsim report``: figures and an HTML page of a finished sweep."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from meshsim.cli.common import fail
+from meshsim.report.sweep_page import write_report
+
+__all__ = ["report"]
+
+_out = Console()
+
+
+@click.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+def report(folder: Path) -> None:
+    """Draw the figures of the sweep in FOLDER and write report.html."""
+    missing = [
+        name
+        for name in ("manifest.json", "runs.parquet", "points.parquet")
+        if not (folder / name).is_file()
+    ]
+    if missing:
+        fail(
+            f"{folder}: not a finished sweep (no {', '.join(missing)}); "
+            "run meshsim sweep to the end first"
+        )
+    written = write_report(folder)
+    for title, path in written.figures.items():
+        _out.print(f"{title}: {path}")
+    for title, reason in written.skipped.items():
+        _out.print(f"[yellow]left out[/] {title}: {reason}")
+    _out.print(f"report: {written.page}")

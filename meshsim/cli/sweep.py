@@ -1,0 +1,216 @@
+"""``meshsim sweep``: run a sweep file's replications into a folder."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+from meshsim.cli.common import fail, overrides_option
+from meshsim.experiment import (
+    DaskExecutor,
+    Executor,
+    LocalExecutor,
+    Sweep,
+    SweepError,
+    SweepOutcome,
+    SweepProgress,
+    WrongSweepError,
+    load_sweep,
+    run_sweep,
+)
+
+__all__ = ["sweep"]
+
+_err = Console(stderr=True)
+_out = Console()
+
+
+@click.command()
+@click.argument("sweep_file", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help="Result folder (default: results/<sweep name>).",
+)
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="Local processes, or a Dask distributed cluster.",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    help="Worker processes (default: every core); with --executor dask "
+    "and no --scheduler, the workers of a cluster on this machine.",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Dask scheduler address, e.g. tcp://host:8786.",
+)
+@click.option(
+    "--replications",
+    type=click.IntRange(min=1),
+    help="Replications of each point, instead of the file's.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Start over in an --out that holds another sweep.",
+)
+@click.option(
+    "--retry-failed",
+    is_flag=True,
+    help="Run stored failed replications again.",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Check the sweep and list its points; run nothing.",
+)
+@overrides_option
+def sweep(
+    sweep_file: Path,
+    out: Path | None,
+    executor: str,
+    jobs: int | None,
+    scheduler: str | None,
+    replications: int | None,
+    force: bool,
+    retry_failed: bool,
+    dry_run: bool,
+    overrides: tuple[str, ...],
+) -> None:
+    """Run every point of a sweep file, replicated; resume if stopped.
+
+    --set KEY=VALUE applies to the scenario of every point. Exit status:
+    0 when every replication ran, 1 when some failed, 2 for a bad sweep
+    file, option or output folder.
+    """
+    if scheduler is not None and executor != "dask":
+        fail("--scheduler: needs --executor dask")
+    try:
+        plan = load_sweep(sweep_file, overrides, replications)
+    except SweepError as error:
+        for problem in error.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(2)
+    if dry_run:
+        _show_plan(plan)
+        return
+
+    out = out if out is not None else Path("results") / plan.name
+    chosen: Executor = (
+        DaskExecutor(scheduler, jobs)
+        if executor == "dask"
+        else LocalExecutor(jobs)
+    )
+    try:
+        outcome = _run(plan, out, chosen, force, retry_failed)
+    except WrongSweepError as error:
+        fail(str(error))
+    _show(outcome)
+    if outcome.failed:
+        sys.exit(1)
+
+
+def _run(
+    plan: Sweep,
+    out: Path,
+    executor: Executor,
+    force: bool,
+    retry_failed: bool,
+) -> SweepOutcome:
+    """Run with a progress bar of replications and points."""
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("runs"),
+        TextColumn("{task.fields[points]}"),
+        _RateColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        console=_err,
+        transient=False,
+    ) as bar:
+        task: Any = None
+
+        def progress(state: SweepProgress) -> None:
+            nonlocal task
+            points = f"{state.points_done}/{state.points} points"
+            if state.failed:
+                points += f", {state.failed} failed"
+            if task is None:
+                task = bar.add_task(
+                    plan.name,
+                    total=state.total - state.resumed,
+                    points=points,
+                )
+            bar.update(
+                task, completed=state.done - state.resumed, points=points
+            )
+
+        return run_sweep(
+            plan,
+            out,
+            executor,
+            force=force,
+            retry_failed=retry_failed,
+            sweep_text=Path(plan.spec.source).read_bytes(),
+            command=shlex.join(["meshsim", *sys.argv[1:]]),
+            progress=progress,
+        )
+
+
+class _RateColumn(ProgressColumn):
+    """Replications finished per second."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        if speed is None:
+            return Text("-- runs/s")
+        return Text(f"{speed:.2f} runs/s")
+
+
+def _show_plan(plan: Sweep) -> None:
+    spec = plan.spec
+    _out.print(
+        f"{spec.source}: ok ({plan.name}): {len(plan.points)} points x "
+        f"{plan.replications} replications, root seed {spec.seed}"
+    )
+    for point in plan.points:
+        _out.print(f"  {point.id}  {point.label or '(base scenario)'}")
+
+
+def _show(outcome: SweepOutcome) -> None:
+    total = len(outcome.runs)
+    _out.print(
+        f"{total} replications: {outcome.ran} run now, {outcome.resumed} "
+        f"resumed, {outcome.failed} failed"
+    )
+    failed = outcome.runs[outcome.runs["status"] != "ok"]
+    for row in failed.head(10).itertuples():
+        _out.print(f"  failed {row.point}-r{row.replication:02d}: {row.error}")
+    if len(failed) > 10:
+        _out.print(f"  … and {len(failed) - 10} more (see runs.parquet)")
+    _out.print(f"results: {outcome.out}")

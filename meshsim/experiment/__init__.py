@@ -1,0 +1,66 @@
+"""Experiments: sweeps of a scenario over a grid of keys, replicated.
+
+A sweep file names a base scenario, the keys to vary and how many
+replications to run; :func:`load_sweep` checks it and every point's
+scenario, :func:`run_sweep` runs the replications on an executor (local
+processes or Dask) into a resumable folder, and :mod:`meshsim.report`
+draws the trade-offs. ``docs/experiments.md`` describes the file, the
+outputs and the statistics.
+"""
+
+from meshsim.experiment.executors import (
+    DaskExecutor,
+    Executor,
+    LocalExecutor,
+    default_jobs,
+)
+from meshsim.experiment.plan import (
+    Point,
+    Sweep,
+    load_sweep,
+    parse_sweep,
+    replication_seeds,
+)
+from meshsim.experiment.runner import (
+    SweepOutcome,
+    SweepProgress,
+    read_results,
+    run_sweep,
+)
+from meshsim.experiment.store import WrongSweepError
+from meshsim.experiment.sweep_file import SweepError, SweepSpec, Varied
+from meshsim.experiment.tables import (
+    ci_half_width,
+    machine_dependent,
+    metric_columns,
+    points_table,
+    runs_table,
+)
+from meshsim.experiment.worker import Replication, run_replication
+
+__all__ = [
+    "DaskExecutor",
+    "Executor",
+    "LocalExecutor",
+    "Point",
+    "Replication",
+    "Sweep",
+    "SweepError",
+    "SweepOutcome",
+    "SweepProgress",
+    "SweepSpec",
+    "Varied",
+    "WrongSweepError",
+    "ci_half_width",
+    "default_jobs",
+    "load_sweep",
+    "machine_dependent",
+    "metric_columns",
+    "parse_sweep",
+    "points_table",
+    "read_results",
+    "replication_seeds",
+    "run_replication",
+    "run_sweep",
+    "runs_table",
+]

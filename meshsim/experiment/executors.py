@@ -1,0 +1,165 @@
+"""Where replications run: local processes or a Dask cluster.
+
+An executor maps a function over tasks and yields the results in the
+order they finish. It keeps only a few tasks in flight (twice its
+workers), so that an interrupted sweep loses little and a large sweep
+does not flood the pool. Results do not depend on the executor: each
+task carries its own seed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor
+from concurrent.futures import wait as wait_futures
+from itertools import islice
+from typing import Any, Protocol, TypeVar
+
+__all__ = [
+    "DaskExecutor",
+    "Executor",
+    "LocalExecutor",
+    "default_jobs",
+]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+# tasks in flight per worker
+_QUEUED_PER_WORKER = 2
+
+
+class Executor(Protocol):
+    """Runs a function over tasks, yielding results as they finish."""
+
+    @property
+    def description(self) -> dict[str, Any]:
+        """What the manifest records of it (kind, workers, address)."""
+        ...
+
+    def map_unordered(
+        self, function: Callable[[T], R], tasks: Iterable[T]
+    ) -> Iterator[R]:
+        """``function(task)`` for every task, in order of completion."""
+        ...
+
+
+def default_jobs() -> int:
+    """The cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+class LocalExecutor:
+    """Processes on this machine (``concurrent.futures``).
+
+    Workers start from a fork server, a fresh single-threaded process,
+    so no lock held by a thread of the caller (a progress bar) is copied
+    into them.
+    """
+
+    def __init__(self, jobs: int | None = None) -> None:
+        if jobs is not None and jobs < 1:
+            raise ValueError(f"jobs: must be at least 1 (got {jobs})")
+        self.jobs = jobs or default_jobs()
+
+    @property
+    def description(self) -> dict[str, Any]:
+        return {"kind": "local", "workers": self.jobs}
+
+    def map_unordered(
+        self, function: Callable[[T], R], tasks: Iterable[T]
+    ) -> Iterator[R]:
+        context = multiprocessing.get_context("forkserver")
+        pool = ProcessPoolExecutor(self.jobs, mp_context=context)
+        try:
+            yield from _windowed(pool.submit, function, tasks, self.jobs)
+        finally:
+            # on an early exit, drop what has not started
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _windowed(
+    submit: Callable[..., Future[R]],
+    function: Callable[[T], R],
+    tasks: Iterable[T],
+    workers: int,
+) -> Iterator[R]:
+    pending_tasks = iter(tasks)
+    in_flight: set[Future[R]] = {
+        submit(function, task)
+        for task in islice(pending_tasks, workers * _QUEUED_PER_WORKER)
+    }
+    while in_flight:
+        done, in_flight = wait_futures(in_flight, return_when=FIRST_COMPLETED)
+        for future in done:
+            for task in islice(pending_tasks, 1):
+                in_flight.add(submit(function, task))
+            yield future.result()
+
+
+class DaskExecutor:
+    """A Dask distributed cluster: the scheduler at ``address``, or,
+    without one, a cluster of ``jobs`` single-thread worker processes on
+    this machine's loopback interface, closed when the sweep ends.
+
+    Workers must have meshsim installed (the same version: the manifest
+    records the client's).
+    """
+
+    def __init__(
+        self, address: str | None = None, jobs: int | None = None
+    ) -> None:
+        self.address = address
+        self.jobs = jobs or default_jobs()
+
+    @property
+    def description(self) -> dict[str, Any]:
+        if self.address is None:
+            return {"kind": "dask", "scheduler": "local", "workers": self.jobs}
+        return {"kind": "dask", "scheduler": self.address}
+
+    def map_unordered(
+        self, function: Callable[[T], R], tasks: Iterable[T]
+    ) -> Iterator[R]:
+        # distributed's functions carry no annotations: held as Any
+        distributed: Any = importlib.import_module("distributed")
+
+        cluster = None
+        if self.address is None:
+            cluster = distributed.LocalCluster(
+                n_workers=self.jobs,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address="127.0.0.1:0",
+                silence_logs=logging.ERROR,
+            )
+        client = distributed.Client(
+            cluster if cluster is not None else self.address
+        )
+        try:
+            workers = max(1, sum(client.nthreads().values()))
+            pending_tasks = iter(tasks)
+            window = workers * _QUEUED_PER_WORKER
+            futures = distributed.as_completed(
+                [
+                    client.submit(function, task, pure=False)
+                    for task in islice(pending_tasks, window)
+                ]
+            )
+            for future in futures:
+                for task in islice(pending_tasks, 1):
+                    futures.add(client.submit(function, task, pure=False))
+                result: R = future.result()
+                yield result
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()

@@ -1,0 +1,355 @@
+"""A sweep's points, the scenario of each, and its replications' seeds.
+
+Points are every combination of the grid's values, in file order (the
+first key varies slowest), with the zip section as one more axis whose
+lists vary together. Each point's scenario is the base scenario with the
+``set`` values, the caller's overrides and the point's values applied as
+overrides, validated like ``meshsim validate`` validates a file; a
+problem is reported at the sweep file's line of the value that caused
+it, naming the point.
+
+Replication ``r`` of every point runs with the same seed, spawned from
+the sweep's root seed with NumPy's ``SeedSequence``: points are compared
+under common random numbers, and a point's results depend neither on the
+executor nor on the order in which replications finish.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+
+from meshsim.experiment.sweep_file import (
+    MAX_REPLICATIONS,
+    SweepError,
+    SweepSpec,
+    read_sweep_spec,
+    read_text,
+    value_text,
+)
+from meshsim.scenario import (
+    Problem,
+    Scenario,
+    ScenarioError,
+    dump_resolved,
+    format_duration,
+    parse_scenario,
+)
+
+__all__ = [
+    "MAX_POINTS",
+    "Point",
+    "Sweep",
+    "load_sweep",
+    "parse_sweep",
+    "replication_seeds",
+]
+
+MAX_POINTS: Final = 10_000
+"""Most points of one sweep."""
+
+
+@dataclass(frozen=True)
+class Point:
+    """One combination of the varied keys' values, and its scenario."""
+
+    index: int
+    id: str
+    """``p000``, ``p001``...: names the point in files and tables."""
+    settings: tuple[tuple[str, Any], ...]
+    """(key, value as the sweep file wrote it) for every varied key."""
+    scenario: Scenario
+
+    @property
+    def label(self) -> str:
+        """``pki.workload_ttl=2h, mesh.agent=per-node``."""
+        return ", ".join(f"{k}={value_text(v)}" for k, v in self.settings)
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A checked sweep: its file, every point's scenario, and seeds."""
+
+    spec: SweepSpec
+    overrides: tuple[str, ...]
+    """Scenario overrides given besides the file, applied at every point."""
+    points: tuple[Point, ...]
+    seeds: tuple[int, ...]
+    """The seed of replication 0, 1, ... (the same at every point)."""
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def replications(self) -> int:
+        return len(self.seeds)
+
+    @property
+    def varied_keys(self) -> tuple[str, ...]:
+        """The keys the points differ in, in file order."""
+        return tuple(v.key for v in (*self.spec.grid, *self.spec.zipped))
+
+    def plan_sha256(self) -> str:
+        """SHA-256 of everything a result depends on: every point's
+        resolved scenario, the seeds and the warmup."""
+        plan = {
+            "points": [
+                [p.id, p.label, dump_resolved(p.scenario)] for p in self.points
+            ],
+            "seeds": list(self.seeds),
+            "warmup_s": self.spec.warmup_s,
+        }
+        text = json.dumps(plan, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def replication_seeds(root: int, replications: int) -> tuple[int, ...]:
+    """The scenario seed of each replication, spawned from ``root``.
+
+    Child ``r`` of ``SeedSequence(root)`` depends only on ``root`` and
+    ``r``, so adding replications keeps the seeds of the earlier ones.
+    Each seed fits a scenario's ``0 ≤ seed ≤ 2**63 - 1``.
+    """
+    children = np.random.SeedSequence(root).spawn(replications)
+    return tuple(
+        int(child.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
+        for child in children
+    )
+
+
+def load_sweep(
+    path: str | Path,
+    overrides: Sequence[str] = (),
+    replications: int | None = None,
+) -> Sweep:
+    """Read and check the sweep file at ``path`` and every point of it.
+
+    ``overrides`` (``mesh.workloads=40``) apply to the scenario of every
+    point; ``replications`` replaces the file's count. Raise
+    ``SweepError`` listing every problem, each with its line.
+    """
+    source = str(path)
+    text = read_text(Path(path), source)
+    return parse_sweep(text, source, Path(path).parent, overrides, replications)
+
+
+def parse_sweep(
+    text: str,
+    source: str = "<string>",
+    base_dir: str | Path = ".",
+    overrides: Sequence[str] = (),
+    replications: int | None = None,
+) -> Sweep:
+    """Like :func:`load_sweep`, for a sweep given as text; the base
+    scenario's path is relative to ``base_dir``."""
+    spec, problems = read_sweep_spec(text, source, Path(base_dir))
+    if spec is None:
+        raise SweepError(problems)
+    if replications is not None:
+        if not 1 <= replications <= MAX_REPLICATIONS:
+            rule = f"must be from 1 to {MAX_REPLICATIONS}"
+            raise SweepError(
+                [Problem(source, None, "replications", rule, replications)]
+            )
+        spec = dataclasses.replace(spec, replications=replications)
+
+    problems += _overrides_of_varied(spec, overrides)
+    try:
+        base_text = _base_text(spec)
+    except SweepError as exc:
+        raise SweepError([*problems, *exc.problems]) from None
+    combinations = _combinations(spec)
+    if len(combinations) > MAX_POINTS:
+        rule = f"makes {len(combinations)} points; at most {MAX_POINTS}"
+        where = spec.line_of(("grid",))
+        raise SweepError([*problems, Problem(source, where, "grid", rule)])
+
+    width = max(3, len(str(len(combinations) - 1)))
+    points = []
+    found = _Findings(spec, len(combinations))
+    for index, combination in enumerate(combinations):
+        settings = tuple((key, value) for _, key, _, value in combination)
+        point_id = f"p{index:0{width}d}"
+        point = _Unchecked(index, point_id, settings, combination)
+        scenario = found.check(point, base_text, overrides)
+        if scenario is not None:
+            points.append(Point(index, point_id, settings, scenario))
+    if problems or found.problems:
+        raise SweepError([*problems, *found.summarised()])
+    seeds = replication_seeds(spec.seed, spec.replications)
+    return Sweep(spec, tuple(overrides), tuple(points), seeds)
+
+
+def _overrides_of_varied(
+    spec: SweepSpec, overrides: Sequence[str]
+) -> list[Problem]:
+    """An override may not set a key the sweep varies."""
+    varied = {v.key.replace(" ", "") for v in (*spec.grid, *spec.zipped)}
+    problems = []
+    for text in overrides:
+        key = text.partition("=")[0].strip()
+        if key in varied:
+            rule = "is varied by the sweep; an override cannot set it"
+            problems.append(Problem(f"override {text}", None, key, rule))
+    return problems
+
+
+def _base_text(spec: SweepSpec) -> str:
+    """The base scenario's text, or the problem placed at ``scenario``."""
+    try:
+        return read_text(spec.base_path, str(spec.base_path))
+    except SweepError as exc:
+        line = spec.line_of(("scenario",))
+        raise SweepError(
+            [
+                Problem(
+                    spec.source, line, "scenario", p.rule, spec.scenario_file
+                )
+                for p in exc.problems
+            ]
+        ) from None
+
+
+# (section, key, index of the value in its list, value)
+_Setting = tuple[str, str, int, Any]
+
+
+def _combinations(spec: SweepSpec) -> list[tuple[_Setting, ...]]:
+    """Every point's settings: the grid's product, zip as one axis."""
+    axes: list[list[tuple[_Setting, ...]]] = [
+        [(("grid", v.key, i, value),) for i, value in enumerate(v.values)]
+        for v in spec.grid
+    ]
+    if spec.zipped:
+        rows = min(len(v.values) for v in spec.zipped)
+        axes.append(
+            [
+                tuple(("zip", v.key, i, v.values[i]) for v in spec.zipped)
+                for i in range(rows)
+            ]
+        )
+    return [
+        tuple(itertools.chain.from_iterable(parts))
+        for parts in itertools.product(*axes)
+    ]
+
+
+@dataclass(frozen=True)
+class _Unchecked:
+    index: int
+    id: str
+    settings: tuple[tuple[str, Any], ...]
+    combination: tuple[_Setting, ...]
+
+    @property
+    def label(self) -> str:
+        return ", ".join(f"{k}={value_text(v)}" for k, v in self.settings)
+
+
+class _Findings:
+    """Problems of every point, placed in the sweep file and counted, so
+    that a value bad at many points is reported once."""
+
+    def __init__(self, spec: SweepSpec, points: int) -> None:
+        self.spec = spec
+        self.points = points
+        # keyed by the problem's line of text
+        self.problems: dict[str, tuple[Problem, int, _Unchecked]] = {}
+
+    def check(
+        self, point: _Unchecked, base_text: str, overrides: Sequence[str]
+    ) -> Scenario | None:
+        """The point's scenario, or ``None`` with its problems noted."""
+        # where each override text comes from in the sweep file
+        origin: dict[str, tuple[str, ...]] = {}
+        texts = []
+        for key, value in self.spec.fixed:
+            text = f"{key}={value_text(value)}"
+            origin[text] = ("set", key)
+            texts.append(text)
+        texts += overrides
+        for section, key, index, value in point.combination:
+            text = f"{key}={value_text(value)}"
+            origin[text] = (section, key, str(index))
+            texts.append(text)
+
+        try:
+            scenario = parse_scenario(
+                base_text, str(self.spec.base_path), texts
+            )
+        except ScenarioError as exc:
+            for problem in exc.problems:
+                self._note(self._place(problem, origin), point)
+            return None
+
+        # the warmup must leave part of the run to measure
+        warmup = self.spec.warmup_s
+        if warmup >= scenario.duration:
+            line = self.spec.line_of(("warmup",))
+            rule = (
+                "must be shorter than the run's duration "
+                f"({format_duration(scenario.duration)})"
+            )
+            shown = format_duration(warmup)
+            self._note(
+                Problem(self.spec.source, line, "warmup", rule, shown), point
+            )
+            return None
+        return scenario
+
+    def _note(self, problem: Problem, point: _Unchecked) -> None:
+        _, count, first = self.problems.get(str(problem), (problem, 0, point))
+        self.problems[str(problem)] = (problem, count + 1, first)
+
+    def _place(
+        self, problem: Problem, origin: dict[str, tuple[str, ...]]
+    ) -> Problem:
+        """Move a problem caused by a sweep value to that value's line."""
+        text = problem.source.removeprefix("override ")
+        where = origin.get(text) if problem.source != text else None
+        if where is None:
+            return problem
+        section, key, *index = where
+        path_parts: tuple[str | int, ...] = (section, key)
+        shown = f"{section}.{key}"
+        if index:
+            path_parts += (int(index[0]),)
+            shown += f"[{index[0]}]"
+        line = self.spec.line_of(path_parts)
+        rule = problem.rule
+        if problem.path != key:
+            rule = f"{problem.path}: {rule}"
+        return Problem(self.spec.source, line, shown, rule, problem.value)
+
+    def summarised(self) -> list[Problem]:
+        """Each problem once; one not found at every point names the
+        points it was found at."""
+        problems = []
+        for problem, count, first in self.problems.values():
+            if count < self.points:
+                where = f"at {count} of {self.points} points"
+                if count == 1:
+                    where = f"at point {first.id}"
+                elif first.settings:
+                    where += f", first {first.id}"
+                rule = f"{problem.rule} ({where}: {first.label})"
+                if not first.settings:
+                    rule = f"{problem.rule} ({where})"
+                problem = Problem(
+                    problem.source,
+                    problem.line,
+                    problem.path,
+                    rule,
+                    problem.value,
+                )
+            problems.append(problem)
+        return problems

@@ -1,0 +1,246 @@
+"""Run a sweep into its folder: the entry point behind ``meshsim sweep``,
+callable from a notebook the same way."""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any, Final
+
+import pandas as pd
+
+from meshsim import __version__
+from meshsim.experiment.executors import Executor, LocalExecutor
+from meshsim.experiment.plan import Sweep
+from meshsim.experiment.store import SweepFolder
+from meshsim.experiment.tables import points_table, runs_table
+from meshsim.experiment.worker import Replication, run_replication
+from meshsim.results import write_json, write_table
+from meshsim.scenario import dump_resolved
+
+__all__ = [
+    "SweepOutcome",
+    "SweepProgress",
+    "read_results",
+    "run_sweep",
+]
+
+_DEPENDENCIES: Final = (
+    "simpy",
+    "cryptography",
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "scipy",
+    "matplotlib",
+    "dask",
+    "distributed",
+)
+
+
+@dataclass(frozen=True)
+class SweepProgress:
+    """How far a sweep has come; passed to the progress callback."""
+
+    done: int
+    """Replications finished, including those found already stored."""
+    total: int
+    points_done: int
+    points: int
+    failed: int
+    resumed: int
+    """Replications found stored when the sweep started."""
+
+
+@dataclass(frozen=True)
+class SweepOutcome:
+    """A finished sweep: its folder and tables."""
+
+    out: Path
+    runs: pd.DataFrame
+    points: pd.DataFrame
+    ran: int
+    """Replications run by this call."""
+    resumed: int
+    """Replications found already stored."""
+    failed: int
+    """Replications recorded as failed (this call's and stored ones)."""
+
+
+def run_sweep(
+    sweep: Sweep,
+    out: str | Path,
+    executor: Executor | None = None,
+    *,
+    force: bool = False,
+    retry_failed: bool = False,
+    sweep_text: bytes | None = None,
+    command: str = "",
+    progress: Callable[[SweepProgress], None] | None = None,
+) -> SweepOutcome:
+    """Run every replication of ``sweep`` not yet stored in ``out``.
+
+    Each replication is stored as it finishes; the tables and manifest
+    are rebuilt from all stored replications at the end. ``executor``
+    defaults to local processes on every core. ``sweep_text`` is the
+    sweep file's content, kept beside the results (read from
+    ``sweep.spec.source`` when not given). With ``retry_failed``, stored
+    failures are run again.
+    """
+    started_at = datetime.now(UTC)
+    executor = executor if executor is not None else LocalExecutor()
+    folder = SweepFolder(Path(out), sweep)
+    if sweep_text is None:
+        sweep_text = Path(sweep.spec.source).read_bytes()
+    guard = folder.open(sweep_text, force)
+
+    # what is left to run
+    stored = folder.stored()
+    if retry_failed:
+        stored = {k: r for k, r in stored.items() if r["status"] == "ok"}
+    tasks = [t for t in _tasks(sweep) if t.id not in stored]
+    tracker = _Tracker(sweep, stored, progress)
+
+    for record in executor.map_unordered(run_replication, tasks):
+        task_id = f"{record['point']}-r{record['replication']:02d}"
+        folder.store(task_id, record)
+        tracker.finished(task_id, record)
+
+    # the tables, from everything stored
+    records = folder.stored()
+    runs = runs_table(sweep, records.values())
+    points = points_table(runs, sweep.varied_keys)
+    write_table(folder.path / "runs.parquet", runs)
+    write_table(folder.path / "points.parquet", points)
+    failed = int((runs["status"] != "ok").sum())
+    write_json(
+        folder.path / "manifest.json",
+        _manifest(sweep, guard, executor, command, started_at, failed),
+    )
+    return SweepOutcome(
+        folder.path, runs, points, len(tasks), len(stored), failed
+    )
+
+
+def read_results(
+    folder: str | Path,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """A finished sweep's ``runs`` and ``points`` tables and manifest."""
+    path = Path(folder)
+    manifest = json.loads((path / "manifest.json").read_text())
+    runs = pd.read_parquet(path / "runs.parquet")
+    points = pd.read_parquet(path / "points.parquet")
+    return runs, points, manifest
+
+
+def _tasks(sweep: Sweep) -> list[Replication]:
+    """Every replication, replication-major: each point gets its first
+    replications early, so an interrupted sweep covers every point."""
+    texts = {p.id: dump_resolved(p.scenario) for p in sweep.points}
+    return [
+        Replication(p.id, r, seed, texts[p.id], sweep.spec.warmup_s)
+        for r, seed in enumerate(sweep.seeds)
+        for p in sweep.points
+    ]
+
+
+class _Tracker:
+    """Counts finished replications and points for the progress callback."""
+
+    def __init__(
+        self,
+        sweep: Sweep,
+        stored: dict[str, dict[str, Any]],
+        progress: Callable[[SweepProgress], None] | None,
+    ) -> None:
+        self.replications = sweep.replications
+        self.points = len(sweep.points)
+        self.per_point: dict[str, int] = {}
+        self.failed = 0
+        self.progress = progress
+        for task_id, record in stored.items():
+            self._count(task_id, record)
+        self.resumed = len(stored)
+        self._report()
+
+    def finished(self, task_id: str, record: dict[str, Any]) -> None:
+        self._count(task_id, record)
+        self._report()
+
+    def _count(self, task_id: str, record: dict[str, Any]) -> None:
+        point = task_id.rpartition("-r")[0]
+        self.per_point[point] = self.per_point.get(point, 0) + 1
+        self.failed += record["status"] != "ok"
+
+    def _report(self) -> None:
+        if self.progress is None:
+            return
+        done = sum(self.per_point.values())
+        self.progress(
+            SweepProgress(
+                done=done,
+                total=self.points * self.replications,
+                points_done=sum(
+                    n >= self.replications for n in self.per_point.values()
+                ),
+                points=self.points,
+                failed=self.failed,
+                resumed=self.resumed,
+            )
+        )
+
+
+def _manifest(
+    sweep: Sweep,
+    guard: dict[str, Any],
+    executor: Executor,
+    command: str,
+    started_at: datetime,
+    failed: int,
+) -> dict[str, Any]:
+    spec = sweep.spec
+    return {
+        "sweep": spec.name,
+        "description": spec.description,
+        "sweep_file": spec.source,
+        "sweep_sha256": spec.text_sha256,
+        "plan_sha256": guard["plan_sha256"],
+        "base_scenario": str(spec.base_path),
+        "overrides": list(sweep.overrides),
+        "root_seed": spec.seed,
+        "replications": sweep.replications,
+        "seeds": list(sweep.seeds),
+        "warmup_s": spec.warmup_s,
+        "parameters": list(sweep.varied_keys),
+        "points": [
+            {
+                "id": p.id,
+                "label": p.label,
+                "settings": {k: v for k, v in p.settings},
+            }
+            for p in sweep.points
+        ],
+        "failed": failed,
+        "command": command,
+        "executor": executor.description,
+        "created_at": guard["created_at"],
+        "started_at": started_at.isoformat(),
+        "finished_at": datetime.now(UTC).isoformat(),
+        "meshsim_version": __version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "dependencies": {name: _version(name) for name in _DEPENDENCIES},
+    }
+
+
+def _version(name: str) -> str | None:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None

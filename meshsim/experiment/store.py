@@ -1,0 +1,162 @@
+"""A sweep's result folder, filled one replication at a time.
+
+::
+
+    DIR/sweep.json            which sweep the folder holds (hashes)
+    DIR/sweep.yaml            the sweep file as given
+    DIR/scenarios/p000.yaml   each point's resolved scenario
+    DIR/runs/p000-r00.json    each finished replication, as it finishes
+    DIR/runs.parquet          rebuilt from runs/ when the sweep ends
+    DIR/points.parquet        statistics per point and metric
+    DIR/manifest.json         hashes, seeds, command, versions, times
+
+Every file is written to a temporary name and renamed, so a kill at any
+moment leaves whole files only; the replications in flight are lost and
+run again next time. A folder holding another sweep is refused unless
+``force`` is given, and then started over.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+from meshsim.experiment.plan import Sweep
+from meshsim.results import OutputExistsError, write_bytes, write_json
+from meshsim.scenario import dump_resolved
+
+__all__ = ["GUARD", "SweepFolder", "WrongSweepError"]
+
+GUARD: Final = "sweep.json"
+"""The file that says which sweep a folder holds."""
+
+_RUNS: Final = "runs"
+
+
+class WrongSweepError(OutputExistsError):
+    """The folder holds something other than this sweep."""
+
+
+@dataclass(frozen=True)
+class SweepFolder:
+    """The result folder of one sweep."""
+
+    path: Path
+    sweep: Sweep
+
+    @property
+    def runs(self) -> Path:
+        return self.path / _RUNS
+
+    def open(self, sweep_text: bytes, force: bool) -> dict[str, Any]:
+        """Make the folder ready and return its guard.
+
+        A missing or empty folder is started; one holding this very
+        sweep is resumed; anything else is refused without ``force``
+        and, with it, emptied and started over.
+        """
+        guard = self._guard()
+        existing = self._read_guard()
+        if existing is not None and _same(existing, guard):
+            self._drop_temporaries()
+            return existing
+        if self.path.exists() and not self.path.is_dir():
+            raise WrongSweepError(
+                f"--out: {str(self.path)!r} exists and is not a folder"
+            )
+        if self.path.exists() and any(self.path.iterdir()):
+            if not force:
+                raise WrongSweepError(self._refusal(existing, guard))
+            if Path.cwd().resolve().is_relative_to(self.path.resolve()):
+                raise WrongSweepError(
+                    f"--out: {str(self.path)!r} holds the current folder; "
+                    "it is not replaced even with --force"
+                )
+            shutil.rmtree(self.path)
+
+        # start: the guard goes last, so a folder without one is not ours
+        write_bytes(self.path / "sweep.yaml", sweep_text)
+        for point in self.sweep.points:
+            text = dump_resolved(point.scenario).encode()
+            write_bytes(self.path / "scenarios" / f"{point.id}.yaml", text)
+        self.runs.mkdir(parents=True, exist_ok=True)
+        write_json(self.path / GUARD, guard)
+        return guard
+
+    def stored(self) -> dict[str, dict[str, Any]]:
+        """Every replication already stored, by its id (``p000-r01``)."""
+        plan = self.sweep.plan_sha256()
+        records = {}
+        for path in sorted(self.runs.glob("p*-r*.json")):
+            try:
+                record = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue  # unreadable: run it again
+            if record.get("plan_sha256") == plan:
+                records[path.stem] = record
+        return records
+
+    def store(self, task_id: str, record: dict[str, Any]) -> None:
+        """Keep one finished replication (``p000-r01``), whole or not at
+        all."""
+        record = {**record, "plan_sha256": self.sweep.plan_sha256()}
+        write_json(self.runs / f"{task_id}.json", record)
+
+    def _guard(self) -> dict[str, Any]:
+        spec = self.sweep.spec
+        return {
+            "sweep": spec.name,
+            "sweep_file": spec.source,
+            "sweep_sha256": spec.text_sha256,
+            "plan_sha256": self.sweep.plan_sha256(),
+            "overrides": list(self.sweep.overrides),
+            "created_at": datetime.now(UTC).isoformat(),
+        }
+
+    def _read_guard(self) -> dict[str, Any] | None:
+        try:
+            guard = json.loads((self.path / GUARD).read_text())
+        except (OSError, ValueError):
+            return None
+        return guard if isinstance(guard, dict) else None
+
+    def _refusal(
+        self, existing: dict[str, Any] | None, guard: dict[str, Any]
+    ) -> str:
+        where = f"--out: {str(self.path)!r}"
+        if existing is None:
+            return (
+                f"{where} exists and holds no sweep; pass --force to replace it"
+            )
+        if existing.get("sweep_sha256") != guard["sweep_sha256"]:
+            what = (
+                f"holds a different sweep file ({existing.get('sweep_file')}"
+                f", sha256 {str(existing.get('sweep_sha256'))[:12]}…; this "
+                f"one is {guard['sweep_sha256'][:12]}…)"
+            )
+        else:
+            what = (
+                "holds this sweep file run with other overrides or another "
+                "base scenario (plan sha256 "
+                f"{str(existing.get('plan_sha256'))[:12]}…, now "
+                f"{guard['plan_sha256'][:12]}…)"
+            )
+        return f"{where} {what}; pass --force to start it over"
+
+    def _drop_temporaries(self) -> None:
+        """Remove temporary files a killed run left behind."""
+        if self.runs.is_dir():
+            for path in self.runs.glob(".*"):
+                if path.is_file():
+                    path.unlink(missing_ok=True)
+
+
+def _same(existing: dict[str, Any], guard: dict[str, Any]) -> bool:
+    return all(
+        existing.get(key) == guard[key]
+        for key in ("sweep_sha256", "plan_sha256")
+    )

@@ -1,0 +1,158 @@
+"""A finished sweep's tables, seen the way the report's figures see them.
+
+The figures speak of four factors of a point, read from the
+``scenario.*`` columns whatever keys the sweep varied to set them:
+the workload TTL, the agent placement, the fan-out (workloads per node)
+and the longest CA outage. Any other key the sweep varied splits a
+figure into panels, so that no two points are ever averaged together.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "AGENT",
+    "FANOUT",
+    "OUTAGE",
+    "TTL",
+    "SweepData",
+    "UnsupportedFigureError",
+    "facet_label",
+    "hours_text",
+    "read_sweep",
+]
+
+TTL: Final = "scenario.workload_ttl_s"
+AGENT: Final = "scenario.agent"
+FANOUT: Final = "scenario.workloads_per_node"
+OUTAGE: Final = "scenario.longest_outage_s"
+
+# columns that may split a figure into panels, friendliest first
+_FACET_ORDER: Final = (FANOUT, AGENT, TTL, OUTAGE)
+
+_SHORT: Final = {
+    TTL: "TTL",
+    AGENT: "agent",
+    FANOUT: "workloads/node",
+    OUTAGE: "outage",
+}
+
+
+class UnsupportedFigureError(Exception):
+    """The sweep's parameters cannot support a figure; says why."""
+
+
+@dataclass(frozen=True)
+class SweepData:
+    """The tables and manifest of a finished sweep."""
+
+    runs: pd.DataFrame
+    points: pd.DataFrame
+    manifest: dict[str, Any]
+
+    @property
+    def parameters(self) -> list[str]:
+        return list(self.manifest.get("parameters", []))
+
+    @property
+    def warmup_s(self) -> float:
+        return float(self.manifest.get("warmup_s", 0.0))
+
+    def metric(self, name: str, steady: bool = False) -> str:
+        """``name``, or its warmup-free ``steady.`` version when asked
+        and the sweep had a warmup."""
+        steady_name = f"steady.{name}"
+        if steady and steady_name in set(self.points["metric"]):
+            return steady_name
+        return name
+
+    def by_point(self, metric: str) -> pd.DataFrame:
+        """One row per point: its describing columns, ``mean``, ``ci95``
+        and ``n`` of ``metric`` (NaN where it was never measured)."""
+        rows = self.points[self.points["metric"] == metric]
+        if rows.empty:
+            raise UnsupportedFigureError(f"the sweep measured no {metric}")
+        return rows.reset_index(drop=True)
+
+    def design(self) -> pd.DataFrame:
+        """One row per point with its describing columns only."""
+        columns = [
+            c
+            for c in self.points.columns
+            if c == "point" or c in self.parameters or c.startswith("scenario.")
+        ]
+        return self.points[columns].drop_duplicates("point")
+
+    def values(self, column: str) -> list[Any]:
+        """The distinct values of a describing column, sorted."""
+        return sorted(self.design()[column].dropna().unique().tolist())
+
+    def varies(self, column: str) -> bool:
+        return len(self.values(column)) > 1
+
+    def facets(self, *used: str) -> list[str]:
+        """Columns that split a figure whose axes and lines use ``used``:
+        every varied column not already fixed by the others."""
+        design = self.design()
+        candidates = [
+            *_FACET_ORDER,
+            *self.parameters,
+            *sorted(c for c in design.columns if c.startswith("scenario.")),
+        ]
+        chosen: list[str] = []
+        for column in dict.fromkeys(candidates):
+            if column in used or column not in design.columns:
+                continue
+            if design[column].nunique(dropna=False) < 2:
+                continue
+            if not _determined(design, column, [*used, *chosen]):
+                chosen.append(column)
+        return chosen
+
+
+def read_sweep(folder: str | Path) -> SweepData:
+    """The tables and manifest a finished ``meshsim sweep`` wrote."""
+    path = Path(folder)
+    manifest = json.loads((path / "manifest.json").read_text())
+    return SweepData(
+        runs=pd.read_parquet(path / "runs.parquet"),
+        points=pd.read_parquet(path / "points.parquet"),
+        manifest=manifest,
+    )
+
+
+def facet_label(column: str, value: Any) -> str:
+    """``TTL 8h``, ``workloads/node 20``, ``pki.jitter=0.1``."""
+    if column in (TTL, OUTAGE):
+        return f"{_SHORT[column]} {hours_text(float(value))}"
+    if column in _SHORT:
+        return f"{_SHORT[column]} {_number_text(value)}"
+    return f"{column.removeprefix('scenario.')}={_number_text(value)}"
+
+
+def hours_text(seconds: float) -> str:
+    """``2h``, ``1.5h``, ``30m``: a duration for a label."""
+    if seconds < 3600:
+        return f"{seconds / 60:g}m"
+    return f"{seconds / 3600:g}h"
+
+
+def _number_text(value: Any) -> str:
+    if isinstance(value, float | np.floating):
+        return f"{float(value):g}"
+    return str(value)
+
+
+def _determined(design: pd.DataFrame, column: str, by: list[str]) -> bool:
+    """Whether ``column`` has one value for each combination of ``by``."""
+    if not by:
+        return design[column].nunique(dropna=False) < 2
+    groups = design.groupby(by, dropna=False)[column]
+    return bool((groups.nunique(dropna=False) <= 1).all())

@@ -1,0 +1,458 @@
+"""The trade-off figures of a sweep.
+
+Each function draws one figure on a :class:`matplotlib.figure.Figure`
+(no pyplot state) from a :class:`~meshsim.report.sweep_data.SweepData`,
+or raises :class:`~meshsim.report.sweep_data.UnsupportedFigureError` saying why
+the sweep cannot support it. Means are over a point's replications, and
+bands and error bars are their 95% confidence intervals (Student t).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from typing import Any, Final, cast
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import ScalarFormatter
+
+from meshsim.report.sweep_data import (
+    AGENT,
+    FANOUT,
+    OUTAGE,
+    TTL,
+    SweepData,
+    UnsupportedFigureError,
+    facet_label,
+    hours_text,
+)
+
+__all__ = [
+    "FIGURES",
+    "attack_window_figure",
+    "blast_radius_figure",
+    "ca_load_heatmap",
+    "ca_wait_figure",
+    "outage_figure",
+    "pareto_figure",
+]
+
+_HOUR: Final = 3600.0
+_COLOURS: Final = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e")
+_MARKERS: Final = ("o", "s", "^", "D", "v")
+_PANEL_WIDTH: Final = 4.6
+
+
+def attack_window_figure(data: SweepData) -> Figure:
+    """Mean key-theft attack window against TTL, a line per agent mode."""
+    metric = "attack.key_theft_window_mean_s"
+    what = "key-theft window"
+    if data.by_point(metric)["n"].sum() == 0:
+        metric, what = "attack.window_mean_s", "attack window"
+    return _lines(
+        data,
+        metric,
+        x=TTL,
+        x_label="workload TTL (h)",
+        y_label=f"{what}, mean (h)",
+        title=f"How long a compromise pays off: {what} vs TTL",
+        scale=1 / _HOUR,
+    )
+
+
+def ca_wait_figure(data: SweepData) -> Figure:
+    """The CA's p99 queue wait against TTL, a line per agent mode."""
+    metric = data.metric("ca.wait_p99_s", steady=True)
+    whole = "ca.wait_p99_s" if metric != "ca.wait_p99_s" else None
+    return _lines(
+        data,
+        metric,
+        x=TTL,
+        x_label="workload TTL (h)",
+        y_label="CA queue wait, p99 (ms)",
+        title="CA p99 wait vs TTL" + _after_warmup(data, metric),
+        scale=1000.0,
+        dashed=whole,
+    )
+
+
+def blast_radius_figure(data: SweepData) -> Figure:
+    """Identities one node compromise exposes, against fan-out."""
+    thefts = data.design()["scenario.key_thefts"]
+    if (thefts == 0).all():
+        raise UnsupportedFigureError("no point has a key-theft attack")
+    return _lines(
+        data,
+        "attack.identities_exposed",
+        x=FANOUT,
+        x_label="fan-out (workloads per node)",
+        y_label="identities exposed per key theft",
+        title="Blast radius of one node compromise vs fan-out",
+        divide_by="scenario.key_thefts",
+    )
+
+
+def ca_load_heatmap(data: SweepData) -> Figure:
+    """Peak and mean CSR rate over TTL x fan-out, a column per agent."""
+    for column, name in ((TTL, "the TTL"), (FANOUT, "the fan-out")):
+        if not data.varies(column):
+            raise UnsupportedFigureError(
+                f"needs {name} to vary; the sweep kept it"
+            )
+    rows = [
+        (data.metric("ca.csr_peak_per_min", steady=True), 1.0, "CSRs/min"),
+        (data.metric("ca.csr_rate_per_s", steady=True), _HOUR, "CSRs/h"),
+    ]
+    columns = _combinations(data, data.facets(TTL, FANOUT))
+    figure = Figure(
+        figsize=(_PANEL_WIDTH * len(columns) + 1, 7.5), layout="constrained"
+    )
+    grid = np.atleast_2d(
+        figure.subplots(2, len(columns), squeeze=False, sharey=True)
+    )
+    ttls = data.values(TTL)
+    fanouts = data.values(FANOUT)
+    for row, (metric, scale, unit) in enumerate(rows):
+        table = data.by_point(metric)
+        high = float(np.nanmax(table["mean"] * scale))
+        image = None
+        for col, (title, subset) in enumerate(columns):
+            axes: Axes = grid[row, col]
+            values = np.full((len(fanouts), len(ttls)), np.nan)
+            chosen = table[table["point"].isin(subset)]
+            for _, item in chosen.iterrows():
+                i = fanouts.index(item[FANOUT])
+                j = ttls.index(item[TTL])
+                values[i, j] = item["mean"] * scale
+            image = axes.imshow(
+                values, origin="lower", aspect="auto", vmin=0, vmax=high
+            )
+            for (i, j), value in np.ndenumerate(values):
+                if not np.isnan(value):
+                    axes.text(
+                        j,
+                        i,
+                        f"{value:.3g}",
+                        ha="center",
+                        va="center",
+                        color="white" if value < high / 2 else "black",
+                        fontsize=9,
+                    )
+            axes.set_xticks(range(len(ttls)), [hours_text(t) for t in ttls])
+            axes.set_yticks(range(len(fanouts)), [f"{f:g}" for f in fanouts])
+            axes.set_xlabel("workload TTL")
+            if col == 0:
+                axes.set_ylabel("fan-out (workloads per node)")
+            kind = "peak" if "peak" in metric else "mean"
+            axes.set_title(f"{title}\n{kind} ({unit})", fontsize=10)
+        if image is not None:
+            figure.colorbar(image, ax=list(grid[row, :]), label=unit)
+    figure.suptitle(
+        "CA load over TTL x fan-out" + _after_warmup(data, rows[0][0])
+    )
+    return figure
+
+
+def outage_figure(data: SweepData) -> Figure:
+    """The longest CA outage survived without a certificate lapsing.
+
+    The line is the closed form: an agent renews when a fraction ``g``
+    (``pki.grace_ratio``) of the lifetime ``T`` remains, so an outage
+    that begins just as renewal falls due is survived if it is shorter
+    than ``g·T`` (``T(1 - r)`` with ``r = 1 - g`` the renewal point);
+    the band is ``(g ± jitter)·T``. Markers are simulated points, drawn
+    only where the sweep ran an outage: whether any certificate lapsed.
+    """
+    if not data.varies(TTL):
+        raise UnsupportedFigureError("needs the TTL to vary; the sweep kept it")
+    design = data.design()
+    ttls = np.array(data.values(TTL), dtype=float)
+    figure = Figure(figsize=(7.5, 5), layout="constrained")
+    axes = figure.subplots()
+
+    # closed form, one line per grace ratio and jitter in the sweep
+    span = np.linspace(0, ttls.max() * 1.05, 100)
+    pairs = design[["scenario.grace_ratio", "scenario.jitter"]]
+    for n, (grace, jitter) in enumerate(pairs.drop_duplicates().to_numpy()):
+        colour = _COLOURS[n % len(_COLOURS)]
+        axes.plot(
+            span / _HOUR,
+            grace * span / _HOUR,
+            color=colour,
+            label=f"closed form g·T (g = {grace:g})",
+        )
+        axes.fill_between(
+            span / _HOUR,
+            max(grace - jitter, 0) * span / _HOUR,
+            (grace + jitter) * span / _HOUR,
+            color=colour,
+            alpha=0.15,
+            label=f"renewal jitter ±{jitter:g}",
+        )
+
+    # simulated: per (TTL, outage), the share of runs in which a lapse
+    runs = data.runs[data.runs["status"] == "ok"]
+    ran = runs[runs[OUTAGE] > 0]
+    note = _outage_note(data, ran)
+    if not ran.empty:
+        lapsed = ran["credentials.lapses"].astype(float) > 0
+        grouped = lapsed.groupby([ran[TTL], ran[OUTAGE]]).agg(["sum", "count"])
+        for key, row in grouped.iterrows():
+            ttl, outage = cast(tuple[float, float], key)
+            share = row["sum"] / row["count"]
+            style = (
+                ("o", "#2ca02c", "no lapse in any run")
+                if share == 0
+                else ("X", "#d62728", "a lapse in every run")
+                if share == 1
+                else ("D", "#ff7f0e", "lapses in some runs")
+            )
+            axes.plot(
+                ttl / _HOUR,
+                outage / _HOUR,
+                style[0],
+                color=style[1],
+                markersize=9,
+                label=style[2],
+            )
+            axes.annotate(
+                f"{int(row['sum'])}/{int(row['count'])} lapsed",
+                (ttl / _HOUR, outage / _HOUR),
+                textcoords="offset points",
+                xytext=(6, 6),
+                fontsize=8,
+            )
+    axes.text(
+        0.02,
+        0.98,
+        note,
+        transform=axes.transAxes,
+        va="top",
+        fontsize=8,
+        wrap=True,
+        bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "#999"},
+    )
+    _dedupe_legend(axes, loc="lower right")
+    axes.set_xlabel("workload TTL (h)")
+    axes.set_ylabel("CA outage (h)")
+    axes.set_xlim(0, ttls.max() / _HOUR * 1.05)
+    axes.set_ylim(bottom=0)
+    axes.set_title("Longest CA outage survived without a lapse vs TTL")
+    return figure
+
+
+def pareto_figure(data: SweepData) -> Figure:
+    """Attack window against CA load, each point with its CIs, and the
+    points no other beats on both (the Pareto front)."""
+    window_metric = "attack.key_theft_window_mean_s"
+    window = data.by_point(window_metric)
+    if window["n"].sum() == 0:
+        window_metric = "attack.window_mean_s"
+        window = data.by_point(window_metric)
+    load_metric = data.metric("ca.csr_rate_per_s", steady=True)
+    load = data.by_point(load_metric)
+    both = window.merge(
+        load[["point", "mean", "ci95"]], on="point", suffixes=("", "_load")
+    )
+    both = both.dropna(subset=["mean", "mean_load"])
+    if len(both) < 2:
+        raise UnsupportedFigureError("needs two points with an attack window")
+
+    x = both["mean_load"].to_numpy() * _HOUR
+    y = both["mean"].to_numpy() / _HOUR
+    figure = Figure(figsize=(8, 5.5), layout="constrained")
+    axes = figure.subplots()
+    agents = data.values(AGENT)
+    fanouts = data.values(FANOUT)
+    rows = (item for _, item in both.iterrows())
+    for item, xi, yi in zip(rows, x, y, strict=True):
+        agent, fanout = item[AGENT], item[FANOUT]
+        axes.errorbar(
+            xi,
+            yi,
+            xerr=_nan0(item["ci95_load"]) * _HOUR,
+            yerr=_nan0(item["ci95"]) / _HOUR,
+            fmt=_MARKERS[fanouts.index(fanout) % len(_MARKERS)],
+            color=_COLOURS[agents.index(agent) % len(_COLOURS)],
+            capsize=3,
+            label=f"{agent}, {fanout:g} workloads/node",
+        )
+        axes.annotate(
+            hours_text(float(item[TTL])),
+            (xi, yi),
+            textcoords="offset points",
+            xytext=(5, 4),
+            fontsize=8,
+        )
+    front = _pareto_front(x, y)
+    axes.step(
+        x[front],
+        y[front],
+        where="post",
+        color="black",
+        linewidth=1,
+        linestyle="--",
+        label="Pareto front (lower is better on both)",
+    )
+    _dedupe_legend(axes, loc="upper right", fontsize=8)
+    axes.set_xscale("log")
+    axes.xaxis.set_major_formatter(ScalarFormatter())
+    axes.xaxis.set_minor_formatter(ScalarFormatter())
+    axes.set_xlabel(
+        "CA load: CSRs per hour, mean" + _after_warmup(data, load_metric)
+    )
+    axes.set_ylabel(
+        ("key-theft" if "key_theft" in window_metric else "attack")
+        + " window, mean (h)"
+    )
+    axes.set_title("Attack window against CA load (labels: TTL)")
+    return figure
+
+
+FIGURES: Final[tuple[tuple[str, str, Callable[[SweepData], Figure]], ...]] = (
+    ("attack_window_vs_ttl", "Attack window vs TTL", attack_window_figure),
+    ("ca_load_heatmap", "CA load over TTL x fan-out", ca_load_heatmap),
+    ("ca_wait_vs_ttl", "CA p99 wait vs TTL", ca_wait_figure),
+    ("blast_radius_vs_fanout", "Blast radius vs fan-out", blast_radius_figure),
+    ("outage_vs_ttl", "Longest CA outage survived vs TTL", outage_figure),
+    ("pareto", "Attack window against CA load", pareto_figure),
+)
+"""(file name, title, function) of every figure, in the page's order."""
+
+
+def _lines(
+    data: SweepData,
+    metric: str,
+    *,
+    x: str,
+    x_label: str,
+    y_label: str,
+    title: str,
+    scale: float = 1.0,
+    divide_by: str | None = None,
+    dashed: str | None = None,
+) -> Figure:
+    """Mean ± CI of ``metric`` against ``x``, a line per agent mode, a
+    panel per combination of the other varied columns; each point's
+    values divided by its ``divide_by`` column if given. The means of
+    ``dashed`` (the whole-run version of a metric) are drawn dashed."""
+    if not data.varies(x):
+        raise UnsupportedFigureError(f"needs {x_label.split(' (')[0]} to vary")
+    table = data.by_point(metric).copy()
+    if table["n"].sum() == 0:
+        raise UnsupportedFigureError(f"no run measured {metric}")
+    factor = pd.Series(scale, index=table.index)
+    if divide_by is not None:
+        factor = factor / table[divide_by].replace(0, np.nan).astype(float)
+    table["y"] = table["mean"] * factor
+    table["err"] = table["ci95"] * factor
+
+    panels = _combinations(data, data.facets(x, AGENT))
+    figure = Figure(
+        figsize=(_PANEL_WIDTH * len(panels) + 0.6, 4.2), layout="constrained"
+    )
+    axes_row = figure.subplots(1, len(panels), squeeze=False, sharey=True)[0]
+    hours = x in (TTL, OUTAGE)
+    for axes, (panel, points) in zip(axes_row, panels, strict=True):
+        chosen = table[table["point"].isin(points)]
+        for n, agent in enumerate(data.values(AGENT)):
+            line = chosen[chosen[AGENT] == agent].sort_values(x)
+            if line.empty:
+                continue
+            xs = line[x].to_numpy(dtype=float) / (_HOUR if hours else 1)
+            ys = line["y"].to_numpy(dtype=float)
+            err = np.nan_to_num(line["err"].to_numpy(dtype=float))
+            colour = _COLOURS[n % len(_COLOURS)]
+            axes.plot(xs, ys, marker="o", color=colour, label=str(agent))
+            axes.fill_between(xs, ys - err, ys + err, color=colour, alpha=0.2)
+            if dashed is not None:
+                whole = data.by_point(dashed).set_index("point")["mean"]
+                axes.plot(
+                    xs,
+                    line["point"].map(whole).to_numpy(dtype=float) * scale,
+                    linestyle="--",
+                    marker=".",
+                    color=colour,
+                    label=f"{agent}, whole run",
+                )
+        if hours and max(data.values(x)) / min(data.values(x)) >= 8:
+            axes.set_xscale("log", base=2)
+            ticks = [v / _HOUR for v in data.values(x)]
+            axes.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        axes.set_xlabel(x_label)
+        axes.set_title(panel, fontsize=10)
+        axes.grid(alpha=0.3)
+    axes_row[0].set_ylabel(y_label)
+    axes_row[0].legend(title="agent", fontsize=8)
+    figure.suptitle(title + "  (bands: 95% CI)")
+    return figure
+
+
+def _combinations(
+    data: SweepData, columns: Sequence[str]
+) -> list[tuple[str, list[str]]]:
+    """(title, point ids) of each combination of ``columns``' values."""
+    design = data.design()
+    if not columns:
+        return [("all points", design["point"].tolist())]
+    result = []
+    values = [data.values(c) for c in columns]
+    for combination in itertools.product(*values):
+        mask = np.ones(len(design), dtype=bool)
+        for column, value in zip(columns, combination, strict=True):
+            mask &= (design[column] == value).to_numpy()
+        if mask.any():
+            title = ", ".join(
+                facet_label(c, v)
+                for c, v in zip(columns, combination, strict=True)
+            )
+            result.append((title, design.loc[mask, "point"].tolist()))
+    return result
+
+
+def _nan0(value: Any) -> float:
+    number = float(value)
+    return 0.0 if np.isnan(number) else number
+
+
+def _pareto_front(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Indices of points no other point beats on both x and y, by x."""
+    order = np.lexsort((y, x))
+    front = []
+    best = np.inf
+    for index in order:
+        if y[index] < best:
+            front.append(index)
+            best = y[index]
+    return np.array(front, dtype=int)
+
+
+def _after_warmup(data: SweepData, metric: str) -> str:
+    if metric.startswith("steady."):
+        return f" (after a {hours_text(data.warmup_s)} warmup)"
+    return ""
+
+
+def _outage_note(data: SweepData, ran: pd.DataFrame) -> str:
+    if ran.empty:
+        return (
+            "No point ran a CA outage: the line is the closed form only; "
+            "nothing here is simulated."
+        )
+    lengths = sorted(ran[OUTAGE].unique())
+    if len(lengths) == 1:
+        return (
+            f"The sweep ran one outage length ({hours_text(lengths[0])}): "
+            "markers show whether it was survived at each TTL; the line "
+            "is the closed form, not a simulated curve."
+        )
+    return "Markers: simulated outages; line: the closed form."
+
+
+def _dedupe_legend(axes: Axes, **options: Any) -> None:
+    handles, labels = axes.get_legend_handles_labels()
+    unique = dict(zip(labels, handles, strict=True))
+    axes.legend(unique.values(), unique.keys(), **options)

@@ -1,0 +1,232 @@
+"""The report of a sweep: its figures as PNG and one plain HTML page.
+
+``write_report(DIR)`` reads what ``meshsim sweep`` wrote into ``DIR``
+and adds ``DIR/figures/*.png`` and ``DIR/report.html``: every figure the
+sweep's parameters support, a visible note for each it cannot, and a
+table of every point. Each file is written whole (temporary name, then
+rename).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+import pandas as pd
+
+from meshsim import __version__
+from meshsim.report.sweep_data import (
+    SweepData,
+    UnsupportedFigureError,
+    read_sweep,
+)
+from meshsim.report.sweep_figures import FIGURES
+from meshsim.results import write_bytes, write_figure
+
+__all__ = ["SweepReport", "write_report"]
+
+# (metric, heading, scale, unit) of the table of points
+_TABLE: Final = (
+    ("attack.key_theft_window_mean_s", "key-theft window", 1 / 3600, "h"),
+    ("ca.csr_rate_per_s", "CSR rate", 3600.0, "/h"),
+    ("ca.csr_peak_per_min", "CSR peak", 1.0, "/min"),
+    ("ca.wait_p99_s", "CA wait p99", 1000.0, "ms"),
+    ("attack.identities_exposed", "identities exposed", 1.0, ""),
+    ("credentials.lapses", "certificate lapses", 1.0, ""),
+)
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    """What :func:`write_report` wrote, and what it left out."""
+
+    page: Path
+    figures: dict[str, Path]
+    skipped: dict[str, str]
+    """Title of each figure left out, and why."""
+
+
+def write_report(folder: str | Path) -> SweepReport:
+    """Draw the figures of the sweep in ``folder`` and its HTML page."""
+    path = Path(folder)
+    data = read_sweep(path)
+    figures: dict[str, Path] = {}
+    skipped: dict[str, str] = {}
+    for name, title, draw in FIGURES:
+        try:
+            figure = draw(data)
+        except UnsupportedFigureError as reason:
+            skipped[title] = str(reason)
+            continue
+        target = path / "figures" / f"{name}.png"
+        write_figure(target, figure)
+        figures[title] = target
+
+    page = path / "report.html"
+    write_bytes(page, _page(data, figures, skipped, path).encode("utf-8"))
+    return SweepReport(page, figures, skipped)
+
+
+def _page(
+    data: SweepData,
+    figures: dict[str, Path],
+    skipped: dict[str, str],
+    folder: Path,
+) -> str:
+    manifest = data.manifest
+    name = html.escape(str(manifest.get("sweep", "sweep")))
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>meshsim sweep {name}</title>",
+        f"<style>{_STYLE}</style></head><body>",
+        f"<h1>Sweep {name}</h1>",
+    ]
+    if manifest.get("description"):
+        parts.append(f"<p>{html.escape(str(manifest['description']))}</p>")
+    parts.append(_facts(data))
+    if skipped:
+        parts.append('<div class="skipped"><h2>Figures left out</h2><ul>')
+        parts += [
+            f"<li><b>{html.escape(t)}</b>: {html.escape(r)}</li>"
+            for t, r in skipped.items()
+        ]
+        parts.append("</ul></div>")
+    for title, target in figures.items():
+        source = html.escape(target.relative_to(folder).as_posix())
+        parts.append(
+            f'<figure><img src="{source}" alt="{html.escape(title)}">'
+            f"<figcaption>{html.escape(title)}</figcaption></figure>"
+        )
+    parts.append(_points_table(data))
+    parts.append(_failures(data))
+    parts.append(
+        f'<p class="small">Written by meshsim {__version__} on '
+        f"{datetime.now(UTC).isoformat(timespec='seconds')}.</p>"
+    )
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def _facts(data: SweepData) -> str:
+    manifest = data.manifest
+    runs = data.runs
+    failed = int((runs["status"] != "ok").sum())
+    warmup = data.warmup_s
+    rows = [
+        (
+            "sweep file",
+            f"{manifest.get('sweep_file')} "
+            f"(sha256 {str(manifest.get('sweep_sha256'))[:16]}…)",
+        ),
+        ("base scenario", str(manifest.get("base_scenario"))),
+        ("varied", ", ".join(data.parameters) or "nothing"),
+        ("points", str(len(manifest.get("points", [])))),
+        (
+            "replications",
+            f"{manifest.get('replications')} per point, "
+            f"seeds spawned from root seed {manifest.get('root_seed')}",
+        ),
+        ("runs", f"{len(runs)}, of which {failed} failed"),
+        (
+            "executor",
+            ", ".join(
+                f"{k} {v}"
+                for k, v in dict(manifest.get("executor", {})).items()
+            ),
+        ),
+        (
+            "run",
+            f"{manifest.get('started_at')} to {manifest.get('finished_at')}",
+        ),
+    ]
+    if warmup > 0:
+        rows.append(
+            (
+                "warmup",
+                f"{warmup:g} s: CA figures (rate, peak, waits) leave out "
+                "the CSRs submitted before it; attack, handshake and "
+                "rotation figures cover the whole run",
+            )
+        )
+    cells = "".join(
+        f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+        for k, v in rows
+    )
+    return f'<table class="facts">{cells}</table>'
+
+
+def _points_table(data: SweepData) -> str:
+    points = data.points
+    design = data.design().set_index("point")
+    head = ["point", *data.parameters, "runs ok"]
+    head += [f"{h} ({u})" if u else h for _, h, _, u in _TABLE]
+    rows = []
+    for point, row in design.iterrows():
+        mine = points[points["point"] == point]
+        first = mine.iloc[0]
+        cells = [str(point), *(_text(row[p]) for p in data.parameters)]
+        cells.append(f"{int(first['n'])}/{int(first['n'] + first['failed'])}")
+        for metric, _, scale, _ in _TABLE:
+            found = mine[mine["metric"] == metric]
+            cells.append(_estimate(found, scale))
+        rows.append(cells)
+    header = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>"
+        for r in rows
+    )
+    return (
+        "<h2>Points</h2><p>Mean ± half-width of the 95% confidence "
+        "interval (Student t) over each point's successful runs; "
+        "whole-run figures.</p>"
+        f'<table class="points"><tr>{header}</tr>{body}</table>'
+    )
+
+
+def _failures(data: SweepData) -> str:
+    failed = data.runs[data.runs["status"] != "ok"]
+    if failed.empty:
+        return ""
+    items = "".join(
+        f"<li>{html.escape(str(r['point']))}-r{int(r['replication']):02d} "
+        f"(seed {int(r['seed'])}): {html.escape(str(r['error']))}</li>"
+        for _, r in failed.iterrows()
+    )
+    return f'<h2>Failed runs</h2><ul class="failed">{items}</ul>'
+
+
+def _estimate(found: pd.DataFrame, scale: float) -> str:
+    if found.empty:
+        return "-"
+    mean = float(found["mean"].iloc[0]) * scale
+    ci = float(found["ci95"].iloc[0]) * scale
+    if math.isnan(mean):
+        return "-"
+    if math.isnan(ci):
+        return f"{mean:.3g}"
+    return f"{mean:.3g} ± {ci:.2g}"
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+_STYLE: Final = """
+body { font-family: sans-serif; max-width: 1400px; margin: 2em auto;
+       padding: 0 1em; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 90%; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; }
+table.points td { text-align: right; font-variant-numeric: tabular-nums; }
+figure { margin: 2em 0; }
+figure img { max-width: 100%; border: 1px solid #eee; }
+figcaption { font-weight: bold; margin-top: 0.3em; }
+.skipped { background: #fff4d6; border: 1px solid #e0b84c; padding: 0.5em 1em; }
+.small { color: #777; font-size: 85%; }
+"""

@@ -1,0 +1,63 @@
+"""A point's results depend neither on the executor nor on how many
+workers ran it, nor on the order in which replications finished."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from meshsim.experiment import (
+    DaskExecutor,
+    LocalExecutor,
+    SweepOutcome,
+    load_sweep,
+    machine_dependent,
+    run_sweep,
+)
+
+
+def comparable(runs: pd.DataFrame) -> pd.DataFrame:
+    """The runs table without what this machine's speed decides."""
+    return runs[[c for c in runs.columns if not machine_dependent(c)]]
+
+
+@pytest.fixture(scope="module")
+def dask_address() -> Iterator[str]:
+    """A Dask cluster on loopback: two single-thread worker processes."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",
+    ) as cluster:
+        yield cluster.scheduler_address
+
+
+def test_machine_dependent_columns_are_wall_cpu_and_bytes() -> None:
+    assert machine_dependent("wall_seconds")
+    assert machine_dependent("rotation.crypto_cpu_s")
+    assert machine_dependent("rotation.operations.keygen.cpu_s")
+    assert machine_dependent("rotation.bytes")
+    assert not machine_dependent("rotation.operations.keygen.count")
+    assert not machine_dependent("ca.wait_p99_s")
+
+
+def test_local_one_and_two_jobs_and_dask_give_identical_runs(
+    finished: SweepOutcome,
+    write_sweep: Callable[..., Path],
+    tmp_path: Path,
+    dask_address: str,
+) -> None:
+    sweep = load_sweep(write_sweep())
+    one = run_sweep(sweep, tmp_path / "one", LocalExecutor(1))
+    dask = run_sweep(sweep, tmp_path / "dask", DaskExecutor(dask_address))
+
+    expected = comparable(finished.runs)
+    pd.testing.assert_frame_equal(comparable(one.runs), expected)
+    pd.testing.assert_frame_equal(comparable(dask.runs), expected)
+    assert (dask.runs["status"] == "ok").all()

@@ -1,0 +1,207 @@
+"""Sweep files: every problem at once, one line each, placed in the
+sweep file and naming the grid point it breaks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from meshsim.cli import main
+from meshsim.experiment import SweepError, load_sweep
+
+
+def problems(path: Path, *overrides: str) -> list[str]:
+    with pytest.raises(SweepError) as caught:
+        load_sweep(path, overrides)
+    return [str(p) for p in caught.value.problems]
+
+
+def test_points_are_the_grid_product_in_file_order(
+    write_sweep: Callable[..., Path],
+) -> None:
+    sweep = load_sweep(write_sweep())
+
+    assert len(sweep.points) == 8
+    assert [p.id for p in sweep.points][:2] == ["p000", "p001"]
+    assert sweep.points[0].label == (
+        "pki.workload_ttl=2h, mesh.agent=per-workload, mesh.nodes=2"
+    )
+    assert sweep.points[1].label.endswith("mesh.nodes=4")
+    assert sweep.points[7].scenario.pki.workload_ttl == 4 * 3600
+    assert sweep.points[7].scenario.mesh.agent == "per-node"
+
+
+def test_zip_lists_vary_together_as_one_axis(
+    write_sweep: Callable[..., Path],
+) -> None:
+    path = write_sweep(
+        """
+scenario: tiny.yaml
+replications: 2
+grid:
+  mesh.agent: [per-workload, per-node]
+zip:
+  mesh.nodes: [2, 4]
+  mesh.workloads: [16, 32]
+set:
+  duration: 6h
+"""
+    )
+    sweep = load_sweep(path)
+
+    pairs = [
+        (p.scenario.mesh.nodes, p.scenario.mesh.workloads) for p in sweep.points
+    ]
+    assert pairs == [(2, 16), (4, 32), (2, 16), (4, 32)]
+    assert all(p.scenario.duration == 6 * 3600 for p in sweep.points)
+    assert sweep.name == "small"
+
+
+def test_every_file_problem_is_reported_at_once_with_its_line(
+    write_sweep: Callable[..., Path],
+) -> None:
+    path = write_sweep(
+        """name: Bad
+scenario: tiny.yaml
+replicatons: 3
+seed: -1
+warmup: "5"
+grid:
+  pki.workload_ttl: [2h, 2h]
+  seed: [1, 2]
+zip:
+  mesh.nodes: [2, 4]
+  mesh.workloads: [16]
+set:
+  mesh.nodes: 3
+"""
+    )
+    source = str(path)
+
+    assert problems(path) == [
+        f"{source}:1: name: must match [a-z0-9][a-z0-9._-]{{0,63}} (got 'Bad')",
+        f"{source}:1: replications: required key is missing",
+        f"{source}:3: replicatons: unknown key; did you mean 'replications'?",
+        f"{source}:4: seed: must be from 0 to 9223372036854775807 (got -1)",
+        f"{source}:5: warmup: needs a unit (ms, s, m, h, d) (got '5')",
+        f"{source}:7: grid.pki.workload_ttl[1]: repeats item 0 (got '2h')",
+        f"{source}:8: grid.seed: cannot be varied or set: each "
+        "replication's seed is spawned from the sweep's seed",
+        f"{source}:11: zip.mesh.workloads: must have as many values as "
+        "zip.mesh.nodes (2) (got a list)",
+        f"{source}:13: set.mesh.nodes: is already given in zip",
+    ]
+
+
+def test_a_bad_grid_value_is_placed_at_its_line_naming_the_point(
+    write_sweep: Callable[..., Path],
+) -> None:
+    path = write_sweep(
+        """scenario: tiny.yaml
+replications: 2
+grid:
+  pki.workload_ttl: [2h, 100d]
+  mesh.nodes: [0, 4]
+"""
+    )
+
+    assert problems(path) == [
+        f"{path}:4: grid.pki.workload_ttl[1]: must not exceed "
+        "pki.max_workload_ttl (90d) (at 2 of 4 points, first p002: "
+        "pki.workload_ttl=100d, mesh.nodes=0) (got '100d')",
+        f"{path}:5: grid.mesh.nodes[0]: must be at least 1 (at 2 of 4 "
+        "points, first p000: pki.workload_ttl=2h, mesh.nodes=0) (got 0)",
+    ]
+
+
+def test_a_combination_that_breaks_a_rule_names_its_point(
+    write_sweep: Callable[..., Path],
+) -> None:
+    # node-1 exists with 4 nodes but not with 1
+    path = write_sweep(
+        """scenario: tiny.yaml
+replications: 2
+grid:
+  mesh.nodes: [1, 4]
+"""
+    )
+
+    found = problems(path)
+
+    tiny = path.parent / "tiny.yaml"
+    assert found == [
+        f"{tiny}:11: attacks[0].node: not in the mesh (node-0 … node-0) "
+        "(at point p000: mesh.nodes=1) (got 'node-1')",
+        f"{tiny}:12: attacks[1].node: not in the mesh (node-0 … node-0) "
+        "(at point p000: mesh.nodes=1) (got 'node-1')",
+    ]
+
+
+def test_a_warmup_as_long_as_a_run_is_refused(
+    write_sweep: Callable[..., Path],
+) -> None:
+    path = write_sweep(
+        """scenario: tiny.yaml
+replications: 2
+warmup: 12h
+grid:
+  duration: [12h, 24h]
+"""
+    )
+
+    assert problems(path) == [
+        f"{path}:3: warmup: must be shorter than the run's duration (12h) "
+        "(at point p000: duration=12h) (got '12h')"
+    ]
+
+
+def test_an_override_may_not_set_a_varied_key(
+    write_sweep: Callable[..., Path],
+) -> None:
+    found = problems(write_sweep(), "mesh.nodes=3", "mesh.bogus=1")
+
+    assert found[0] == (
+        "override mesh.nodes=3: mesh.nodes: is varied by the sweep; an "
+        "override cannot set it"
+    )
+    assert found[1].startswith("override mesh.bogus=1: mesh.bogus: unknown")
+
+
+def test_a_missing_base_scenario_is_placed_at_the_scenario_key(
+    write_sweep: Callable[..., Path],
+) -> None:
+    path = write_sweep("scenario: nowhere.yaml\nreplications: 1\n")
+
+    assert problems(path) == [
+        f"{path}:1: scenario: cannot be read: No such file or directory "
+        "(got 'nowhere.yaml')"
+    ]
+
+
+def test_sweep_cli_prints_problems_and_exits_2(
+    write_sweep: Callable[..., Path],
+) -> None:
+    path = write_sweep("scenario: tiny.yaml\nreplications: 0\n")
+
+    result = CliRunner().invoke(main, ["sweep", str(path)])
+
+    assert result.exit_code == 2
+    assert result.output == (
+        f"{path}:2: replications: must be from 1 to 10000 (got 0)\n"
+    )
+
+
+def test_dry_run_lists_points_and_runs_nothing(
+    write_sweep: Callable[..., Path], tmp_path: Path
+) -> None:
+    result = CliRunner().invoke(
+        main, ["sweep", str(write_sweep()), "--dry-run"]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "8 points x 3 replications, root seed 7" in result.output
+    assert "p007  pki.workload_ttl=4h, mesh.agent=per-node" in result.output
+    assert not (tmp_path / "results").exists()

@@ -1,0 +1,131 @@
+"""Resumption: each replication is stored as it finishes, a killed sweep
+loses only what was in flight, and a rerun completes the same tables."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from meshsim.cli import main
+from meshsim.experiment import (
+    LocalExecutor,
+    SweepOutcome,
+    WrongSweepError,
+    load_sweep,
+    machine_dependent,
+    run_sweep,
+)
+
+
+def comparable(runs: pd.DataFrame) -> pd.DataFrame:
+    return runs[[c for c in runs.columns if not machine_dependent(c)]]
+
+
+def test_a_sweep_killed_midway_resumes_to_the_same_tables(
+    finished: SweepOutcome,
+    write_sweep: Callable[..., Path],
+    tmp_path: Path,
+) -> None:
+    path = write_sweep()
+    out = tmp_path / "out"
+    command = [
+        sys.executable,
+        "-m",
+        "meshsim",
+        "sweep",
+        str(path),
+        "--out",
+        str(out),
+        "--jobs",
+        "2",
+    ]
+
+    # kill the whole sweep, workers too, once a few runs are stored
+    process = subprocess.Popen(
+        command,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    try:
+        while len(list(out.glob("runs/p*.json"))) < 5:
+            assert process.poll() is None, "the sweep ended before the kill"
+            assert time.monotonic() < deadline, "no runs stored in 60 s"
+            time.sleep(0.05)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    stored = list(out.glob("runs/p*.json"))
+    assert 5 <= len(stored) < 24
+    for record in stored:
+        json.loads(record.read_text())  # whole, never half-written
+    assert not (out / "runs.parquet").exists()
+
+    # the rerun runs only what is missing
+    result = subprocess.run(
+        command, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"{len(stored)} resumed" in result.stdout
+
+    resumed = pd.read_parquet(out / "runs.parquet")
+    pd.testing.assert_frame_equal(
+        comparable(resumed), comparable(finished.runs)
+    )
+
+
+def test_another_sweep_in_the_same_folder_is_refused_without_force(
+    finished: SweepOutcome, write_sweep: Callable[..., Path]
+) -> None:
+    other = write_sweep(
+        "scenario: tiny.yaml\nreplications: 1\n", name="other.yaml"
+    )
+    runner = CliRunner()
+
+    refused = runner.invoke(
+        main, ["sweep", str(other), "--out", str(finished.out)]
+    )
+    assert refused.exit_code == 2
+    assert "holds a different sweep file" in refused.output
+    assert "--force" in refused.output
+    with pytest.raises(WrongSweepError):
+        run_sweep(load_sweep(other), finished.out, LocalExecutor(1))
+
+
+def test_force_starts_a_different_sweep_over(
+    write_sweep: Callable[..., Path], tmp_path: Path
+) -> None:
+    first = write_sweep("scenario: tiny.yaml\nreplications: 2\n")
+    out = tmp_path / "out"
+    run_sweep(load_sweep(first), out, LocalExecutor(1))
+    second = write_sweep(
+        "scenario: tiny.yaml\nreplications: 1\n", name="second.yaml"
+    )
+
+    outcome = run_sweep(load_sweep(second), out, LocalExecutor(1), force=True)
+
+    assert (outcome.ran, outcome.resumed) == (1, 0)
+    assert sorted(p.name for p in (out / "runs").iterdir()) == ["p000-r00.json"]
+    assert (out / "sweep.yaml").read_text().endswith("replications: 1\n")
+
+
+def test_a_finished_sweep_rerun_runs_nothing(finished: SweepOutcome) -> None:
+    again = run_sweep(
+        load_sweep(finished.out.parent / "small.yaml"),
+        finished.out,
+        LocalExecutor(1),
+    )
+
+    assert (again.ran, again.resumed, again.failed) == (0, 24, 0)
+    pd.testing.assert_frame_equal(again.runs, finished.runs)
