@@ -24,8 +24,10 @@ from meshsim.attack.token_theft import TokenTheft
 from meshsim.clock import SimClock
 from meshsim.mesh.agent import Agent, Backoff, RenewalPolicy
 from meshsim.mesh.ca import CaPolicy, CaServer, Outage, RootChange
+from meshsim.mesh.class_traffic import ClassTraffic
 from meshsim.mesh.credential import Credential, TrustBundle
 from meshsim.mesh.handshake import Handshaker, Interceptor, VerificationCache
+from meshsim.mesh.pair_traffic import PairTraffic
 from meshsim.mesh.state import MeshState, Slot
 from meshsim.mesh.tokens import TokenSource
 from meshsim.mesh.topology import Topology, build_topology
@@ -38,6 +40,7 @@ from meshsim.scenario import KeyTheft as KeyTheftSpec
 from meshsim.scenario import Mitm as MitmSpec
 from meshsim.scenario import Scenario
 from meshsim.scenario import TokenTheft as TokenTheftSpec
+from meshsim.scenario.rules import class_traffic_blockers
 
 __all__ = ["Progress", "RunResult", "simulate"]
 
@@ -193,7 +196,7 @@ def _build(scenario: Scenario) -> _World:
         mesh.mtls,
         interceptors,
     )
-    engine = TrafficEngine(
+    engine = _traffic_engine(scenario)(
         env,
         state,
         handshaker,
@@ -212,6 +215,16 @@ def _build(scenario: Scenario) -> _World:
         interceptors,
         streams,
     )
+
+
+def _traffic_engine(scenario: Scenario) -> type[TrafficEngine]:
+    """Per service and standing when every node sees alike, else per
+    pair (see :mod:`meshsim.mesh.traffic`)."""
+    detail = scenario.traffic.detail
+    if detail == "auto":
+        blocked = class_traffic_blockers(scenario)
+        detail = "pairs" if blocked else "classes"
+    return ClassTraffic if detail == "classes" else PairTraffic
 
 
 def _ca_policy(scenario: Scenario) -> CaPolicy:

@@ -21,11 +21,16 @@ from meshsim.pki.svid import SvidError, verify_svid
 
 __all__ = [
     "OUTCOMES",
+    "OUTSIDE",
     "Decision",
     "Handshaker",
     "Interceptor",
     "VerificationCache",
+    "combine",
 ]
+
+OUTSIDE = "outside"
+"""The standing of a caller outside the mesh (no certificate, plaintext)."""
 
 OUTCOMES = (
     "ok",
@@ -121,6 +126,29 @@ class VerificationCache:
             return "invalid-svid"
 
 
+def combine(client: str, server: str, mtls: str) -> Decision:
+    """How a connection ends from the standing of each end.
+
+    A standing is what any peer's verification makes of that end's
+    credential: ``ok``, ``none`` (no certificate) or the outcome that
+    refuses it; a caller outside the mesh stands as ``outside``. The
+    order of checks is the one :meth:`Handshaker.direct` follows.
+    """
+    if client == OUTSIDE:
+        if mtls == "permissive":
+            return Decision("plaintext-accepted")
+        return Decision("plaintext-refused", "server")
+    if client == "none":
+        return Decision("no-certificate", "client")
+    if server == "none":
+        return Decision("no-certificate", "server")
+    if server != "ok":
+        return Decision(server, "client")
+    if client != "ok":
+        return Decision(client, "server")
+    return Decision("ok")
+
+
 class Handshaker:
     """Decides connections between callers and pods of the mesh."""
 
@@ -155,6 +183,15 @@ class Handshaker:
         if served is None:
             return Decision("no-certificate", "server")
         return self.mutual(caller.node, client, server, served)
+
+    def standing(self, pod: Pod) -> str:
+        """What a verifier on ``pod``'s node makes of its credential now,
+        secure naming included: ``ok``, ``none`` or the refusing outcome.
+        Any node's verifier agrees when clocks and bundles do."""
+        held = self.state.credential_of_pod(pod.index)
+        if held is None:
+            return "none"
+        return self.client_accepts(pod.node, held, pod)
 
     def plaintext(self) -> Decision:
         """A plaintext connection from outside the mesh."""

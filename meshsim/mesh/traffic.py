@@ -4,44 +4,43 @@ Each caller opens connections as a Poisson process of ``rate`` per second,
 spread evenly over the services it calls and, within a service, over its
 pods. A connection's outcome can change only when a credential is
 installed, a certificate's validity begins or ends, a bundle changes, or
-an attack starts or stops. :class:`TrafficEngine` therefore keeps, for
-each (caller, pod) pair, the current :class:`Decision` and the time it
-was made; when something that matters changes, it re-decides the pairs it
-touches and, for each pair whose outcome changed, closes the span with a
-Poisson draw of the number of connections opened in it. This gives the
-same distribution of counts as drawing every connection, at a cost that
-grows with state changes rather than with the request rate.
+an attack starts or stops. A traffic engine is told of each such change
+(``touch_*``) and, for every stretch of time in which outcomes stayed the
+same, records the Poisson number of connections opened in it. Poisson
+counts over disjoint spans are independent, so this has the distribution
+of drawing every connection, at a cost that grows with state changes
+rather than with the request rate.
+
+Two engines share this interface: :class:`~meshsim.mesh.pair_traffic.
+PairTraffic` keeps one outcome per (caller, pod) pair and records who
+talked to whom; :class:`~meshsim.mesh.class_traffic.ClassTraffic` keeps,
+per service, how many callers and pods are in each state, which is
+exact when every node sees a credential alike (no clock skew, no bundle
+lag, nobody on the path) and costs the same at any mesh size.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import simpy
 
 from meshsim.mesh.credential import Credential
-from meshsim.mesh.handshake import Decision, Handshaker
+from meshsim.mesh.handshake import Handshaker
 from meshsim.mesh.state import MeshState, Slot
-from meshsim.mesh.topology import Caller, Pod, Topology
 from meshsim.metrics.records import HandshakeSegment, Recorder
 
-__all__ = ["Pair", "TrafficEngine"]
+__all__ = ["ANY", "TrafficEngine"]
 
-
-@dataclass(frozen=True, slots=True)
-class Pair:
-    """Connections from one caller to one pod, at ``rate`` per second."""
-
-    caller: Caller
-    server: Pod
-    rate: float
+ANY = "*"
+"""Caller or server of a span that counts connections of many pairs."""
 
 
 class TrafficEngine:
-    """Keeps every pair's current outcome and records spans of outcomes."""
+    """What every traffic engine does: watch validity edges, follow
+    installs and bundle changes, and record spans."""
 
     def __init__(
         self,
@@ -57,40 +56,29 @@ class TrafficEngine:
         self.handshaker = handshaker
         self.recorder = recorder
         self.rng = rng
-        self.pairs = _build_pairs(state.topology, rate)
-        self._since = [0.0] * len(self.pairs)
-        self._decision: list[Decision | None] = [None] * len(self.pairs)
-        self._by_pod: dict[int, list[int]] = {}
-        self._by_node: dict[int, list[int]] = {}
-        for i, pair in enumerate(self.pairs):
-            ends = {pair.server.index}
-            if pair.caller.pod is not None:
-                ends.add(pair.caller.pod)
-            for pod in ends:
-                self._by_pod.setdefault(pod, []).append(i)
-            for node in {pair.caller.node, pair.server.node}:
-                self._by_node.setdefault(node, []).append(i)
+        self.rate = rate
         state.on_install(self._installed)
         state.on_bundle(self.touch_node)
 
     def start(self) -> None:
-        """Decide every pair at the current time."""
-        self._redecide(range(len(self.pairs)))
+        """Decide every connection at the current time."""
+        raise NotImplementedError
 
     def touch_pods(self, pods: Iterable[int]) -> None:
-        """Re-decide every pair with one of ``pods`` at an end."""
-        touched: set[int] = set()
-        for pod in pods:
-            touched.update(self._by_pod.get(pod, ()))
-        self._redecide(sorted(touched))
+        """Something that decides connections of ``pods`` changed."""
+        raise NotImplementedError
 
     def touch_node(self, node: int) -> None:
-        """Re-decide every pair with an end on ``node``."""
-        self._redecide(self._by_node.get(node, ()))
+        """Something that decides connections on ``node`` changed."""
+        raise NotImplementedError
 
     def touch_all(self) -> None:
-        """Re-decide every pair."""
-        self._redecide(range(len(self.pairs)))
+        """Something that may decide any connection changed."""
+        raise NotImplementedError
+
+    def finish(self) -> None:
+        """Close every open span at the current time."""
+        raise NotImplementedError
 
     def watch(
         self, credential: Credential, on_change: Callable[[], None]
@@ -108,10 +96,14 @@ class TrafficEngine:
             if edge > now:
                 self.env.process(self._at(edge, on_change))
 
-    def finish(self) -> None:
-        """Close every open span at the current time."""
-        for i in range(len(self.pairs)):
-            self._close(i)
+    def draw(self, rate: float, start: float, end: float) -> int:
+        """The number of connections a Poisson process of ``rate`` opens
+        in ``[start, end)``."""
+        return int(self.rng.poisson(rate * (end - start)))
+
+    def record(self, segment: HandshakeSegment) -> None:
+        """Keep one span of connections."""
+        self.recorder.handshakes.append(segment)
 
     def _installed(self, slot: Slot, credential: Credential) -> None:
         pods = self.state.pods_of_slot.get(slot, [])
@@ -123,61 +115,3 @@ class TrafficEngine:
     ) -> Generator[simpy.Event, Any, None]:
         yield self.env.timeout(when - self.env.now)
         action()
-
-    def _redecide(self, indices: Iterable[int]) -> None:
-        for i in indices:
-            pair = self.pairs[i]
-            decision = self.handshaker.decide(pair.caller, pair.server)
-            if decision != self._decision[i]:
-                self._close(i)
-                self._decision[i] = decision
-
-    def _close(self, i: int) -> None:
-        """Record the span of pair ``i`` up to now and start a new one."""
-        decision = self._decision[i]
-        start = self._since[i]
-        now = self.env.now
-        self._since[i] = now
-        if decision is None or now <= start:
-            return
-        pair = self.pairs[i]
-        count = int(self.rng.poisson(pair.rate * (now - start)))
-        if count == 0:
-            return
-        topology = self.state.topology
-        account = topology.accounts[pair.server.account]
-        self.recorder.handshakes.append(
-            HandshakeSegment(
-                start_s=start,
-                end_s=now,
-                caller=pair.caller.name,
-                caller_node=topology.nodes[pair.caller.node],
-                server=pair.server.name,
-                server_node=topology.nodes[pair.server.node],
-                service=account.service,
-                server_id=str(account.spiffe_id),
-                outcome=decision.outcome,
-                refused_by=decision.refused_by,
-                attack=decision.attack,
-                presented=decision.presented,
-                intercepted=decision.intercepted,
-                count=count,
-            )
-        )
-
-
-def _build_pairs(topology: Topology, rate: float) -> list[Pair]:
-    """One pair per (caller, backend pod of a service it calls)."""
-    if rate <= 0:
-        return []
-    backends: dict[int, list[Pod]] = {}
-    for pod in topology.pods:
-        backends.setdefault(pod.account, []).append(pod)
-    pairs: list[Pair] = []
-    for caller in topology.callers:
-        targets = [s for s in caller.calls if backends.get(s)]
-        for service in targets:
-            pods = backends[service]
-            share = rate / len(targets) / len(pods)
-            pairs.extend(Pair(caller, pod, share) for pod in pods)
-    return pairs

@@ -18,7 +18,7 @@ from meshsim.scenario.problems import KeyPath
 if TYPE_CHECKING:
     from meshsim.scenario.schema import Agent, Mesh, Pki, Scenario
 
-__all__ = ["Finding", "check_scenario"]
+__all__ = ["Finding", "check_scenario", "class_traffic_blockers"]
 
 _INDEXED: Final = re.compile(r"(?P<prefix>[a-z]+)-(?P<index>0|[1-9][0-9]{0,8})")
 
@@ -43,6 +43,7 @@ def check_scenario(scenario: Scenario) -> list[Finding]:
         *_check_attacks(scenario),
         *_check_hierarchy(scenario),
         *_check_clocks(scenario.mesh),
+        *_check_traffic(scenario),
     ]
 
 
@@ -217,3 +218,29 @@ def _check_clocks(mesh: Mesh) -> Iterator[Finding]:
                 entry.node,
                 (("mesh", "nodes"),),
             )
+
+
+def class_traffic_blockers(scenario: Scenario) -> list[str]:
+    """What makes a node's view of a credential differ from another's, so
+    traffic cannot be counted per service and standing."""
+    blockers = []
+    skew = scenario.mesh.clock_skew
+    if skew.uniform or skew.normal or any(o.offset for o in skew.offsets):
+        blockers.append("mesh.clock_skew")
+    if scenario.ca.bundle_delay:
+        blockers.append("ca.bundle_delay")
+    if any(a.kind == "mitm" for a in scenario.attacks):
+        blockers.append("a mitm attack")
+    return blockers
+
+
+def _check_traffic(scenario: Scenario) -> Iterator[Finding]:
+    blockers = class_traffic_blockers(scenario)
+    if scenario.traffic.detail == "classes" and blockers:
+        yield Finding(
+            ("traffic", "detail"),
+            "'classes' needs every node to see credentials alike; "
+            f"remove {' and '.join(blockers)} or use 'pairs'",
+            "classes",
+            (("mesh", "clock_skew"), ("ca", "bundle_delay"), ("attacks",)),
+        )

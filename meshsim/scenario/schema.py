@@ -195,6 +195,7 @@ class Traffic(_Section):
     """Connections between workloads."""
 
     rate: float = Field(default=0.1, ge=0)
+    detail: Literal["auto", "pairs", "classes"] = "auto"
 
 
 class KeyTheft(_Section):

@@ -96,7 +96,9 @@ def test_unknown_key_without_a_close_one_lists_the_keys(
     problems_of: Problems,
 ) -> None:
     [line] = problems_of(MINIMAL + "traffic:\n  zzz: 1\n")
-    assert line == ("t.yaml:4: traffic.zzz: unknown key; expected one of rate")
+    assert line == (
+        "t.yaml:4: traffic.zzz: unknown key; expected one of rate, detail"
+    )
 
 
 def test_unknown_key_in_an_attack_suggests_from_its_kind(

@@ -1,0 +1,157 @@
+"""Traffic counted per service and state, at a cost that ignores size.
+
+When every node makes the same of a credential (no clock skew, no bundle
+lag, nobody on the path), a connection's outcome depends only on the
+*standing* of its caller and of the pod it reaches (``ok``, ``none``,
+``expired``, ...), see :func:`~meshsim.mesh.handshake.combine`. For each
+service this engine keeps the rate of connections from callers in each
+standing and the number of its pods in each standing; the rate of each
+outcome into the service is then a sum over standings, updated in
+constant time when one pod's standing changes. Spans are recorded per
+service with caller and server ``*``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+
+import numpy as np
+import simpy
+
+from meshsim.mesh.handshake import OUTSIDE, Decision, Handshaker, combine
+from meshsim.mesh.state import MeshState
+from meshsim.mesh.traffic import ANY, TrafficEngine
+from meshsim.metrics.records import HandshakeSegment, Recorder
+
+__all__ = ["ClassTraffic"]
+
+# Caller rates are sums of shares; below this a standing has no callers
+# left (what remains is rounding).
+_NOTHING = 1e-12
+
+
+class ClassTraffic(TrafficEngine):
+    """Counts connections per (service, outcome) between changes."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        state: MeshState,
+        handshaker: Handshaker,
+        recorder: Recorder,
+        rng: np.random.Generator,
+        rate: float,
+    ) -> None:
+        super().__init__(env, state, handshaker, recorder, rng, rate)
+        topology = state.topology
+        services = len(topology.accounts)
+        self.backends = [0] * services
+        for pod in topology.pods:
+            self.backends[pod.account] += 1
+        # Per service: caller rate by standing, pods by standing.
+        self.callers: list[defaultdict[str, float]] = [
+            defaultdict(float) for _ in range(services)
+        ]
+        self.pods: list[Counter[str]] = [Counter() for _ in range(services)]
+        self.since = [0.0] * services
+        self.standing: list[str] = []
+
+        # What each pod sends to each service it calls.
+        self.shares: list[list[tuple[int, float]]] = [
+            [] for _ in topology.pods
+        ]
+        for caller in topology.callers:
+            targets = [s for s in caller.calls if self.backends[s]]
+            if not targets or rate <= 0:
+                continue
+            share = rate / len(targets)
+            if caller.pod is None:
+                for service in targets:
+                    self.callers[service][OUTSIDE] += share
+            else:
+                self.shares[caller.pod] = [(s, share) for s in targets]
+
+    def start(self) -> None:
+        """Stand every pod where its credential puts it now."""
+        topology = self.state.topology
+        for pod in topology.pods:
+            standing = self.handshaker.standing(pod)
+            self.standing.append(standing)
+            self.pods[pod.account][standing] += 1
+            for service, share in self.shares[pod.index]:
+                self.callers[service][standing] += share
+
+    def touch_pods(self, pods: Iterable[int]) -> None:
+        """Re-stand ``pods``; move their weight where it changed."""
+        if not self.standing:
+            return
+        topology = self.state.topology
+        for index in pods:
+            pod = topology.pods[index]
+            new = self.handshaker.standing(pod)
+            old = self.standing[index]
+            if new == old:
+                continue
+            touched = {pod.account, *(s for s, _ in self.shares[index])}
+            for service in sorted(touched):
+                self._close(service)
+            self.standing[index] = new
+            self.pods[pod.account][old] -= 1
+            self.pods[pod.account][new] += 1
+            for service, share in self.shares[index]:
+                self.callers[service][old] -= share
+                self.callers[service][new] += share
+
+    def touch_node(self, node: int) -> None:
+        """Re-stand the pods on ``node``."""
+        self.touch_pods(p.index for p in self.state.topology.pods_on_node(node))
+
+    def touch_all(self) -> None:
+        """Re-stand every pod."""
+        self.touch_pods(range(len(self.state.topology.pods)))
+
+    def finish(self) -> None:
+        """Close every service's span at the current time."""
+        for service in range(len(self.backends)):
+            self._close(service)
+
+    def _close(self, service: int) -> None:
+        """Record the span of ``service`` up to now and start a new one."""
+        start, now = self.since[service], self.env.now
+        self.since[service] = now
+        if now <= start or not self.backends[service]:
+            return
+        rates: defaultdict[Decision, float] = defaultdict(float)
+        total = self.backends[service]
+        mtls = self.handshaker.mtls
+        for client, caller_rate in self.callers[service].items():
+            if caller_rate <= _NOTHING:
+                continue
+            for server, count in self.pods[service].items():
+                if count > 0:
+                    decision = combine(client, server, mtls)
+                    rates[decision] += caller_rate * count / total
+        account = self.state.topology.accounts[service]
+        for decision, rate in rates.items():
+            count = self.draw(rate, start, now)
+            if count == 0:
+                continue
+            self.record(
+                HandshakeSegment(
+                    start_s=start,
+                    end_s=now,
+                    caller=ANY,
+                    caller_node=ANY,
+                    server=ANY,
+                    server_node=ANY,
+                    service=account.service,
+                    server_id=str(account.spiffe_id),
+                    outcome=decision.outcome,
+                    refused_by=decision.refused_by,
+                    attack=-1,
+                    presented="",
+                    intercepted=False,
+                    count=count,
+                )
+            )
