@@ -26,6 +26,7 @@ from meshsim.experiment import (
     DaskExecutor,
     Executor,
     LocalExecutor,
+    SerialExecutor,
     Sweep,
     SweepError,
     SweepOutcome,
@@ -50,10 +51,11 @@ _out = Console()
 )
 @click.option(
     "--executor",
-    type=click.Choice(["local", "dask"]),
+    type=click.Choice(["local", "dask", "serial"]),
     default="local",
     show_default=True,
-    help="Local processes, or a Dask distributed cluster.",
+    help="Local processes, a Dask distributed cluster, or this process "
+    "alone (serial, for debugging).",
 )
 @click.option(
     "--jobs",
@@ -118,11 +120,13 @@ def sweep(
         return
 
     out = out if out is not None else Path("results") / plan.name
-    chosen: Executor = (
-        DaskExecutor(scheduler, jobs)
-        if executor == "dask"
-        else LocalExecutor(jobs)
-    )
+    chosen: Executor
+    if executor == "dask":
+        chosen = DaskExecutor(scheduler, jobs)
+    elif executor == "serial":
+        chosen = SerialExecutor()
+    else:
+        chosen = LocalExecutor(jobs)
     try:
         outcome = _run(plan, out, chosen, force, retry_failed)
     except WrongSweepError as error:

@@ -12,6 +12,7 @@ from meshsim.experiment.executors import (
     DaskExecutor,
     Executor,
     LocalExecutor,
+    SerialExecutor,
     default_jobs,
 )
 from meshsim.experiment.plan import (
@@ -44,6 +45,7 @@ __all__ = [
     "LocalExecutor",
     "Point",
     "Replication",
+    "SerialExecutor",
     "Sweep",
     "SweepError",
     "SweepOutcome",

@@ -23,6 +23,7 @@ __all__ = [
     "DaskExecutor",
     "Executor",
     "LocalExecutor",
+    "SerialExecutor",
     "default_jobs",
 ]
 
@@ -54,6 +55,21 @@ def default_jobs() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+
+
+class SerialExecutor:
+    """Every task in this process, one after the other: for debugging,
+    and for tests that replace part of meshsim in this process."""
+
+    @property
+    def description(self) -> dict[str, Any]:
+        return {"kind": "serial", "workers": 1}
+
+    def map_unordered(
+        self, function: Callable[[T], R], tasks: Iterable[T]
+    ) -> Iterator[R]:
+        for task in tasks:
+            yield function(task)
 
 
 class LocalExecutor:

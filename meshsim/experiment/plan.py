@@ -67,6 +67,8 @@ class Point:
     settings: tuple[tuple[str, Any], ...]
     """(key, value as the sweep file wrote it) for every varied key."""
     scenario: Scenario
+    """The point's scenario, with the seed of replication 0; each
+    replication runs it with its own seed."""
 
     @property
     def label(self) -> str:
@@ -173,6 +175,7 @@ def parse_sweep(
         where = spec.line_of(("grid",))
         raise SweepError([*problems, Problem(source, where, "grid", rule)])
 
+    seeds = replication_seeds(spec.seed, spec.replications)
     width = max(3, len(str(len(combinations) - 1)))
     points = []
     found = _Findings(spec, len(combinations))
@@ -180,12 +183,11 @@ def parse_sweep(
         settings = tuple((key, value) for _, key, _, value in combination)
         point_id = f"p{index:0{width}d}"
         point = _Unchecked(index, point_id, settings, combination)
-        scenario = found.check(point, base_text, overrides)
+        scenario = found.check(point, base_text, overrides, seeds[0])
         if scenario is not None:
             points.append(Point(index, point_id, settings, scenario))
     if problems or found.problems:
         raise SweepError([*problems, *found.summarised()])
-    seeds = replication_seeds(spec.seed, spec.replications)
     return Sweep(spec, tuple(overrides), tuple(points), seeds)
 
 
@@ -266,9 +268,14 @@ class _Findings:
         self.problems: dict[str, tuple[Problem, int, _Unchecked]] = {}
 
     def check(
-        self, point: _Unchecked, base_text: str, overrides: Sequence[str]
+        self,
+        point: _Unchecked,
+        base_text: str,
+        overrides: Sequence[str],
+        seed: int,
     ) -> Scenario | None:
-        """The point's scenario, or ``None`` with its problems noted."""
+        """The point's scenario under ``seed``, or ``None`` with its
+        problems noted."""
         # where each override text comes from in the sweep file
         origin: dict[str, tuple[str, ...]] = {}
         texts = []
@@ -281,6 +288,9 @@ class _Findings:
             text = f"{key}={value_text(value)}"
             origin[text] = (section, key, str(index))
             texts.append(text)
+        # what a run can simulate may depend on the seed (where pods
+        # land): a point is checked as its first replication runs it
+        texts.append(f"seed={seed}")
 
         try:
             scenario = parse_scenario(

@@ -5,53 +5,107 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
+import pytest
 from click.testing import CliRunner
 
+import meshsim.experiment.worker
 from meshsim.cli import main
+from meshsim.experiment import (
+    SerialExecutor,
+    load_sweep,
+    replication_seeds,
+    run_sweep,
+)
+from meshsim.runner import Run, run_scenario
+from meshsim.scenario import Scenario
 
-# pods are dealt to nodes by the seed: pod-0 is on node-1 in some
-# replications only, and the theft of its key fails in the others
-FAILING = """
+SWEEP = """
 scenario: tiny.yaml
 seed: 3
-replications: 6
+replications: 3
 grid:
   mesh.agent: [per-workload, per-node]
-set:
-  mesh.nodes: 2
-  attacks[0].workload: pod-0
 """
 
 
-def test_a_failed_replication_is_recorded_and_the_others_run(
-    write_sweep: Callable[..., Path], tmp_path: Path
-) -> None:
-    import pandas as pd
+@pytest.fixture
+def second_replication_fails(monkeypatch: pytest.MonkeyPatch) -> int:
+    """Make every run with the seed of replication 1 raise."""
+    doomed = replication_seeds(3, 3)[1]
 
-    out = tmp_path / "out"
-    result = CliRunner().invoke(
-        main,
-        ["sweep", str(write_sweep(FAILING)), "--out", str(out), "--jobs", "2"],
+    def run(scenario: Scenario, *args: Any) -> Run:
+        if scenario.seed == doomed:
+            raise RuntimeError(f"simulated crash at seed {scenario.seed}")
+        return run_scenario(scenario, *args)
+
+    monkeypatch.setattr(meshsim.experiment.worker, "run_scenario", run)
+    return doomed
+
+
+def test_a_failed_replication_is_recorded_and_the_others_run(
+    write_sweep: Callable[..., Path],
+    tmp_path: Path,
+    second_replication_fails: int,
+) -> None:
+    outcome = run_sweep(
+        load_sweep(write_sweep(SWEEP)), tmp_path / "out", SerialExecutor()
     )
 
-    assert result.exit_code == 1, result.output
-    runs = pd.read_parquet(out / "runs.parquet")
-    assert len(runs) == 12
+    runs = outcome.runs
     failed = runs[runs["status"] == "failed"]
     ok = runs[runs["status"] == "ok"]
-    # per-workload agents fail where pod-0 is elsewhere; a node agent
-    # ignores the workload and never fails
-    assert 0 < len(failed) < 6
-    assert set(failed["mesh.agent"]) == {"per-workload"}
-    assert failed["error"].str.contains("does not run on node-1").all()
+    assert outcome.failed == 2
+    assert list(failed["replication"]) == [1, 1]
+    assert (
+        list(failed["error"])
+        == [f"RuntimeError: simulated crash at seed {second_replication_fails}"]
+        * 2
+    )
     assert failed["ca.csr_total"].isna().all()
+    assert len(ok) == 4
     assert ok["ca.csr_total"].notna().all()
     assert ok["error"].isna().all()
-    assert f"{len(failed)} failed" in result.output
 
-    points = pd.read_parquet(out / "points.parquet")
+    points = outcome.points
     row = points[
         (points["point"] == "p000") & (points["metric"] == "ca.csr_total")
     ].iloc[0]
-    assert (row["n"], row["failed"]) == (6 - len(failed), len(failed))
+    assert (row["n"], row["failed"]) == (2, 1)
+
+
+def test_sweep_exits_1_when_a_replication_failed(
+    write_sweep: Callable[..., Path],
+    tmp_path: Path,
+    second_replication_fails: int,
+) -> None:
+    out = tmp_path / "out"
+    path = str(write_sweep(SWEEP))
+    result = CliRunner().invoke(
+        main, ["sweep", path, "--out", str(out), "--executor", "serial"]
+    )
+
+    assert result.exit_code == 1, result.output
+    assert "6 replications: 6 run now, 0 resumed, 2 failed" in result.output
+    assert "failed p000-r01: RuntimeError: simulated crash" in result.output
+    assert len(pd.read_parquet(out / "runs.parquet")) == 6
+
+
+def test_failed_replications_are_kept_on_resume_unless_retried(
+    write_sweep: Callable[..., Path],
+    tmp_path: Path,
+    second_replication_fails: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sweep = load_sweep(write_sweep(SWEEP))
+    out = tmp_path / "out"
+    run_sweep(sweep, out, SerialExecutor())
+    monkeypatch.setattr(meshsim.experiment.worker, "run_scenario", run_scenario)
+
+    kept = run_sweep(sweep, out, SerialExecutor())
+    retried = run_sweep(sweep, out, SerialExecutor(), retry_failed=True)
+
+    assert (kept.ran, kept.failed) == (0, 2)
+    assert (retried.ran, retried.resumed, retried.failed) == (2, 4, 0)

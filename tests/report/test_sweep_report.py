@@ -1,0 +1,112 @@
+"""The sweep report: every figure the sweep supports, labelled with
+units, a visible note for each it cannot, and one HTML page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from meshsim.cli import main
+from meshsim.experiment import SerialExecutor, load_sweep, run_sweep
+from meshsim.report.sweep_data import read_sweep
+from meshsim.report.sweep_figures import (
+    FIGURES,
+    attack_window_figure,
+    blast_radius_figure,
+    ca_load_heatmap,
+    outage_figure,
+    pareto_figure,
+)
+from meshsim.report.sweep_page import write_report
+
+SWEEPS = Path(__file__).resolve().parents[2] / "scenarios" / "sweeps"
+
+AGENTS_ONLY = """
+scenario: base.yaml
+replications: 1
+grid:
+  mesh.agent: [per-workload, per-node]
+set:
+  mesh.workloads: 24
+  traffic.rate: 0.005
+  ca.outages: []
+"""
+
+
+def test_report_draws_every_figure_of_the_shipped_sweep(
+    shipped_sweep: Path,
+) -> None:
+    result = CliRunner().invoke(main, ["report", str(shipped_sweep)])
+
+    assert result.exit_code == 0, result.output
+    for name, _, _ in FIGURES:
+        figure = shipped_sweep / "figures" / f"{name}.png"
+        assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+    page = (shipped_sweep / "report.html").read_text()
+    assert page.count("<img ") == len(FIGURES)
+    assert '<img src="figures/pareto.png"' in page
+    assert "Figures left out" not in page
+    assert "<h2>Points</h2>" in page and "p011" in page
+
+
+def test_figures_label_their_axes_with_units(shipped_sweep: Path) -> None:
+    data = read_sweep(shipped_sweep)
+
+    window = attack_window_figure(data).axes[0]
+    assert window.get_xlabel() == "workload TTL (h)"
+    assert window.get_ylabel() == "key-theft window, mean (h)"
+    assert {t.get_text() for t in window.get_legend().get_texts()} == {
+        "per-node",
+        "per-workload",
+    }
+    blast = blast_radius_figure(data).axes[0]
+    assert blast.get_xlabel() == "fan-out (workloads per node)"
+    heat = ca_load_heatmap(data)
+    assert "CSRs/min" in heat.axes[0].get_title()
+    pareto = pareto_figure(data).axes[0]
+    assert pareto.get_xlabel().startswith("CA load: CSRs per hour")
+    assert pareto.get_ylabel() == "key-theft window, mean (h)"
+
+
+def test_outage_figure_says_it_is_closed_form_beside_one_outage(
+    shipped_sweep: Path,
+) -> None:
+    axes = outage_figure(read_sweep(shipped_sweep)).axes[0]
+
+    notes = [t.get_text() for t in axes.texts]
+    assert any("one outage length (5h)" in n for n in notes)
+    assert any("not a simulated curve" in n for n in notes)
+    assert axes.get_ylabel() == "CA outage (h)"
+
+
+def test_figures_the_sweep_cannot_support_are_noted_on_the_page(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "base.yaml").write_text((SWEEPS / "base.yaml").read_text())
+    (tmp_path / "agents.yaml").write_text(AGENTS_ONLY)
+    out = tmp_path / "agents"
+    run_sweep(load_sweep(tmp_path / "agents.yaml"), out, SerialExecutor())
+
+    report = write_report(out)
+
+    assert set(report.skipped) == {
+        "Attack window vs TTL",
+        "CA load over TTL x fan-out",
+        "CA p99 wait vs TTL",
+        "Blast radius vs fan-out",
+        "Longest CA outage survived vs TTL",
+    }
+    assert list(report.figures) == ["Attack window against CA load"]
+    page = report.page.read_text()
+    assert "Figures left out" in page
+    assert "needs the TTL to vary" in page
+
+
+def test_report_refuses_a_folder_without_a_finished_sweep(
+    tmp_path: Path,
+) -> None:
+    result = CliRunner().invoke(main, ["report", str(tmp_path)])
+
+    assert result.exit_code == 2
+    assert "not a finished sweep" in result.output
