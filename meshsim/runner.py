@@ -4,10 +4,11 @@ behind ``meshsim run``, callable from a notebook the same way."""
 from __future__ import annotations
 
 import platform
+import re
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, requires, version
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +31,14 @@ from meshsim.results import (
     write_table,
 )
 from meshsim.scenario import Scenario, dump_resolved, scenario_sha256
+from meshsim.scenario.runnable import require_runnable
 from meshsim.simulation import Progress, RunResult, simulate
 
 __all__ = ["Run", "run_scenario", "save_run"]
 
+# Reported in the manifest if meshsim's own metadata cannot be read.
 _DEPENDENCIES = ("simpy", "cryptography", "numpy", "pandas", "pyarrow")
+_REQUIREMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,12 @@ class Run:
 
 
 def run_scenario(scenario: Scenario, progress: Progress | None = None) -> Run:
-    """Simulate ``scenario`` and summarise it (nothing is written)."""
+    """Simulate ``scenario`` and summarise it (nothing is written).
+
+    Raise ``ScenarioError`` if meshsim cannot run it (an attack on a node
+    where nothing runs, dates outside X.509's), as loading it would have.
+    """
+    require_runnable(scenario, f"scenario {scenario.name}")
     result = simulate(scenario, progress)
     tables = build_tables(result.recorder)
     crypto = result.recorder.crypto
@@ -97,9 +106,11 @@ def save_run(
         for name, figure in figures.items():
             write_figure(folder / "plots" / f"{name}.png", figure)
 
-        # Public certificates only: the root and a few issued leaves.
+        # Public certificates only: the root and a few issued leaves
+        # (none exist in a modeled run).
         result = run.result
-        write_bytes(folder / "certs" / "root.pem", _pem((result.root,)))
+        if isinstance(result.root, x509.Certificate):
+            write_bytes(folder / "certs" / "root.pem", _pem((result.root,)))
         for entry, chain in zip(
             run.summary["certs"], result.issued, strict=True
         ):
@@ -117,6 +128,7 @@ def _cert_listing(result: RunResult) -> list[dict[str, Any]]:
     listing = []
     for number, chain in enumerate(result.issued, start=1):
         leaf = chain[0]
+        assert isinstance(leaf, x509.Certificate)
         listing.append(
             {
                 "file": f"leaf-{number}.pem",
@@ -143,9 +155,30 @@ def _manifest(run: Run, command: str, started_at: datetime) -> dict[str, Any]:
         "meshsim_version": __version__,
         "python": sys.version.split()[0],
         "platform": platform.platform(),
-        "dependencies": {name: version(name) for name in _DEPENDENCIES},
+        "dependencies": _dependency_versions(),
     }
 
 
-def _pem(chain: tuple[x509.Certificate, ...]) -> bytes:
+def _dependency_versions() -> dict[str, str]:
+    """The installed version of each package meshsim runs on."""
+    try:
+        listed = requires("meshsim") or []
+        names = [
+            match[0]
+            for line in listed
+            if "extra ==" not in line
+            and (match := _REQUIREMENT.match(line)) is not None
+        ]
+    except PackageNotFoundError:
+        names = list(_DEPENDENCIES)
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def _pem(chain: tuple[Any, ...]) -> bytes:
     return b"".join(c.public_bytes(Encoding.PEM) for c in chain)

@@ -14,7 +14,6 @@ from functools import partial
 
 import numpy as np
 import simpy
-from cryptography import x509
 
 from meshsim.attack.impersonation import Impersonation
 from meshsim.attack.key_theft import KeyTheft
@@ -26,6 +25,7 @@ from meshsim.mesh.agent import Agent, Backoff, RenewalPolicy
 from meshsim.mesh.ca import CaPolicy, CaServer, Outage, RootChange
 from meshsim.mesh.class_traffic import ClassTraffic
 from meshsim.mesh.credential import Credential, TrustBundle
+from meshsim.mesh.crypto import AnyCertificate, Crypto
 from meshsim.mesh.handshake import Handshaker, Interceptor, VerificationCache
 from meshsim.mesh.pair_traffic import PairTraffic
 from meshsim.mesh.state import MeshState, Slot
@@ -56,6 +56,7 @@ _STREAMS = (
     "attack",
     "clocks",
     "bundles",
+    "costs",
 )
 
 # The clock advances in this many steps so progress can be reported.
@@ -74,8 +75,8 @@ class RunResult:
     scenario: Scenario
     topology: Topology
     recorder: Recorder
-    root: x509.Certificate
-    issued: tuple[tuple[x509.Certificate, ...], ...]
+    root: AnyCertificate
+    issued: tuple[tuple[AnyCertificate, ...], ...]
     clock_offsets_s: tuple[float, ...]
     wall_seconds: float
 
@@ -87,6 +88,7 @@ class _World:
     env: simpy.Environment
     clock: SimClock
     recorder: Recorder
+    crypto: Crypto
     topology: Topology
     ca: CaServer
     state: MeshState
@@ -101,10 +103,10 @@ def simulate(scenario: Scenario, progress: Progress | None = None) -> RunResult:
     world = _build(scenario)
 
     # Keep a few issued chains (public parts only) to show the user.
-    issued: list[tuple[x509.Certificate, ...]] = []
+    issued: list[tuple[AnyCertificate, ...]] = []
 
     def keep(slot: Slot, credential: Credential) -> None:
-        if len(issued) < _CHAINS_KEPT:
+        if len(issued) < _CHAINS_KEPT and not world.crypto.modeled:
             issued.append(credential.chain)
 
     world.state.on_install(keep)
@@ -142,6 +144,9 @@ def _build(scenario: Scenario) -> _World:
     env = simpy.Environment()
     clock = SimClock(scenario.start_time)
     recorder = Recorder()
+    crypto = Crypto(
+        scenario.pki.crypto, recorder.crypto, streams["costs"], scenario.pki.key
+    )
 
     # The static mesh: where pods run and which services call which.
     topology = build_topology(
@@ -160,7 +165,7 @@ def _build(scenario: Scenario) -> _World:
     }
 
     # The CA; its trust anchors reach each node after a random lag.
-    def publish(roots: tuple[x509.Certificate, ...]) -> None:
+    def publish(roots: tuple[AnyCertificate, ...]) -> None:
         delay = scenario.ca.bundle_delay
         lags = streams["bundles"].uniform(0.0, delay, len(topology.nodes))
         state.publish(TrustBundle({mesh.trust_domain: roots}), list(lags))
@@ -169,6 +174,7 @@ def _build(scenario: Scenario) -> _World:
         env,
         clock,
         recorder,
+        crypto,
         streams["serials"],
         _ca_policy(scenario),
         publish,
@@ -192,7 +198,7 @@ def _build(scenario: Scenario) -> _World:
     interceptors: list[Interceptor] = []
     handshaker = Handshaker(
         state,
-        VerificationCache(state, recorder.crypto),
+        VerificationCache(state, crypto),
         mesh.mtls,
         interceptors,
     )
@@ -208,6 +214,7 @@ def _build(scenario: Scenario) -> _World:
         env,
         clock,
         recorder,
+        crypto,
         topology,
         ca,
         state,
@@ -313,6 +320,7 @@ def _start_agents(scenario: Scenario, world: _World) -> None:
             state,
             world.ca,
             world.recorder,
+            world.crypto,
             world.streams["renewal"],
             index=index,
             name=f"agent-{name}",
@@ -416,7 +424,7 @@ def _start_attacks(scenario: Scenario, world: _World) -> None:
             mitm = Mitm(
                 env,
                 world.clock,
-                world.recorder.crypto,
+                world.crypto,
                 world.streams["attack"],
                 index=index,
                 node=node,

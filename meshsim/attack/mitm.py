@@ -19,22 +19,21 @@ from typing import Any
 
 import numpy as np
 import simpy
-from cryptography import x509
 
 from meshsim.attack.loot import Loot
 from meshsim.clock import SimClock
 from meshsim.identity import SpiffeId
 from meshsim.mesh.ca import random_serial
 from meshsim.mesh.credential import Credential
+from meshsim.mesh.crypto import Authority, Crypto
 from meshsim.mesh.handshake import Decision, Handshaker
 from meshsim.mesh.topology import Caller, Pod
-from meshsim.metrics.records import CryptoMeter
-from meshsim.pki.authority import leaf_builder, self_signed_root
-from meshsim.pki.keys import PrivateKey, generate_key, signature_hash
 
 __all__ = ["PRESENTS", "Mitm"]
 
 PRESENTS = ("none", "self-signed", "rogue-ca", "stolen")
+
+_ATTACKER_KEY = "ecdsa-p256"
 
 # Forged certificates are valid from a day before the attack for a year.
 _FORGED_BEFORE_S = 86_400.0
@@ -48,7 +47,7 @@ class Mitm:
         self,
         env: simpy.Environment,
         clock: SimClock,
-        crypto: CryptoMeter,
+        crypto: Crypto,
         rng: np.random.Generator,
         *,
         index: int,
@@ -75,7 +74,7 @@ class Mitm:
         self.loots = tuple(loots)
         self.on_change = on_change
         self._forged: dict[SpiffeId, Credential] = {}
-        self._rogue: tuple[PrivateKey, x509.Certificate] | None = None
+        self._rogue: Authority | None = None
 
     def start(self) -> simpy.Process:
         """Schedule the attacker's arrival on and departure from the path."""
@@ -176,48 +175,37 @@ class Mitm:
     def _forge(self, spiffe_id: SpiffeId) -> Credential:
         """A leaf for ``spiffe_id`` that is self-signed or signed by the
         attacker's own CA, with a key of its own."""
-        key = generate_key("ecdsa-p256")
+        crypto = self.crypto
+        key = crypto.new_key(_ATTACKER_KEY)
         not_before = self.clock.x509_time(self.start_s - _FORGED_BEFORE_S)
         not_after = not_before + timedelta(seconds=_FORGED_FOR_S)
-        if self.presents == "rogue-ca":
-            signer, issuer = self._rogue_ca(spiffe_id.trust_domain)
-            builder = leaf_builder(
-                key.public_key(),
-                spiffe_id,
-                issuer.subject,
-                issuer.extensions.get_extension_for_class(
-                    x509.SubjectKeyIdentifier
-                ).value,
-            )
-        else:
-            signer = key
-            builder = leaf_builder(
-                key.public_key(),
-                spiffe_id,
-                x509.Name([]),
-                None,
-            )
-        leaf = (
-            builder.serial_number(random_serial(self.rng))
-            .not_valid_before(not_before)
-            .not_valid_after(not_after)
-            .sign(signer, signature_hash(signer))
+        issuer = (
+            self._rogue_ca(spiffe_id.trust_domain)
+            if self.presents == "rogue-ca"
+            else None
         )
-        return Credential.from_chain(spiffe_id, (leaf,), key, self.clock)
+        chain = crypto.forge(
+            key,
+            spiffe_id,
+            issuer,
+            not_before,
+            not_after,
+            random_serial(self.rng),
+        )
+        return Credential.from_chain(spiffe_id, chain, key, self.clock)
 
-    def _rogue_ca(
-        self, trust_domain: str
-    ) -> tuple[PrivateKey, x509.Certificate]:
+    def _rogue_ca(self, trust_domain: str) -> Authority:
         """The attacker's own root, made once, named like the mesh's."""
         if self._rogue is None:
-            key = generate_key("ecdsa-p256")
+            crypto = self.crypto
+            key = crypto.new_key(_ATTACKER_KEY)
             not_before = self.clock.x509_time(self.start_s - _FORGED_BEFORE_S)
-            root = self_signed_root(
+            root = crypto.root(
                 key,
                 trust_domain,
-                not_before=not_before,
-                not_after=not_before + timedelta(seconds=10 * _FORGED_FOR_S),
-                serial_number=random_serial(self.rng),
+                not_before,
+                not_before + timedelta(seconds=10 * _FORGED_FOR_S),
+                random_serial(self.rng),
             )
-            self._rogue = (key, root)
+            self._rogue = crypto.authority(key, root, timedelta(days=90))
         return self._rogue

@@ -12,17 +12,16 @@ from collections.abc import Generator, Sequence
 from typing import Any
 
 import simpy
-from cryptography.hazmat.primitives.serialization import Encoding
 
 from meshsim.attack.loot import Loot
 from meshsim.identity import SpiffeId
 from meshsim.mesh.ca import CaServer
 from meshsim.mesh.credential import Credential
 from meshsim.mesh.tokens import ServiceAccountToken, TokenSource
-from meshsim.pki.csr import build_csr
-from meshsim.pki.keys import generate_key
 
 __all__ = ["TokenTheft", "request_certificate"]
+
+_ATTACKER_KEY = "ecdsa-p256"
 
 
 def request_certificate(
@@ -34,9 +33,12 @@ def request_certificate(
 ) -> Generator[simpy.Event, Any, str]:
     """Ask the CA for ``spiffe_id`` with the attacker's own key; keep what
     it signs. Returns the CA's answer reason."""
-    key = generate_key("ecdsa-p256")
-    csr_der = build_csr(key, spiffe_id).public_bytes(Encoding.DER)
-    answer = yield from ca.serve_csr(loot.holder, token, csr_der, node)
+    crypto = ca.crypto
+    key, _ = crypto.measure(
+        "attacker-forge", lambda: crypto.new_key(_ATTACKER_KEY)
+    )
+    csr, size = crypto.csr(key, spiffe_id)
+    answer = yield from ca.serve_csr(loot.holder, token, csr, size, node)
     if answer.chain is not None:
         loot.add(Credential.from_chain(spiffe_id, answer.chain, key, ca.clock))
     return answer.reason

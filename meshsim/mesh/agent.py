@@ -17,17 +17,15 @@ from typing import Any
 
 import numpy as np
 import simpy
-from cryptography.hazmat.primitives.serialization import Encoding
 
 from meshsim.identity import SpiffeId
 from meshsim.mesh.ca import CaServer, CsrAnswer
 from meshsim.mesh.credential import Credential
+from meshsim.mesh.crypto import Crypto
 from meshsim.mesh.state import MeshState, Slot
 from meshsim.mesh.tokens import TokenSource
 from meshsim.metrics.records import Recorder, RotationRecord
-from meshsim.pki.csr import build_csr
-from meshsim.pki.keys import PrivateKey, generate_key
-from meshsim.pki.svid import SvidError, verify_svid
+from meshsim.pki.svid import SvidError
 
 __all__ = ["Agent", "Backoff", "RenewalPolicy"]
 
@@ -127,6 +125,7 @@ class Agent:
         state: MeshState,
         ca: CaServer,
         recorder: Recorder,
+        crypto: Crypto,
         rng: np.random.Generator,
         *,
         index: int,
@@ -143,6 +142,7 @@ class Agent:
         self.state = state
         self.ca = ca
         self.recorder = recorder
+        self.crypto = crypto
         self.rng = rng
         self.index = index
         self.name = name
@@ -206,29 +206,25 @@ class Agent:
         """Send CSRs until one is signed; back off between failures."""
         account = self.state.topology.accounts[slot.account]
         source = self.tokens[slot.account]
-        crypto = self.recorder.crypto
+        crypto = self.crypto
 
         # Make a fresh key and a CSR for the slot's identity; retries send
         # the same CSR again.
         key, spent_key = crypto.measure(
-            "keygen", lambda: generate_key(self.key_algorithm)
+            "keygen", lambda: crypto.new_key(self.key_algorithm)
         )
-        csr, spent_csr = crypto.measure(
-            "csr-sign", lambda: build_csr(key, account.spiffe_id)
+        (csr, size), spent_csr = crypto.measure(
+            "csr-sign", lambda: crypto.csr(key, account.spiffe_id)
         )
-        csr_der = csr.public_bytes(Encoding.DER)
         cost = spent_key + spent_csr
-        size = len(csr_der)
         attempts = 0
         while True:
             attempts += 1
 
             # Ask the CA, holding one of the agent's in-flight places.
-            answer = yield from self._ask(source, csr_der)
+            answer = yield from self._ask(source, csr, size)
             if answer.chain is not None:
-                size += sum(
-                    len(c.public_bytes(Encoding.DER)) for c in answer.chain
-                )
+                size += crypto.size(answer.chain)
                 credential, spent = crypto.measure(
                     "verify-issued",
                     partial(self._accept, account.spiffe_id, answer, key),
@@ -247,22 +243,19 @@ class Agent:
             )
 
     def _ask(
-        self, source: TokenSource, csr_der: bytes
+        self, source: TokenSource, csr: Any, size: int
     ) -> Generator[simpy.Event, Any, CsrAnswer]:
         token = source.token_at(self.env.now)
         node = self.node if self.per_node else None
+        ask = partial(self.ca.serve_csr, self.name, token, csr, size, node)
         if self.in_flight is None:
-            return (
-                yield from self.ca.serve_csr(self.name, token, csr_der, node)
-            )
+            return (yield from ask())
         with self.in_flight.request() as place:
             yield place
-            return (
-                yield from self.ca.serve_csr(self.name, token, csr_der, node)
-            )
+            return (yield from ask())
 
     def _accept(
-        self, spiffe_id: SpiffeId, answer: CsrAnswer, key: PrivateKey
+        self, spiffe_id: SpiffeId, answer: CsrAnswer, key: Any
     ) -> Credential | None:
         """Check an issued chain against the roots the CA sent with it.
 
@@ -273,7 +266,7 @@ class Agent:
         at = self.state.clock.to_datetime(self.env.now)
         roots = {spiffe_id.trust_domain: answer.roots}
         try:
-            issued = verify_svid(answer.chain, roots, at)
+            issued = self.crypto.verify(answer.chain, roots, at)
         except SvidError:
             return None
         if issued != spiffe_id:

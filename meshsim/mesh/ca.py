@@ -21,19 +21,13 @@ from typing import Any
 
 import numpy as np
 import simpy
-from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
 
 from meshsim.clock import SimClock
 from meshsim.identity import workload_spiffe_id
+from meshsim.mesh.crypto import AnyCertificate, Authority, Crypto
 from meshsim.mesh.tokens import ServiceAccountToken
 from meshsim.metrics.records import CsrRecord, Recorder
-from meshsim.pki.authority import (
-    CertificateAuthority,
-    CsrRefusedError,
-    self_signed_root,
-)
-from meshsim.pki.keys import PrivateKey, generate_key
+from meshsim.pki.authority import CsrRefusedError
 
 __all__ = [
     "CaPolicy",
@@ -49,7 +43,7 @@ __all__ = [
 # chain to them.
 CA_BACKDATE_S = 3600.0
 
-Publish = Callable[[tuple[x509.Certificate, ...]], None]
+Publish = Callable[[tuple[AnyCertificate, ...]], None]
 Authorize = Callable[[int, str], bool]
 
 
@@ -98,9 +92,9 @@ class CsrAnswer:
     """What the CA sends back: a chain (leaf first) or a refusal reason,
     with the roots it trusts now."""
 
-    chain: tuple[x509.Certificate, ...] | None
+    chain: tuple[AnyCertificate, ...] | None
     reason: str
-    roots: tuple[x509.Certificate, ...] = field(default=())
+    roots: tuple[AnyCertificate, ...] = field(default=())
 
 
 def random_serial(rng: np.random.Generator) -> int:
@@ -116,6 +110,7 @@ class CaServer:
         env: simpy.Environment,
         clock: SimClock,
         recorder: Recorder,
+        crypto: Crypto,
         rng: np.random.Generator,
         policy: CaPolicy,
         publish: Publish,
@@ -124,6 +119,7 @@ class CaServer:
         self.env = env
         self.clock = clock
         self.recorder = recorder
+        self.crypto = crypto
         self.rng = rng
         self.policy = policy
         self.publish = publish
@@ -135,7 +131,7 @@ class CaServer:
 
         # Make the root, and the intermediate if leaves are signed by one.
         self.root_ca = self._new_root(self._keygen(), env.now)
-        self.anchors: list[x509.Certificate] = [self.root_ca.root]
+        self.anchors: list[AnyCertificate] = [self.root_ca.root]
         self.active = (
             self.root_ca
             if policy.intermediate_ttl_s is None
@@ -143,7 +139,7 @@ class CaServer:
         )
 
     @property
-    def root(self) -> x509.Certificate:
+    def root(self) -> AnyCertificate:
         """The first root, as every trust bundle holds it at the start."""
         return self.anchors[0]
 
@@ -164,13 +160,15 @@ class CaServer:
         self,
         agent: str,
         token: ServiceAccountToken,
-        csr_der: bytes,
+        csr: Any,
+        csr_size: int,
         node: int | None = None,
     ) -> Generator[simpy.Event, Any, CsrAnswer]:
         """Queue for a worker, authenticate, check and sign one CSR.
 
-        ``node`` is the caller's node when it is a node agent, for node
-        authorization.
+        ``csr`` is what :meth:`Crypto.csr` made (DER bytes, or its model)
+        and ``csr_size`` its DER size; ``node`` is the caller's node when
+        it is a node agent, for node authorization.
         """
         submitted = self.env.now
         if not self.reachable(submitted):
@@ -180,21 +178,19 @@ class CaServer:
         with self.workers.request() as slot:
             yield slot
             started = self.env.now
-            answer, spiffe_id, spent = self._sign(token, csr_der, node, started)
+            answer, spiffe_id, spent = self._sign(token, csr, node, started)
             policy_time = self.policy.sign_time_s
             service_s = spent if policy_time is None else policy_time
             yield self.env.timeout(service_s)
 
-        chain_bytes = sum(
-            len(c.public_bytes(Encoding.DER)) for c in answer.chain or ()
-        )
+        chain_bytes = self.crypto.size(answer.chain or ())
         self._record(
             submitted,
             started,
             agent,
             spiffe_id,
             answer.reason,
-            len(csr_der),
+            csr_size,
             chain_bytes,
             service_s=service_s,
         )
@@ -251,7 +247,7 @@ class CaServer:
         self.publish(tuple(self.anchors))
 
     def _retire(
-        self, root: x509.Certificate, end: float
+        self, root: AnyCertificate, end: float
     ) -> Generator[simpy.Event, Any, None]:
         """Drop a replaced root from the bundle once it has expired."""
         yield self._until(end + 1.0)
@@ -259,43 +255,42 @@ class CaServer:
             self.anchors = [r for r in self.anchors if r is not root]
             self.publish(tuple(self.anchors))
 
-    def _new_root(self, key: PrivateKey, now: float) -> CertificateAuthority:
+    def _new_root(self, key: Any, now: float) -> Authority:
         begin = now - CA_BACKDATE_S
-        root = self_signed_root(
+        root = self.crypto.root(
             key,
             self.policy.trust_domain,
-            not_before=self.clock.x509_time(begin),
-            not_after=self.clock.x509_time(begin + self.policy.root_ttl_s),
-            serial_number=random_serial(self.rng),
+            self.clock.x509_time(begin),
+            self.clock.x509_time(begin + self.policy.root_ttl_s),
+            random_serial(self.rng),
         )
-        return CertificateAuthority(
-            key=key,
-            chain=(root,),
-            max_workload_ttl=timedelta(seconds=self.policy.max_workload_ttl_s),
-        )
+        max_ttl = timedelta(seconds=self.policy.max_workload_ttl_s)
+        return self.crypto.authority(key, root, max_ttl)
 
-    def _new_signer(self, now: float) -> CertificateAuthority:
+    def _new_signer(self, now: float) -> Authority:
         """A new signing CA: an intermediate under the root, or else a new
         self-signed root."""
         ttl = self.policy.intermediate_ttl_s
         if ttl is None:
             return self._new_root(self._keygen(), now)
         begin = now - CA_BACKDATE_S
-        return self.root_ca.issue_intermediate(
+        return self.crypto.intermediate(
+            self.root_ca,
             self._keygen(),
-            not_before=self.clock.x509_time(begin),
-            not_after=self.clock.x509_time(begin + ttl),
-            serial_number=random_serial(self.rng),
-            name=f"{self.policy.trust_domain} intermediate",
+            self.clock.x509_time(begin),
+            self.clock.x509_time(begin + ttl),
+            random_serial(self.rng),
+            f"{self.policy.trust_domain} intermediate",
         )
 
-    def _keygen(self) -> PrivateKey:
-        key, _ = self.recorder.crypto.measure(
-            "ca-keygen", lambda: generate_key(self.policy.key_algorithm)
+    def _keygen(self) -> Any:
+        algorithm = self.policy.key_algorithm
+        key, _ = self.crypto.measure(
+            "ca-keygen", lambda: self.crypto.new_key(algorithm)
         )
         return key
 
-    def _validity(self, certificate: x509.Certificate) -> tuple[float, float]:
+    def _validity(self, certificate: AnyCertificate) -> tuple[float, float]:
         return (
             self.clock.to_seconds(certificate.not_valid_before_utc),
             self.clock.to_seconds(certificate.not_valid_after_utc),
@@ -307,7 +302,7 @@ class CaServer:
     def _sign(
         self,
         token: ServiceAccountToken,
-        csr_der: bytes,
+        csr: Any,
         node: int | None,
         now: float,
     ) -> tuple[CsrAnswer, str, float]:
@@ -334,22 +329,22 @@ class CaServer:
         signer = self.active
 
         def sign() -> CsrAnswer:
-            csr = x509.load_der_x509_csr(csr_der)
             try:
-                chain = signer.sign_workload(
+                chain = self.crypto.sign_workload(
+                    signer,
                     csr,
                     spiffe_id,
-                    now=self.clock.to_datetime(now),
-                    ttl=self.ttl,
-                    backdate=self.backdate,
-                    serial_number=random_serial(self.rng),
-                    allowance=self.allowance,
+                    self.clock.to_datetime(now),
+                    self.ttl,
+                    self.backdate,
+                    random_serial(self.rng),
+                    self.allowance,
                 )
             except CsrRefusedError as refused:
                 return CsrAnswer(None, refused.reason)
             return CsrAnswer(chain, "issued", tuple(self.anchors))
 
-        answer, spent = self.recorder.crypto.measure("ca-sign", sign)
+        answer, spent = self.crypto.measure("ca-sign", sign)
         return answer, str(spiffe_id), spent
 
     def _record(

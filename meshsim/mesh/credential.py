@@ -9,12 +9,10 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-
-from cryptography import x509
+from typing import Any
 
 from meshsim.clock import SimClock
 from meshsim.identity import SpiffeId
-from meshsim.pki.keys import PrivateKey
 
 __all__ = ["Credential", "TrustBundle"]
 
@@ -31,8 +29,8 @@ class Credential:
     """
 
     spiffe_id: SpiffeId
-    chain: tuple[x509.Certificate, ...]
-    key: PrivateKey = field(repr=False)
+    chain: tuple[Any, ...]
+    key: Any = field(repr=False)
     valid_from_s: float
     valid_until_s: float
     not_before_s: float
@@ -42,8 +40,8 @@ class Credential:
     def from_chain(
         cls,
         spiffe_id: SpiffeId,
-        chain: tuple[x509.Certificate, ...],
-        key: PrivateKey,
+        chain: tuple[Any, ...],
+        key: Any,
         clock: SimClock,
     ) -> Credential:
         """Wrap a chain, reading its validity window from the certificates."""
@@ -59,7 +57,7 @@ class Credential:
         )
 
     @property
-    def leaf(self) -> x509.Certificate:
+    def leaf(self) -> Any:
         """The end-entity certificate."""
         return self.chain[0]
 
@@ -79,5 +77,5 @@ class TrustBundle:
     """Root certificates per trust domain, with a version that changes
     whenever the roots do (so verification results can be cached)."""
 
-    roots: Mapping[str, tuple[x509.Certificate, ...]]
+    roots: Mapping[str, tuple[Any, ...]]
     version: int = field(default_factory=lambda: next(_ids))

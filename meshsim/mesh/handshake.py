@@ -14,10 +14,10 @@ from typing import Protocol
 
 from meshsim.identity import SpiffeId
 from meshsim.mesh.credential import Credential, TrustBundle
+from meshsim.mesh.crypto import Crypto
 from meshsim.mesh.state import MeshState
 from meshsim.mesh.topology import Caller, Pod
-from meshsim.metrics.records import CryptoMeter
-from meshsim.pki.svid import SvidError, verify_svid
+from meshsim.pki.svid import SvidError
 
 __all__ = [
     "OUTCOMES",
@@ -88,7 +88,7 @@ class VerificationCache:
     run (scenario validation keeps workload TTLs below the root's life).
     """
 
-    def __init__(self, state: MeshState, crypto: CryptoMeter) -> None:
+    def __init__(self, state: MeshState, crypto: Crypto) -> None:
         self.state = state
         self.crypto = crypto
         self._results: dict[tuple[int, int, int], SpiffeId | str] = {}
@@ -119,7 +119,7 @@ class VerificationCache:
     ) -> SpiffeId | str:
         at = self.state.clock.to_datetime(at_s)
         try:
-            return verify_svid(credential.chain, bundle.roots, at)
+            return self.crypto.verify(credential.chain, bundle.roots, at)
         except SvidError as error:
             if error.reason in _TIME_REASONS:
                 return error.reason

@@ -135,6 +135,7 @@ class Pki(_Section):
     grace_ratio: float = Field(default=0.5, gt=0, lt=1)
     jitter: float = Field(default=0.01, ge=0, lt=1)
     backdate: Duration = parse_duration("2m")
+    crypto: Literal["real", "modeled"] = "real"
     not_after_allowance: Duration = 0.0
     token_ttl: OptionalPositiveDuration = None
 

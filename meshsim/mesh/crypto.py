@@ -1,0 +1,260 @@
+"""Real or modeled crypto, behind one face for the mesh's processes.
+
+:class:`Crypto` is what agents, the CA and attackers call to make keys,
+CSRs and certificates and to verify chains. With ``real`` every object is
+a real one from :mod:`meshsim.pki` and every cost is measured; with
+``modeled`` objects are :mod:`meshsim.pki.modeled` field records and each
+cost and size is drawn from a calibration of real operations on this
+machine. Both make the same decisions for the same fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any, TypeVar, cast
+
+import numpy as np
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from meshsim.identity import SpiffeId
+from meshsim.metrics.records import CryptoMeter
+from meshsim.pki.authority import (
+    CertificateAuthority,
+    leaf_builder,
+    self_signed_root,
+)
+from meshsim.pki.calibration import Calibration, calibrate
+from meshsim.pki.csr import build_csr
+from meshsim.pki.keys import generate_key, signature_hash
+from meshsim.pki.modeled import (
+    ModeledAuthority,
+    ModeledCertificate,
+    ModeledCsr,
+    ModeledKey,
+    modeled_root,
+    verify_modeled,
+)
+from meshsim.pki.svid import verify_svid
+
+__all__ = ["MODES", "AnyCertificate", "Authority", "Crypto"]
+
+MODES = ("real", "modeled")
+
+AnyCertificate = x509.Certificate | ModeledCertificate
+Authority = CertificateAuthority | ModeledAuthority
+T = TypeVar("T")
+
+# Which calibrated operation stands for each operation a run records.
+_CALIBRATED = {
+    "keygen": "keygen",
+    "ca-keygen": "keygen",
+    "csr-sign": "csr-sign",
+    "ca-sign": "ca-sign",
+    "verify-issued": "verify",
+    "verify-chain": "verify",
+    "attacker-forge": "ca-sign",
+}
+
+
+class Crypto:
+    """Keys, CSRs, certificates and verification, real or modeled."""
+
+    def __init__(
+        self,
+        mode: str,
+        meter: CryptoMeter,
+        rng: np.random.Generator,
+        algorithm: str,
+    ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"pki.crypto: {mode!r} is not one of {MODES}")
+        self.modeled = mode == "modeled"
+        self.meter = meter
+        self.rng = rng
+        self.calibration: Calibration | None = (
+            calibrate(algorithm) if self.modeled else None
+        )
+
+    def measure(self, operation: str, work: Callable[[], T]) -> tuple[T, float]:
+        """Run ``work`` and charge ``operation``'s CPU time: measured when
+        real, drawn from the calibration when modeled."""
+        if self.calibration is None:
+            return self.meter.measure(operation, work)
+        result = work()
+        samples = self.calibration.cpu_s[_CALIBRATED[operation]]
+        spent = float(samples[self.rng.integers(len(samples))])
+        self.meter.cpu_s[operation] += spent
+        self.meter.count[operation] += 1
+        return result, spent
+
+    def new_key(self, algorithm: str) -> Any:
+        """A fresh key pair (uncharged; wrap in :meth:`measure`)."""
+        if self.modeled:
+            return ModeledKey(algorithm)
+        return generate_key(algorithm)
+
+    def csr(self, key: Any, spiffe_id: SpiffeId) -> tuple[Any, int]:
+        """A CSR for ``spiffe_id`` and its DER size."""
+        if isinstance(key, ModeledKey):
+            size = self._size("csr")
+            return ModeledCsr(key, spiffe_id, size), size
+        der = build_csr(key, spiffe_id).public_bytes(Encoding.DER)
+        return der, len(der)
+
+    def root(
+        self,
+        key: Any,
+        trust_domain: str,
+        not_before: datetime,
+        not_after: datetime,
+        serial_number: int,
+    ) -> AnyCertificate:
+        """A self-signed root for ``key``."""
+        if isinstance(key, ModeledKey):
+            return modeled_root(
+                key, not_before, not_after, serial_number, self._size("ca")
+            )
+        return self_signed_root(
+            key, trust_domain, not_before, not_after, serial_number
+        )
+
+    def authority(
+        self, key: Any, root: AnyCertificate, max_ttl: timedelta
+    ) -> Authority:
+        """A root CA from its key and certificate."""
+        if isinstance(root, ModeledCertificate):
+            return ModeledAuthority(key, (root,), max_ttl)
+        return CertificateAuthority(key, (root,), max_ttl)
+
+    def intermediate(
+        self,
+        parent: Authority,
+        key: Any,
+        not_before: datetime,
+        not_after: datetime,
+        serial_number: int,
+        name: str,
+    ) -> Authority:
+        """A CA below ``parent`` for ``key``."""
+        if isinstance(parent, ModeledAuthority):
+            return parent.issue_intermediate(
+                key, not_before, not_after, serial_number, self._size("ca")
+            )
+        return parent.issue_intermediate(
+            key, not_before, not_after, serial_number, name
+        )
+
+    def sign_workload(
+        self,
+        signer: Authority,
+        csr: Any,
+        spiffe_id: SpiffeId,
+        now: datetime,
+        ttl: timedelta,
+        backdate: timedelta,
+        serial_number: int,
+        allowance: timedelta,
+    ) -> tuple[AnyCertificate, ...]:
+        """Parse, check and sign a CSR (raises ``CsrRefusedError``)."""
+        if isinstance(signer, ModeledAuthority):
+            return signer.sign_workload(
+                csr,
+                spiffe_id,
+                now,
+                ttl,
+                backdate,
+                serial_number,
+                allowance,
+                self._size("leaf"),
+            )
+        parsed = x509.load_der_x509_csr(csr)
+        return signer.sign_workload(
+            parsed, spiffe_id, now, ttl, backdate, serial_number, allowance
+        )
+
+    def verify(
+        self,
+        chain: Sequence[AnyCertificate],
+        roots: Mapping[str, Sequence[AnyCertificate]],
+        at: datetime,
+    ) -> SpiffeId:
+        """The chain's SPIFFE ID, or ``SvidError`` with the reason."""
+        # A run makes objects of one kind only, real or modeled.
+        if self.modeled:
+            return verify_modeled(
+                cast(Sequence[ModeledCertificate], chain),
+                cast(Mapping[str, Sequence[ModeledCertificate]], roots),
+                at,
+            )
+        return verify_svid(
+            cast(Sequence[x509.Certificate], chain),
+            cast(Mapping[str, Sequence[x509.Certificate]], roots),
+            at,
+        )
+
+    def forge(
+        self,
+        key: Any,
+        spiffe_id: SpiffeId,
+        issuer: Authority | None,
+        not_before: datetime,
+        not_after: datetime,
+        serial_number: int,
+    ) -> tuple[AnyCertificate, ...]:
+        """An attacker's leaf for ``spiffe_id``: self-signed, or signed by
+        ``issuer`` (its own CA)."""
+        if isinstance(key, ModeledKey):
+            issuer_key = (
+                issuer.key.key_id
+                if isinstance(issuer, ModeledAuthority)
+                else key.key_id
+            )
+            forged = ModeledCertificate(
+                serial_number=serial_number,
+                key_id=key.key_id,
+                issuer_key_id=issuer_key,
+                not_valid_before_utc=not_before,
+                not_valid_after_utc=not_after,
+                is_ca=False,
+                spiffe_id=spiffe_id,
+                size=self._size("leaf"),
+            )
+            return (forged,)
+        if isinstance(issuer, CertificateAuthority):
+            signer = issuer.key
+            builder = leaf_builder(
+                key.public_key(),
+                spiffe_id,
+                issuer.certificate.subject,
+                issuer.certificate.extensions.get_extension_for_class(
+                    x509.SubjectKeyIdentifier
+                ).value,
+            )
+        else:
+            signer = key
+            builder = leaf_builder(
+                key.public_key(), spiffe_id, x509.Name([]), None
+            )
+        leaf = (
+            builder.serial_number(serial_number)
+            .not_valid_before(not_before)
+            .not_valid_after(not_after)
+            .sign(signer, signature_hash(signer))
+        )
+        return (leaf,)
+
+    def size(self, chain: Sequence[AnyCertificate]) -> int:
+        """DER bytes of a chain."""
+        return sum(
+            c.size
+            if isinstance(c, ModeledCertificate)
+            else len(c.public_bytes(Encoding.DER))
+            for c in chain
+        )
+
+    def _size(self, kind: str) -> int:
+        assert self.calibration is not None
+        samples = self.calibration.sizes[kind]
+        return int(samples[self.rng.integers(len(samples))])

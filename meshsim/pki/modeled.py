@@ -1,0 +1,234 @@
+"""Certificates as their fields alone, for runs too large for real crypto.
+
+With ``pki.crypto: modeled`` meshsim builds no certificate: a
+:class:`ModeledCertificate` carries what verification reads (validity,
+CA flag, SPIFFE ID, which key signed it and which key it holds), and
+:func:`verify_modeled` decides as :func:`~meshsim.pki.svid.verify_svid`
+does, in the same order and with the same reasons: bundle presence, then
+validity periods, then whether the chain's signing keys lead to a root of
+the bundle. Signatures cannot be wrong here, and every SVID meshsim or an
+attacker makes follows the X509-SVID rules, so structural checks pass by
+construction.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from meshsim.identity import SpiffeId
+from meshsim.pki.authority import CsrRefusedError
+from meshsim.pki.svid import SvidError
+
+__all__ = [
+    "ModeledAuthority",
+    "ModeledCertificate",
+    "ModeledCsr",
+    "ModeledKey",
+    "modeled_root",
+    "verify_modeled",
+]
+
+_key_ids = itertools.count(1)
+
+
+@dataclass(frozen=True, slots=True)
+class ModeledKey:
+    """A key pair, known by a number; it signs nothing real."""
+
+    algorithm: str
+    key_id: int = field(default_factory=lambda: next(_key_ids))
+
+
+@dataclass(frozen=True, slots=True)
+class ModeledCsr:
+    """A CSR: the key it proves and the SPIFFE ID it asks for."""
+
+    key: ModeledKey
+    spiffe_id: SpiffeId
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class ModeledCertificate:
+    """The fields of a certificate that verification reads."""
+
+    serial_number: int
+    key_id: int
+    issuer_key_id: int
+    not_valid_before_utc: datetime
+    not_valid_after_utc: datetime
+    is_ca: bool
+    spiffe_id: SpiffeId | None
+    size: int
+
+    @property
+    def self_signed(self) -> bool:
+        """Signed by its own key."""
+        return self.key_id == self.issuer_key_id
+
+
+def modeled_root(
+    key: ModeledKey,
+    not_before: datetime,
+    not_after: datetime,
+    serial_number: int,
+    size: int,
+) -> ModeledCertificate:
+    """A self-signed CA certificate for ``key``."""
+    return ModeledCertificate(
+        serial_number=serial_number,
+        key_id=key.key_id,
+        issuer_key_id=key.key_id,
+        not_valid_before_utc=not_before,
+        not_valid_after_utc=not_after,
+        is_ca=True,
+        spiffe_id=None,
+        size=size,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ModeledAuthority:
+    """A signing key with its certificate and the chain above it, as
+    :class:`~meshsim.pki.authority.CertificateAuthority` has them."""
+
+    key: ModeledKey
+    chain: tuple[ModeledCertificate, ...]
+    max_workload_ttl: timedelta
+
+    @property
+    def certificate(self) -> ModeledCertificate:
+        """The signing certificate."""
+        return self.chain[0]
+
+    @property
+    def root(self) -> ModeledCertificate:
+        """The trust anchor this CA chains to."""
+        return self.chain[-1]
+
+    def issue_intermediate(
+        self,
+        key: ModeledKey,
+        not_before: datetime,
+        not_after: datetime,
+        serial_number: int,
+        size: int,
+    ) -> ModeledAuthority:
+        """A CA one level below, clamped to this CA's chain."""
+        ceiling = min(c.not_valid_after_utc for c in self.chain)
+        certificate = ModeledCertificate(
+            serial_number=serial_number,
+            key_id=key.key_id,
+            issuer_key_id=self.key.key_id,
+            not_valid_before_utc=not_before,
+            not_valid_after_utc=min(not_after, ceiling),
+            is_ca=True,
+            spiffe_id=None,
+            size=size,
+        )
+        return ModeledAuthority(
+            key, (certificate, *self.chain), self.max_workload_ttl
+        )
+
+    def sign_workload(
+        self,
+        csr: ModeledCsr,
+        spiffe_id: SpiffeId,
+        now: datetime,
+        ttl: timedelta,
+        backdate: timedelta,
+        serial_number: int,
+        allowance: timedelta,
+        size: int,
+    ) -> tuple[ModeledCertificate, ...]:
+        """The leaf the real CA would sign, refused for the same reasons
+        (except a bad CSR signature, which cannot happen here)."""
+        if ttl > self.max_workload_ttl:
+            raise CsrRefusedError(
+                "ttl-too-long",
+                f"ttl: {ttl.total_seconds():g}s exceeds max_workload_ttl",
+            )
+        signer_not_after = min(c.not_valid_after_utc for c in self.chain)
+        if now > signer_not_after:
+            raise CsrRefusedError(
+                "signer-expired",
+                f"signer expired at {signer_not_after.isoformat()}",
+            )
+        if csr.spiffe_id != spiffe_id:
+            raise CsrRefusedError(
+                "identity-mismatch",
+                f"CSR asks for {str(csr.spiffe_id)!r}; caller is "
+                f"{str(spiffe_id)!r}",
+            )
+        leaf = ModeledCertificate(
+            serial_number=serial_number,
+            key_id=csr.key.key_id,
+            issuer_key_id=self.key.key_id,
+            not_valid_before_utc=(now - backdate).replace(microsecond=0),
+            not_valid_after_utc=min(
+                (now + ttl + allowance).replace(microsecond=0),
+                signer_not_after,
+            ),
+            is_ca=False,
+            spiffe_id=spiffe_id,
+            size=size,
+        )
+        return (leaf, *(c for c in self.chain if not c.self_signed))
+
+
+def verify_modeled(
+    chain: Sequence[ModeledCertificate],
+    bundles: Mapping[str, Sequence[ModeledCertificate]],
+    at: datetime,
+) -> SpiffeId:
+    """Decide as :func:`~meshsim.pki.svid.verify_svid` would."""
+    when = at.replace(microsecond=0)
+    if not chain or chain[0].spiffe_id is None:
+        raise SvidError("chain: no leaf", reason="empty-chain", kind="empty")
+    leaf = chain[0]
+    spiffe_id = leaf.spiffe_id
+    assert spiffe_id is not None
+    roots = bundles.get(spiffe_id.trust_domain, ())
+    if not roots:
+        raise SvidError(
+            f"no bundle for trust domain {spiffe_id.trust_domain!r}",
+            reason="unknown-authority",
+            kind="no_bundle_for_trust_domain",
+        )
+
+    # Validity periods of the presented certificates.
+    for cert in chain:
+        if when < cert.not_valid_before_utc:
+            raise SvidError(
+                "certificate is not yet valid",
+                reason="not-yet-valid",
+                kind="not_yet_valid",
+            )
+        if when > cert.not_valid_after_utc:
+            raise SvidError(
+                "certificate expired", reason="expired", kind="expired"
+            )
+
+    # Each certificate must be signed by the next, the last by a root.
+    for child, parent in itertools.pairwise(chain):
+        if child.issuer_key_id != parent.key_id:
+            raise SvidError(
+                "chain is broken",
+                reason="unknown-authority",
+                kind="unknown_authority",
+            )
+    anchors = [r for r in roots if r.key_id == chain[-1].issuer_key_id]
+    if not anchors:
+        raise SvidError(
+            "no root of the bundle signed this chain",
+            reason="unknown-authority",
+            kind="unknown_authority",
+        )
+    if not any(
+        r.not_valid_before_utc <= when <= r.not_valid_after_utc for r in anchors
+    ):
+        raise SvidError("root expired", reason="expired", kind="expired")
+    return spiffe_id

@@ -1,0 +1,78 @@
+"""Modeled crypto decides exactly as real crypto does, for the same seed."""
+
+from __future__ import annotations
+
+import pytest
+
+from meshsim.pki.calibration import OPERATIONS, calibrate
+
+WORLDS = {
+    "theft and stolen chain on the path": (
+        "attacks=[{kind: key-theft, start: 2h, node: node-1},"
+        " {kind: mitm, start: 2h, duration: 8h, node: node-1,"
+        " presents: stolen}]",
+    ),
+    "rogue CA on the path": (
+        "attacks=[{kind: mitm, start: 1h, duration: 4h, node: node-2,"
+        " presents: rogue-ca}]",
+    ),
+    "outage, root swap and skew": (
+        "ca.outages=[{start: 1h50m, duration: 3h}]",
+        "ca.root_rotations=[{at: 7h, key: new, overlap: false}]",
+        "mesh.clock_skew={offsets: [{node: node-0, offset: -30s}]}",
+        "pki.backdate=0s",
+    ),
+    "token theft under an intermediate": (
+        "pki.token_ttl=6h",
+        "ca.intermediate_ttl=8h",
+        "ca.rotation={prepare_at: 0.5, activate_at: 0.75}",
+        "attacks=[{kind: token-theft, start: 1h, node: node-3}]",
+    ),
+}
+
+
+def counts(run) -> dict[str, object]:
+    tables = run.tables
+    return {
+        "handshakes": run.summary["handshakes"],
+        "csrs": tables.csrs.groupby("outcome").size().to_dict(),
+        "rotations": len(tables.rotations),
+        "thefts": len(tables.thefts),
+        "windows": tables.attack_windows[
+            ["kind", "identity", "start_s", "end_s", "intercepted"]
+        ].to_dict("records"),
+    }
+
+
+@pytest.mark.parametrize("world", sorted(WORLDS))
+def test_real_and_modeled_agree_on_every_outcome_count(small, simulate, world):
+    overrides = WORLDS[world]
+    real = simulate(small(*overrides, "pki.crypto=real"))
+    modeled = simulate(small(*overrides, "pki.crypto=modeled"))
+
+    assert counts(modeled) == counts(real)
+    refused = {
+        outcome: n
+        for outcome, n in real.summary["handshakes"]["by_outcome"].items()
+        if n and outcome != "ok"
+    }
+    assert refused or "token" in world
+
+
+def test_calibration_measures_every_operation_on_real_objects():
+    calibration = calibrate("ecdsa-p256")
+
+    for operation in OPERATIONS:
+        assert len(calibration.cpu_s[operation]) >= 8
+        assert all(t >= 0 for t in calibration.cpu_s[operation])
+    # A P-256 CSR and leaf are a few hundred bytes of DER.
+    assert 150 < min(calibration.sizes["csr"]) < 400
+    assert 300 < min(calibration.sizes["leaf"]) < 900
+
+
+def test_modeled_run_writes_no_certificates(small, simulate):
+    run = simulate(small("pki.crypto=modeled"))
+
+    assert run.summary["certs"] == []
+    assert run.summary["rotation"]["crypto_cpu_s"] > 0
+    assert run.summary["rotation"]["bytes"] > 0
