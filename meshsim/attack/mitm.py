@@ -23,7 +23,7 @@ import simpy
 from meshsim.attack.loot import Loot
 from meshsim.clock import SimClock
 from meshsim.identity import SpiffeId
-from meshsim.mesh.ca import random_serial
+from meshsim.mesh.ca import SerialNumbers
 from meshsim.mesh.credential import Credential
 from meshsim.mesh.crypto import Authority, Crypto
 from meshsim.mesh.handshake import Decision, Handshaker
@@ -66,6 +66,7 @@ class Mitm:
         self.clock = clock
         self.crypto = crypto
         self.rng = rng
+        self.serials = SerialNumbers(rng)
         self.index = index
         self.node = node
         self.start_s = start_s
@@ -190,7 +191,7 @@ class Mitm:
             issuer,
             not_before,
             not_after,
-            random_serial(self.rng),
+            self.serials(),
         )
         return Credential.from_chain(spiffe_id, chain, key, self.clock)
 
@@ -205,7 +206,7 @@ class Mitm:
                 trust_domain,
                 not_before,
                 not_before + timedelta(seconds=10 * _FORGED_FOR_S),
-                random_serial(self.rng),
+                self.serials(),
             )
             self._rogue = crypto.authority(key, root, timedelta(days=90))
         return self._rogue

@@ -23,7 +23,7 @@ import numpy as np
 import simpy
 
 from meshsim.clock import SimClock
-from meshsim.identity import workload_spiffe_id
+from meshsim.identity import SpiffeId, workload_spiffe_id
 from meshsim.mesh.crypto import AnyCertificate, Authority, Crypto
 from meshsim.mesh.tokens import ServiceAccountToken
 from meshsim.metrics.records import CsrRecord, Recorder
@@ -35,8 +35,11 @@ __all__ = [
     "CsrAnswer",
     "Outage",
     "RootChange",
-    "random_serial",
+    "SerialNumbers",
 ]
+
+# Serial numbers drawn per numpy call.
+_SERIAL_BLOCK = 1024
 
 # CA certificates are valid from an hour before they are made, so that
 # leaves backdated at the start of the run, or checked by a lagging clock,
@@ -97,9 +100,23 @@ class CsrAnswer:
     roots: tuple[AnyCertificate, ...] = field(default=())
 
 
-def random_serial(rng: np.random.Generator) -> int:
-    """A positive serial number of at most 127 bits from the run's RNG."""
-    return int.from_bytes(rng.bytes(16), "big") >> 1 | 1
+class SerialNumbers:
+    """Positive serial numbers of at most 127 bits from one random stream,
+    drawn a block at a time."""
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+        self._block: list[int] = []
+
+    def __call__(self) -> int:
+        """The next serial number."""
+        if not self._block:
+            halves = self.rng.integers(
+                0, 2**64, size=(_SERIAL_BLOCK, 2), dtype=np.uint64
+            ).tolist()
+            self._block = [(hi << 63 | lo >> 1) | 1 for hi, lo in halves]
+            self._block.reverse()
+        return self._block.pop()
 
 
 class CaServer:
@@ -121,6 +138,7 @@ class CaServer:
         self.recorder = recorder
         self.crypto = crypto
         self.rng = rng
+        self.serials = SerialNumbers(rng)
         self.policy = policy
         self.publish = publish
         self.authorize = authorize
@@ -128,6 +146,7 @@ class CaServer:
         self.ttl = timedelta(seconds=policy.workload_ttl_s)
         self.backdate = timedelta(seconds=policy.backdate_s)
         self.allowance = timedelta(seconds=policy.allowance_s)
+        self._identities: dict[tuple[str, str], SpiffeId] = {}
 
         # Make the root, and the intermediate if leaves are signed by one.
         self.root_ca = self._new_root(self._keygen(), env.now)
@@ -262,7 +281,7 @@ class CaServer:
             self.policy.trust_domain,
             self.clock.x509_time(begin),
             self.clock.x509_time(begin + self.policy.root_ttl_s),
-            random_serial(self.rng),
+            self.serials(),
         )
         max_ttl = timedelta(seconds=self.policy.max_workload_ttl_s)
         return self.crypto.authority(key, root, max_ttl)
@@ -279,9 +298,20 @@ class CaServer:
             self._keygen(),
             self.clock.x509_time(begin),
             self.clock.x509_time(begin + ttl),
-            random_serial(self.rng),
+            self.serials(),
             f"{self.policy.trust_domain} intermediate",
         )
+
+    def _identity(self, namespace: str, account: str) -> SpiffeId:
+        """The SPIFFE ID of a service account (checked once, then kept)."""
+        key = (namespace, account)
+        spiffe_id = self._identities.get(key)
+        if spiffe_id is None:
+            spiffe_id = workload_spiffe_id(
+                self.policy.trust_domain, namespace, account
+            )
+            self._identities[key] = spiffe_id
+        return spiffe_id
 
     def _keygen(self) -> Any:
         algorithm = self.policy.key_algorithm
@@ -311,9 +341,7 @@ class CaServer:
         problem = token.problem_at(now)
         if problem is not None:
             return CsrAnswer(None, problem), "", 0.0
-        spiffe_id = workload_spiffe_id(
-            self.policy.trust_domain, token.namespace, token.service_account
-        )
+        spiffe_id = self._identity(token.namespace, token.service_account)
 
         # Authorize a node agent: a pod with this identity must run there.
         authorize = self.authorize
@@ -337,7 +365,7 @@ class CaServer:
                     self.clock.to_datetime(now),
                     self.ttl,
                     self.backdate,
-                    random_serial(self.rng),
+                    self.serials(),
                     self.allowance,
                 )
             except CsrRefusedError as refused:

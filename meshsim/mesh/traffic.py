@@ -21,8 +21,7 @@ lag, nobody on the path) and costs the same at any mesh size.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import simpy
@@ -94,7 +93,7 @@ class TrafficEngine:
         }
         for edge in sorted(edges):
             if edge > now:
-                self.env.process(self._at(edge, on_change))
+                self._at(edge, on_change)
 
     def draw(self, rate: float, start: float, end: float) -> int:
         """The number of connections a Poisson process of ``rate`` opens
@@ -110,8 +109,8 @@ class TrafficEngine:
         self.touch_pods(pods)
         self.watch(credential, lambda: self.touch_pods(pods))
 
-    def _at(
-        self, when: float, action: Callable[[], None]
-    ) -> Generator[simpy.Event, Any, None]:
-        yield self.env.timeout(when - self.env.now)
-        action()
+    def _at(self, when: float, action: Callable[[], None]) -> None:
+        """Call ``action`` at ``when`` (a bare timeout with a callback is
+        cheaper than a process)."""
+        timeout = self.env.timeout(when - self.env.now)
+        timeout.callbacks.append(lambda _: action())
