@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +132,20 @@ def sweep(
         outcome = _run(plan, out, chosen, force, retry_failed)
     except WrongSweepError as error:
         fail(str(error))
+    except KeyboardInterrupt:
+        click.echo(
+            f"interrupted: finished runs are kept in {out}; run the same "
+            "command again to resume",
+            err=True,
+        )
+        sys.exit(130)
+    except BrokenProcessPool as error:
+        click.echo(
+            f"error: a worker process died ({error}); finished runs are "
+            f"kept in {out}; run the same command again to resume",
+            err=True,
+        )
+        sys.exit(1)
     _show(outcome)
     if outcome.failed:
         sys.exit(1)
@@ -180,7 +195,6 @@ def _run(
             executor,
             force=force,
             retry_failed=retry_failed,
-            sweep_text=Path(plan.spec.source).read_bytes(),
             command=shlex.join(["meshsim", *sys.argv[1:]]),
             progress=progress,
         )
@@ -192,8 +206,8 @@ class _RateColumn(ProgressColumn):
     def render(self, task: Task) -> Text:
         speed = task.finished_speed or task.speed
         if speed is None:
-            return Text("-- runs/s")
-        return Text(f"{speed:.2f} runs/s")
+            return Text("--/s")
+        return Text(f"{speed:.2f}/s")
 
 
 def _show_plan(plan: Sweep) -> None:

@@ -127,6 +127,9 @@ class DaskExecutor:
 
     Workers must have meshsim installed (the same version: the manifest
     records the client's).
+
+    NOTE: the workers' meshsim version is not checked against the
+    client's; a check needs a version field in every worker's record.
     """
 
     def __init__(

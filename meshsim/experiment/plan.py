@@ -289,7 +289,10 @@ class _Findings:
             origin[text] = (section, key, str(index))
             texts.append(text)
         # what a run can simulate may depend on the seed (where pods
-        # land): a point is checked as its first replication runs it
+        # land): a point is checked as its first replication runs it.
+        # NOTE: other replications' seeds are not checked here (one
+        # parse per run would slow large sweeps); a run whose seed the
+        # core refuses is recorded as failed instead.
         texts.append(f"seed={seed}")
 
         try:

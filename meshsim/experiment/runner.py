@@ -80,7 +80,6 @@ def run_sweep(
     *,
     force: bool = False,
     retry_failed: bool = False,
-    sweep_text: bytes | None = None,
     command: str = "",
     progress: Callable[[SweepProgress], None] | None = None,
 ) -> SweepOutcome:
@@ -88,17 +87,14 @@ def run_sweep(
 
     Each replication is stored as it finishes; the tables and manifest
     are rebuilt from all stored replications at the end. ``executor``
-    defaults to local processes on every core. ``sweep_text`` is the
-    sweep file's content, kept beside the results (read from
-    ``sweep.spec.source`` when not given). With ``retry_failed``, stored
-    failures are run again.
+    defaults to local processes on every core. With ``retry_failed``,
+    stored failures are run again. Raise ``WrongSweepError`` if ``out``
+    holds another sweep and ``force`` is not given.
     """
     started_at = datetime.now(UTC)
     executor = executor if executor is not None else LocalExecutor()
     folder = SweepFolder(Path(out), sweep)
-    if sweep_text is None:
-        sweep_text = Path(sweep.spec.source).read_bytes()
-    guard = folder.open(sweep_text, force)
+    guard = folder.open(sweep.spec.text.encode(), force)
 
     # what is left to run
     stored = folder.stored()

@@ -119,7 +119,9 @@ class SweepSpec:
     fixed: tuple[tuple[str, Any], ...]
     """The ``set`` section: (key, value) applied at every point."""
     text_sha256: str
-    """SHA-256 of the sweep file's bytes."""
+    """SHA-256 of the sweep file's text (UTF-8)."""
+    text: str = field(default="", compare=False, repr=False)
+    """The sweep file's text, kept beside the results."""
     lines: Mapping[KeyPath, int] = field(
         default_factory=dict, compare=False, repr=False
     )
@@ -211,7 +213,7 @@ def read_sweep_spec(
         return None, [*problems, where.problem((), rule, data)]
 
     checker = _Checker(data, where, problems, set(document.bad_paths))
-    spec = checker.spec(base_dir, hashlib.sha256(text.encode()).hexdigest())
+    spec = checker.spec(base_dir, text)
     return spec, problems
 
 
@@ -253,7 +255,8 @@ class _Checker:
         if not any(path[: len(p)] == p for p in self.reported):
             self.problems.append(self.where.problem(path, rule, *value))
 
-    def spec(self, base_dir: Path, sha256: str) -> SweepSpec | None:
+    def spec(self, base_dir: Path, text: str) -> SweepSpec | None:
+        sha256 = hashlib.sha256(text.encode()).hexdigest()
         data = self.data
 
         # unknown keys
@@ -296,6 +299,7 @@ class _Checker:
             zipped=zipped,
             fixed=fixed,
             text_sha256=sha256,
+            text=text,
             lines=dict(self.where.lines),
         )
 

@@ -127,6 +127,11 @@ def _steady_ca(run: Run, warmup_s: float) -> dict[str, Any]:
 
     CSRs submitted before the warmup ends are left out, and times are
     shifted so that minutes (for the peak) count from the warmup's end.
+
+    NOTE: a recorded-time cutoff, and for the CA figures only: the core
+    cannot run a warmup before the scenario's timeline, and attack,
+    handshake and rotation figures cannot be cut from the summary
+    honestly. It can go when ``run_scenario`` takes a warmup.
     """
     scenario = run.result.scenario
     tables = copy.copy(run.tables)

@@ -165,6 +165,9 @@ def outage_figure(data: SweepData) -> Figure:
     than ``g·T`` (``T(1 - r)`` with ``r = 1 - g`` the renewal point);
     the band is ``(g ± jitter)·T``. Markers are simulated points, drawn
     only where the sweep ran an outage: whether any certificate lapsed.
+
+    NOTE: the closed form leaves out the agent's retry backoff after the
+    CA returns and the CA's queue, both short beside hours of TTL.
     """
     if not data.varies(TTL):
         raise UnsupportedFigureError("needs the TTL to vary; the sweep kept it")
@@ -367,7 +370,10 @@ def _lines(
             err = np.nan_to_num(line["err"].to_numpy(dtype=float))
             colour = _COLOURS[n % len(_COLOURS)]
             axes.plot(xs, ys, marker="o", color=colour, label=str(agent))
-            axes.fill_between(xs, ys - err, ys + err, color=colour, alpha=0.2)
+            # every metric drawn here is a count or a time: the band
+            # stops at zero
+            low = np.maximum(ys - err, 0.0)
+            axes.fill_between(xs, low, ys + err, color=colour, alpha=0.2)
             if dashed is not None:
                 whole = data.by_point(dashed).set_index("point")["mean"]
                 axes.plot(
@@ -382,10 +388,15 @@ def _lines(
             axes.set_xscale("log", base=2)
             ticks = [v / _HOUR for v in data.values(x)]
             axes.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        if dashed is not None:
+            # the whole run's startup burst dwarfs the steady state
+            axes.set_yscale("symlog", linthresh=10)
         axes.set_xlabel(x_label)
         axes.set_title(panel, fontsize=10)
         axes.grid(alpha=0.3)
-    axes_row[0].set_ylabel(y_label)
+    axes_row[0].set_ylabel(
+        y_label if dashed is None else f"{y_label}, log above 10"
+    )
     axes_row[0].legend(title="agent", fontsize=8)
     figure.suptitle(title + "  (bands: 95% CI)")
     return figure

@@ -22,6 +22,7 @@ from meshsim import __version__
 from meshsim.report.sweep_data import (
     SweepData,
     UnsupportedFigureError,
+    hours_text,
     read_sweep,
 )
 from meshsim.report.sweep_figures import FIGURES
@@ -148,8 +149,8 @@ def _facts(data: SweepData) -> str:
         rows.append(
             (
                 "warmup",
-                f"{warmup:g} s: CA figures (rate, peak, waits) leave out "
-                "the CSRs submitted before it; attack, handshake and "
+                f"{hours_text(warmup)}: CA figures (rate, peak, waits) "
+                "leave out the CSRs submitted before it; attack, handshake and "
                 "rotation figures cover the whole run",
             )
         )
