@@ -23,6 +23,7 @@ from meshsim.attack.token_theft import TokenTheft
 from meshsim.clock import SimClock
 from meshsim.mesh.agent import Agent, Backoff, RenewalPolicy
 from meshsim.mesh.ca import CaPolicy, CaServer, Outage, RootChange
+from meshsim.mesh.churn import Churn
 from meshsim.mesh.class_traffic import ClassTraffic
 from meshsim.mesh.credential import Credential, TrustBundle
 from meshsim.mesh.crypto import AnyCertificate, Crypto
@@ -57,6 +58,8 @@ _STREAMS = (
     "clocks",
     "bundles",
     "costs",
+    "service",
+    "churn",
 )
 
 # The clock advances in this many steps so progress can be reported.
@@ -179,6 +182,7 @@ def _build(scenario: Scenario) -> _World:
         _ca_policy(scenario),
         publish,
         authorize=lambda node, spiffe_id: (node, spiffe_id) in hosted,
+        service_rng=streams["service"],
     )
 
     # Slots: which agent holds each pod's identity.
@@ -261,6 +265,7 @@ def _ca_policy(scenario: Scenario) -> CaPolicy:
             for r in ca.root_rotations
         ),
         node_authorization=ca.node_authorization,
+        exponential_service=ca.service == "exponential",
     )
 
 
@@ -312,10 +317,11 @@ def _start_agents(scenario: Scenario, world: _World) -> None:
     slots_of_agent: dict[int, list[Slot]] = {}
     for slot in sorted(state.pods_of_slot):
         slots_of_agent.setdefault(slot.agent, []).append(slot)
-    for index, (node, name) in enumerate(holders):
-        if index not in slots_of_agent:
-            continue
-        agent = Agent(
+
+    def make_agent(
+        index: int, name: str, node: int, node_agent: bool = per_node
+    ) -> Agent:
+        return Agent(
             world.env,
             state,
             world.ca,
@@ -329,11 +335,29 @@ def _start_agents(scenario: Scenario, world: _World) -> None:
             renewal=renewal,
             backoff=backoff,
             tokens=tokens,
-            per_node=per_node,
+            per_node=node_agent,
             max_in_flight=spec.max_in_flight,
         )
-        for slot in slots_of_agent[index]:
-            agent.start(slot)
+
+    for index, (node, name) in enumerate(holders):
+        if index in slots_of_agent:
+            agent = make_agent(index, name, node)
+            for slot in slots_of_agent[index]:
+                agent.start(slot)
+
+    # Short-lived pods, each with an agent of its own (not a node agent,
+    # so node authorization does not apply to them).
+    churn = scenario.mesh.churn
+    if churn is not None:
+        Churn(
+            world.env,
+            state,
+            world.streams["churn"],
+            rate=churn.rate,
+            lifetime_s=churn.lifetime,
+            first_index=len(holders),
+            make_agent=partial(make_agent, node_agent=False),
+        ).start()
 
 
 def _token_sources(

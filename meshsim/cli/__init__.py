@@ -10,6 +10,7 @@ from meshsim.cli.profiles import profiles
 from meshsim.cli.report import report
 from meshsim.cli.run import run, validate
 from meshsim.cli.sweep import sweep
+from meshsim.cli.validate_model import validate_model
 
 __all__ = ["main"]
 
@@ -25,3 +26,4 @@ main.add_command(run)
 main.add_command(profiles)
 main.add_command(sweep)
 main.add_command(report)
+main.add_command(validate_model)

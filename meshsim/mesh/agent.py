@@ -167,7 +167,14 @@ class Agent:
         return self.state.node_time(self.node)
 
     def rotate(self, slot: Slot) -> Generator[simpy.Event, Any, None]:
-        """Obtain a certificate, install it, sleep until renewal; repeat."""
+        """Obtain a certificate, install it, sleep until renewal; repeat
+        until the pod is deleted (an interrupt)."""
+        try:
+            yield from self._rotate(slot)
+        except simpy.Interrupt:
+            return
+
+    def _rotate(self, slot: Slot) -> Generator[simpy.Event, Any, None]:
         while True:
             credential, attempts, cost, size = yield from self._obtain(slot)
 

@@ -88,6 +88,7 @@ class CaPolicy:
     root_reissue_at: float | None = None
     root_changes: tuple[RootChange, ...] = ()
     node_authorization: bool = False
+    exponential_service: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +133,7 @@ class CaServer:
         policy: CaPolicy,
         publish: Publish,
         authorize: Authorize | None = None,
+        service_rng: np.random.Generator | None = None,
     ) -> None:
         self.env = env
         self.clock = clock
@@ -139,6 +141,7 @@ class CaServer:
         self.crypto = crypto
         self.rng = rng
         self.serials = SerialNumbers(rng)
+        self.service_rng = service_rng or rng
         self.policy = policy
         self.publish = publish
         self.authorize = authorize
@@ -198,8 +201,7 @@ class CaServer:
             yield slot
             started = self.env.now
             answer, spiffe_id, spent = self._sign(token, csr, node, started)
-            policy_time = self.policy.sign_time_s
-            service_s = spent if policy_time is None else policy_time
+            service_s = self._service_time(spent)
             yield self.env.timeout(service_s)
 
         chain_bytes = self.crypto.size(answer.chain or ())
@@ -214,6 +216,16 @@ class CaServer:
             service_s=service_s,
         )
         return answer
+
+    def _service_time(self, spent: float) -> float:
+        """How long a CSR holds its worker: the measured CPU time, or
+        ``sign_time`` (fixed, or exponential with that mean)."""
+        mean = self.policy.sign_time_s
+        if mean is None:
+            return spent
+        if self.policy.exponential_service:
+            return float(self.service_rng.exponential(mean))
+        return mean
 
     def rotate_signer(self) -> Generator[simpy.Event, Any, None]:
         """Prepare the next signing CA, then activate it, at fixed

@@ -47,6 +47,7 @@ __all__ = [
     "Agent",
     "Attack",
     "Ca",
+    "Churn",
     "ClockSkew",
     "Impersonation",
     "KeyTheft",
@@ -108,6 +109,19 @@ class ClockSkew(_Section):
     offsets: tuple[NodeOffset, ...] = Field(default=(), strict=False)
 
 
+class Churn(_Section):
+    """Short-lived pods arriving as a Poisson process.
+
+    Each arrival runs as a random service account on a random node, asks
+    for its certificate at once, renews like any pod, and is deleted after
+    an exponential lifetime of mean ``lifetime``. Churned pods load the CA
+    and rotate certificates; they neither call nor serve traffic.
+    """
+
+    rate: float = Field(ge=0)
+    lifetime: PositiveDuration
+
+
 class Mesh(_Section):
     """The workloads, their nodes, and how they call each other."""
 
@@ -121,6 +135,7 @@ class Mesh(_Section):
     outside: int = Field(default=0, ge=0, le=MAX_COUNT)
     calls_per_service: int = Field(default=3, ge=0, le=MAX_COUNT)
     clock_skew: ClockSkew = Field(default_factory=ClockSkew)
+    churn: Churn | None = None
 
 
 class Pki(_Section):
@@ -167,6 +182,7 @@ class Ca(_Section):
 
     workers: int = Field(default=1, ge=1, le=1024)
     sign_time: SignTime = Field(default="measured")
+    service: Literal["fixed", "exponential"] = "fixed"
     outages: tuple[Outage, ...] = Field(default=(), strict=False)
     node_authorization: bool = False
     intermediate_ttl: OptionalPositiveDuration = None

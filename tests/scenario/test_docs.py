@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from meshsim.scenario import (
     Agent,
     Ca,
+    Churn,
     ClockSkew,
     Impersonation,
     KeyTheft,
@@ -69,6 +70,7 @@ def test_docs_document_every_key() -> None:
         TokenTheft,
         Impersonation,
         ClockSkew,
+        Churn,
         NodeOffset,
         Rotation,
         RootRotation,

@@ -1,0 +1,43 @@
+"""The simulator reproduces the closed forms of its own model."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from meshsim.cli import main
+from meshsim.validation import compare_all, erlang_c
+
+
+def test_erlang_c_matches_a_hand_computed_value():
+    # M/M/2 with a = 1: C = (1/2 / 0.5) / (1 + 1 + 1) = 1/3, so
+    # Wq = C / (2 mu - lambda) = (1/3) / (1/60) = 20 s.
+    assert erlang_c(2, 1 / 60, 1 / 60) == pytest.approx(20.0)
+
+
+def test_erlang_c_refuses_a_saturated_queue():
+    with pytest.raises(ValueError, match="saturates"):
+        erlang_c(1, 2.0, 1.0)
+
+
+def test_every_comparison_is_within_its_tolerance():
+    comparisons = compare_all(seed=3, quick=True)
+
+    assert {c.formula for c in comparisons} == {
+        "N / (r T)",
+        "S_node / (r T)",
+        "T (1 - r/2)",
+        "T (1 - r)",
+        "Erlang C",
+    }
+    for comparison in comparisons:
+        assert comparison.passed, comparison
+
+
+def test_validate_model_command_prints_the_table():
+    wide = {"COLUMNS": "200"}
+    result = CliRunner(env=wide).invoke(main, ["validate-model", "--quick"])
+
+    assert result.exit_code == 0, result.output
+    assert "Erlang C" in result.output
+    assert "T (1 - r/2)" in result.output
