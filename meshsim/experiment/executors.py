@@ -33,6 +33,8 @@ R = TypeVar("R")
 # tasks in flight per worker
 _QUEUED_PER_WORKER = 2
 
+_WORKER_MODULE = "meshsim.experiment.worker"
+
 
 class Executor(Protocol):
     """Runs a function over tasks, yielding results as they finish."""
@@ -93,6 +95,9 @@ class LocalExecutor:
         self, function: Callable[[T], R], tasks: Iterable[T]
     ) -> Iterator[R]:
         context = multiprocessing.get_context("forkserver")
+        # the fork server imports meshsim once; every worker forked from
+        # it starts with meshsim loaded
+        context.set_forkserver_preload([_WORKER_MODULE])
         pool = ProcessPoolExecutor(self.jobs, mp_context=context)
         try:
             yield from _windowed(pool.submit, function, tasks, self.jobs)

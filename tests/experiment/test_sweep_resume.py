@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from meshsim.cli import main
 from meshsim.experiment import (
-    LocalExecutor,
+    SerialExecutor,
     SweepOutcome,
     WrongSweepError,
     load_sweep,
@@ -100,7 +100,7 @@ def test_another_sweep_in_the_same_folder_is_refused_without_force(
     assert "holds a different sweep file" in refused.output
     assert "--force" in refused.output
     with pytest.raises(WrongSweepError):
-        run_sweep(load_sweep(other), finished.out, LocalExecutor(1))
+        run_sweep(load_sweep(other), finished.out, SerialExecutor())
 
 
 def test_force_starts_a_different_sweep_over(
@@ -108,12 +108,12 @@ def test_force_starts_a_different_sweep_over(
 ) -> None:
     first = write_sweep("scenario: tiny.yaml\nreplications: 2\n")
     out = tmp_path / "out"
-    run_sweep(load_sweep(first), out, LocalExecutor(1))
+    run_sweep(load_sweep(first), out, SerialExecutor())
     second = write_sweep(
         "scenario: tiny.yaml\nreplications: 1\n", name="second.yaml"
     )
 
-    outcome = run_sweep(load_sweep(second), out, LocalExecutor(1), force=True)
+    outcome = run_sweep(load_sweep(second), out, SerialExecutor(), force=True)
 
     assert (outcome.ran, outcome.resumed) == (1, 0)
     assert sorted(p.name for p in (out / "runs").iterdir()) == ["p000-r00.json"]
@@ -124,7 +124,7 @@ def test_a_finished_sweep_rerun_runs_nothing(finished: SweepOutcome) -> None:
     again = run_sweep(
         load_sweep(finished.out.parent / "small.yaml"),
         finished.out,
-        LocalExecutor(1),
+        SerialExecutor(),
     )
 
     assert (again.ran, again.resumed, again.failed) == (0, 24, 0)

@@ -10,8 +10,19 @@ from meshsim.experiment import LocalExecutor, load_sweep, run_sweep
 
 SWEEPS = Path(__file__).resolve().parents[2] / "scenarios" / "sweeps"
 
-# a smaller mesh with less traffic: the same grid, faster runs
-SMALL = ("mesh.workloads=24", "traffic.rate=0.005", "ca.sign_time=10ms")
+# a smaller mesh, a shorter run and less traffic: the same grid and
+# the same 5h CA outage, faster runs
+SMALL = (
+    "mesh.workloads=16",
+    "mesh.service_accounts=8",
+    "duration=24h",
+    "ca.outages=[{start: 8h, duration: 5h}]",
+    "attacks[0].start=6h",
+    "attacks[1].start=6h",
+    "attacks[1].duration=12h",
+    "traffic.rate=0.005",
+    "ca.sign_time=10ms",
+)
 
 
 @pytest.fixture(scope="session")
