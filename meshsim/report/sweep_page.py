@@ -19,6 +19,7 @@ from typing import Any, Final
 import pandas as pd
 
 from meshsim import __version__
+from meshsim.experiment.sweep_file import value_text
 from meshsim.report.sweep_data import (
     SweepData,
     UnsupportedFigureError,
@@ -164,13 +165,25 @@ def _facts(data: SweepData) -> str:
 def _points_table(data: SweepData) -> str:
     points = data.points
     design = data.design().set_index("point")
+    # each varied key's value as the sweep file wrote it (2h, not 7200)
+    settings = {
+        str(entry["id"]): dict(entry.get("settings", {}))
+        for entry in data.manifest.get("points", [])
+    }
     head = ["point", *data.parameters, "runs ok"]
     head += [f"{h} ({u})" if u else h for _, h, _, u in _TABLE]
     rows = []
     for point, row in design.iterrows():
         mine = points[points["point"] == point]
         first = mine.iloc[0]
-        cells = [str(point), *(_text(row[p]) for p in data.parameters)]
+        written = settings.get(str(point), {})
+        cells = [
+            str(point),
+            *(
+                value_text(written[p]) if p in written else _text(row[p])
+                for p in data.parameters
+            ),
+        ]
         cells.append(f"{int(first['n'])}/{int(first['n'] + first['failed'])}")
         for metric, _, scale, _ in _TABLE:
             found = mine[mine["metric"] == metric]
