@@ -58,9 +58,7 @@ class ClassTraffic(TrafficEngine):
         self.standing: list[str] = []
 
         # What each pod sends to each service it calls.
-        self.shares: list[list[tuple[int, float]]] = [
-            [] for _ in topology.pods
-        ]
+        self.shares: list[list[tuple[int, float]]] = [[] for _ in topology.pods]
         for caller in topology.callers:
             targets = [s for s in caller.calls if self.backends[s]]
             if not targets or rate <= 0:
