@@ -13,10 +13,7 @@ a handshake is recorded under; its ``kind`` names the exact rule.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,6 +34,7 @@ from cryptography.x509.verification import (
 )
 
 from meshsim.identity import InvalidSpiffeId, SpiffeId, parse_spiffe_id
+from meshsim.pki.der import is_private_key_info, pem_blocks, split_der
 
 __all__ = [
     "SvidError",
@@ -123,7 +121,7 @@ def parse_svid(certs: bytes, key: bytes) -> X509Svid:
     block from ``key``; blocks of other types are skipped, so one file may
     serve as both. Validity periods and signatures are not checked here.
     """
-    cert_blocks = _pem_blocks(certs)
+    cert_blocks = pem_blocks(certs)
     if not cert_blocks:
         raise SvidError(
             "certs: no PEM block found", reason="malformed", kind="cert_not_pem"
@@ -134,7 +132,7 @@ def parse_svid(certs: bytes, key: bytes) -> X509Svid:
         if label == "CERTIFICATE"
     ]
 
-    key_blocks = _pem_blocks(key)
+    key_blocks = pem_blocks(key)
     if not key_blocks:
         raise SvidError(
             "key: no PEM block found", reason="malformed", kind="key_not_pem"
@@ -152,7 +150,7 @@ def parse_svid_raw(certs_der: bytes, key_der: bytes) -> X509Svid:
     and signatures are not checked.
     """
     try:
-        pieces = _split_der(certs_der)
+        pieces = split_der(certs_der)
     except ValueError as exc:
         raise SvidError(
             f"certs_der: not a DER certificate sequence ({exc})",
@@ -175,7 +173,7 @@ def parse_bundle(data: bytes) -> list[x509.Certificate]:
     """
     if data == b"":
         return []
-    blocks = _pem_blocks(data)
+    blocks = pem_blocks(data)
     if not blocks:
         raise SvidError(
             "bundle: no PEM block found", reason="malformed", kind="not_pem"
@@ -575,27 +573,6 @@ def _root_role(root: x509.Certificate) -> str:
 
 # -- Encodings ------------------------------------------------------------
 
-_PEM_BLOCK = re.compile(
-    rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----", re.DOTALL
-)
-
-
-def _pem_blocks(data: bytes) -> list[tuple[str, bytes]]:
-    """The (label, DER) of each well-formed PEM block, in order.
-
-    NOTE: a block with RFC 1421 headers (such as an encrypted key) is
-    skipped, its body not being plain base64; meshsim never writes one.
-    """
-    blocks = []
-    for match in _PEM_BLOCK.finditer(data):
-        body = b"".join(match.group(2).split())
-        try:
-            der = base64.b64decode(body, validate=True)
-        except binascii.Error:
-            continue
-        blocks.append((match.group(1).decode("ascii"), der))
-    return blocks
-
 
 def _load_certificate(der: bytes, where: str) -> x509.Certificate:
     try:
@@ -611,7 +588,7 @@ def _load_certificate(der: bytes, where: str) -> x509.Certificate:
 def _load_pkcs8(der: bytes) -> PrivateKeyTypes:
     """Load a PKCS#8 PrivateKeyInfo; other key encodings are refused."""
     try:
-        if not _is_private_key_info(der):
+        if not is_private_key_info(der):
             raise ValueError("not a PKCS#8 PrivateKeyInfo")
         return serialization.load_der_private_key(der, password=None)
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
@@ -639,50 +616,3 @@ def _leaf_spki(leaf: x509.Certificate) -> bytes:
         serialization.Encoding.DER,
         serialization.PublicFormat.SubjectPublicKeyInfo,
     )
-
-
-_SEQUENCE = 0x30
-_INTEGER = 0x02
-
-
-def _split_der(data: bytes) -> list[bytes]:
-    """Split back-to-back DER SEQUENCEs; raise ValueError if malformed."""
-    pieces = []
-    offset = 0
-    while offset < len(data):
-        tag, _, end = _read_tlv(data, offset)
-        if tag != _SEQUENCE:
-            raise ValueError(f"element at byte {offset} is not a SEQUENCE")
-        pieces.append(data[offset:end])
-        offset = end
-    return pieces
-
-
-def _is_private_key_info(der: bytes) -> bool:
-    """SEQUENCE { INTEGER version, SEQUENCE algorithm, ... } spanning der."""
-    tag, start, end = _read_tlv(der, 0)
-    if tag != _SEQUENCE or end != len(der):
-        return False
-    version_tag, _, version_end = _read_tlv(der, start)
-    algorithm_tag, _, _ = _read_tlv(der, version_end)
-    return version_tag == _INTEGER and algorithm_tag == _SEQUENCE
-
-
-def _read_tlv(data: bytes, offset: int) -> tuple[int, int, int]:
-    """(tag, content start, end) of the DER element at ``offset``."""
-    if offset + 2 > len(data):
-        raise ValueError(f"truncated DER element at byte {offset}")
-    tag, first = data[offset], data[offset + 1]
-    start = offset + 2
-    if first < 0x80:
-        length = first
-    else:
-        count = first & 0x7F
-        if not 1 <= count <= 4 or start + count > len(data):
-            raise ValueError(f"bad DER length at byte {offset}")
-        length = int.from_bytes(data[start : start + count], "big")
-        start += count
-    end = start + length
-    if end > len(data):
-        raise ValueError(f"DER element at byte {offset} overruns the input")
-    return tag, start, end

@@ -1,0 +1,82 @@
+"""PEM blocks and back-to-back DER elements, read without a library.
+
+Only what reading X509-SVIDs and bundles needs: the PEM blocks of a text
+in order, DER SEQUENCEs laid end to end, and whether a DER element is a
+PKCS#8 PrivateKeyInfo.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+
+__all__ = ["is_private_key_info", "pem_blocks", "read_tlv", "split_der"]
+
+_PEM_BLOCK = re.compile(
+    rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----", re.DOTALL
+)
+
+
+def pem_blocks(data: bytes) -> list[tuple[str, bytes]]:
+    """The (label, DER) of each well-formed PEM block, in order.
+
+    NOTE: a block with RFC 1421 headers (such as an encrypted key) is
+    skipped, its body not being plain base64; meshsim never writes one.
+    """
+    blocks = []
+    for match in _PEM_BLOCK.finditer(data):
+        body = b"".join(match.group(2).split())
+        try:
+            der = base64.b64decode(body, validate=True)
+        except binascii.Error:
+            continue
+        blocks.append((match.group(1).decode("ascii"), der))
+    return blocks
+
+
+_SEQUENCE = 0x30
+_INTEGER = 0x02
+
+
+def split_der(data: bytes) -> list[bytes]:
+    """Split back-to-back DER SEQUENCEs; raise ValueError if malformed."""
+    pieces = []
+    offset = 0
+    while offset < len(data):
+        tag, _, end = read_tlv(data, offset)
+        if tag != _SEQUENCE:
+            raise ValueError(f"element at byte {offset} is not a SEQUENCE")
+        pieces.append(data[offset:end])
+        offset = end
+    return pieces
+
+
+def is_private_key_info(der: bytes) -> bool:
+    """SEQUENCE { INTEGER version, SEQUENCE algorithm, ... } spanning der."""
+    tag, start, end = read_tlv(der, 0)
+    if tag != _SEQUENCE or end != len(der):
+        return False
+    version_tag, _, version_end = read_tlv(der, start)
+    algorithm_tag, _, _ = read_tlv(der, version_end)
+    return version_tag == _INTEGER and algorithm_tag == _SEQUENCE
+
+
+def read_tlv(data: bytes, offset: int) -> tuple[int, int, int]:
+    """(tag, content start, end) of the DER element at ``offset``."""
+    if offset + 2 > len(data):
+        raise ValueError(f"truncated DER element at byte {offset}")
+    tag, first = data[offset], data[offset + 1]
+    start = offset + 2
+    if first < 0x80:
+        length = first
+    else:
+        count = first & 0x7F
+        if not 1 <= count <= 4 or start + count > len(data):
+            raise ValueError(f"bad DER length at byte {offset}")
+        length = int.from_bytes(data[start : start + count], "big")
+        start += count
+    end = start + length
+    if end > len(data):
+        raise ValueError(f"DER element at byte {offset} overruns the input")
+    return tag, start, end
