@@ -1,28 +1,44 @@
 """A run's result folder, written so that no half-written file remains.
 
-Everything is written into a hidden staging folder beside the target and
-moved into place with one rename at the end; a crash leaves the staging
-folder, never a partial result folder. Each file inside is itself written
-to a temporary name and renamed.
+Everything is written into a hidden staging folder beside the target,
+``.<name>.partial-<pid>@<host>-<random>``, and moved into place with one
+rename at the end; a crash leaves the staging folder, never a partial
+result folder. Each file inside is itself written to a temporary name,
+flushed to disk (``fsync``) and renamed; the folders are flushed before
+and after the final rename, so a power cut cannot publish a folder whose
+files are still in the page cache.
+
+Ctrl-C or SIGTERM during the final renames is held until they are done.
+A process killed outright (SIGKILL, power cut) can leave its staging
+folder behind; the next run writing beside it removes the staging folders
+of processes of this host that no longer run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
+import re
 import shutil
+import signal
+import socket
 import tempfile
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import Any, Final
 
 import pandas as pd
 from matplotlib.figure import Figure
 
 __all__ = [
+    "MANIFEST",
     "OutputExistsError",
     "check_output",
+    "remove_stale_staging",
     "staged_folder",
     "write_bytes",
     "write_figure",
@@ -30,56 +46,241 @@ __all__ = [
     "write_table",
 ]
 
+MANIFEST: Final = "manifest.json"
+"""The file that marks a folder as a meshsim result (see runner)."""
+
+_STAGING: Final = ".partial-"
+_OWNER: Final = re.compile(r"(?P<pid>[0-9]+)@(?P<host>.+)-[^-]+")
+_HELD_SIGNALS: Final = (signal.SIGINT, signal.SIGTERM)
+
+_log = logging.getLogger(__name__)
+
 
 class OutputExistsError(FileExistsError):
-    """The result folder exists and ``force`` was not given."""
+    """The result folder exists and may not be replaced, or cannot be
+    created where it was asked for."""
 
 
 def check_output(out: Path, force: bool) -> None:
-    """Refuse early to overwrite an existing folder without ``force``."""
-    if out.exists() and not force:
-        raise OutputExistsError(
-            f"--out: {str(out)!r} already exists; pass --force to replace it"
-        )
-    if out.exists() and not out.is_dir():
+    """Refuse early to overwrite an existing folder without ``force``.
+
+    Even with ``force`` only a folder holding an earlier result (with its
+    manifest) or nothing at all is replaced, never any other folder.
+    """
+    if not out.exists() and not out.is_symlink():
+        _check_parent(out)
+        return
+    if not out.is_dir():
         raise OutputExistsError(
             f"--out: {str(out)!r} exists and is not a folder"
         )
+    if not force:
+        raise OutputExistsError(
+            f"--out: {str(out)!r} already exists; pass --force to replace it"
+        )
+    if not (out / MANIFEST).is_file() and any(out.iterdir()):
+        raise OutputExistsError(
+            f"--out: {str(out)!r} is not a meshsim result folder (it has "
+            f"no {MANIFEST}); refusing to replace it"
+        )
 
 
-@contextmanager
+def _check_parent(out: Path) -> None:
+    """The nearest existing folder above ``out`` must be a writable one."""
+    above = Path(os.path.abspath(out)).parent
+    while not above.exists() and above != above.parent:
+        above = above.parent
+    if not above.is_dir():
+        raise OutputExistsError(
+            f"--out: {str(out)!r} is inside {str(above)!r}, "
+            "which is not a folder"
+        )
+    if not os.access(above, os.W_OK | os.X_OK):
+        raise OutputExistsError(
+            f"--out: {str(out)!r} cannot be created: {str(above)!r} is "
+            "not writable"
+        )
+
+
+@contextlib.contextmanager
 def staged_folder(out: Path, force: bool) -> Iterator[Path]:
-    """Yield a staging folder; on success it replaces ``out`` at once."""
+    """Yield a staging folder; on success it replaces ``out`` at once.
+
+    On any exception (Ctrl-C included) the staging folder is removed and
+    ``out`` is left as it was.
+    """
+    out = Path(os.path.abspath(out))
     check_output(out, force)
     out.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_staging(out)
     staging = Path(
-        tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent)
+        tempfile.mkdtemp(prefix=_staging_prefix(out), dir=out.parent)
     )
     try:
+        # a result is shared: the modes a plain mkdir would give, not 0700
+        staging.chmod(0o777 & ~_umask())
         yield staging
+        _fsync_tree(staging)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        with _signals_held():
+            shutil.rmtree(staging, ignore_errors=True)
         raise
-    _publish(staging, out)
+    _publish(staging, out, force)
 
 
-def _publish(staging: Path, out: Path) -> None:
+def remove_stale_staging(out: Path) -> list[Path]:
+    """Remove staging folders for ``out`` left by dead processes.
+
+    Only folders named by a process of this host that no longer runs are
+    removed; those of live processes, of other hosts and of unknown owners
+    stay. Return the folders removed.
+    """
+    out = Path(os.path.abspath(out))
+    prefix = f".{out.name}{_STAGING}"
+    host = _host()
+    removed = []
+    try:
+        entries = list(out.parent.iterdir())
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.name.startswith(prefix) or not entry.is_dir():
+            continue
+        owner = _OWNER.fullmatch(entry.name[len(prefix) :])
+        if owner is None or owner["host"] != host:
+            continue
+        if _alive(int(owner["pid"])):
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        if not entry.exists():
+            removed.append(entry)
+            _log.info("removed stale staging folder %s", entry)
+    return removed
+
+
+def _staging_prefix(out: Path) -> str:
+    return f".{out.name}{_STAGING}{os.getpid()}@{_host()}-"
+
+
+def _host() -> str:
+    name = socket.gethostname() or "localhost"
+    return re.sub(r"[^A-Za-z0-9.]", "_", name)
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process ``pid`` runs on this host (ours counts)."""
+    if pid == os.getpid():
+        return True
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    except OSError:
+        return True  # cannot tell: keep the folder
+    return True
+
+
+def _publish(staging: Path, out: Path, force: bool) -> None:
     """Move ``staging`` to ``out``, replacing an old folder if present."""
-    old = None
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-        os.replace(out, old / out.name)
-    os.replace(staging, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    old: Path | None = None
+    with _signals_held():
+        try:
+            # A folder may have appeared since the first check.
+            check_output(out, force)
+            if out.exists():
+                aside = tempfile.mkdtemp(
+                    prefix=f".{out.name}.old-", dir=out.parent
+                )
+                old = Path(aside) / out.name
+                os.replace(out, old)
+            try:
+                os.replace(staging, out)
+            except BaseException:
+                if old is not None:
+                    os.replace(old, out)  # put the earlier result back
+                raise
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            if old is not None:
+                # only once empty: the earlier result went back to out
+                with contextlib.suppress(OSError):
+                    old.parent.rmdir()
+            raise
+        _fsync_dir(out.parent)
+        if old is not None:
+            shutil.rmtree(old.parent, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block ends, then deliver them.
+
+    Only the main thread can set signal handlers; elsewhere this does
+    nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+
+    def hold(signum: int, frame: FrameType | None) -> None:
+        held.append(signum)
+
+    previous = {s: signal.signal(s, hold) for s in _HELD_SIGNALS}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(
+                number, signal.SIG_DFL if handler is None else handler
+            )
+        for signum in dict.fromkeys(held):
+            signal.raise_signal(signum)
+
+
+def _fsync_tree(folder: Path) -> None:
+    """Flush every folder under ``folder`` (files are flushed as written)."""
+    for path, _, _ in os.walk(folder, topdown=False):
+        _fsync_dir(Path(path))
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Flush a folder's entries, where the system allows it (POSIX)."""
+    if os.name != "posix":
+        return
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _temporary(path: Path, suffix: str = "") -> tuple[int, str]:
+    """A new file beside ``path``, with the mode a plain open would give
+    (not mkstemp's 0600: results are meant to be shared)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=suffix, dir=path.parent
+    )
+    if hasattr(os, "fchmod"):
+        with contextlib.suppress(OSError):  # a file system without modes
+            os.fchmod(descriptor, 0o666 & ~_umask())
+    return descriptor, temporary
 
 
 def write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to a temporary file beside ``path``, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(
-        prefix=f".{path.name}.", dir=path.parent
-    )
+    descriptor, temporary = _temporary(path)
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(data)
@@ -104,13 +305,12 @@ def write_table(path: Path, table: pd.DataFrame) -> None:
 
 def write_figure(path: Path, figure: Figure) -> None:
     """Write a figure as PNG."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=".png", dir=path.parent
-    )
-    os.close(descriptor)
+    descriptor, temporary = _temporary(path, ".png")
     try:
-        figure.savefig(temporary, dpi=110)
+        with os.fdopen(descriptor, "wb") as handle:
+            figure.savefig(handle, format="png", dpi=110)
+            handle.flush()
+            os.fsync(handle.fileno())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -1,16 +1,56 @@
-"""What every command shares: scenario loading, overrides, failing."""
+"""What every command shares: scenario loading, overrides, failing, and
+turning whatever goes wrong into one line and an exit status.
+
+Exit statuses: 0 success; 1 an internal error or results that could not
+be written; 2 a bad scenario, option or output folder; 130 interrupted
+(Ctrl-C, SIGINT); 143 terminated (SIGTERM). With ``MESHSIM_DEBUG=1`` an
+internal error also prints its traceback.
+"""
 
 from __future__ import annotations
 
+import functools
+import os
+import signal
 import sys
+import threading
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn
+from types import FrameType
+from typing import IO, Any, Final, NoReturn, ParamSpec, TypeVar
 
 import click
 
 from meshsim.scenario import Scenario, ScenarioError, load_scenario
 
-__all__ = ["fail", "load_or_exit", "overrides_option"]
+__all__ = [
+    "DEBUG_ENV",
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_TERMINATED",
+    "EXIT_USAGE",
+    "OneLineCommand",
+    "Terminated",
+    "fail",
+    "guarded",
+    "interrupted",
+    "load_or_exit",
+    "overrides_option",
+    "terminated_as_interrupt",
+]
+
+EXIT_FAILED: Final = 1
+EXIT_USAGE: Final = 2
+EXIT_INTERRUPTED: Final = 128 + signal.SIGINT
+EXIT_TERMINATED: Final = 128 + signal.SIGTERM
+
+DEBUG_ENV: Final = "MESHSIM_DEBUG"
+"""Set to 1 to see the traceback of an internal error."""
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 overrides_option = click.option(
     "--set",
@@ -21,17 +61,113 @@ overrides_option = click.option(
 )
 
 
+class OneLineCommand(click.Command):
+    """A command whose usage errors (unknown option, missing argument)
+    print one line, like every other error."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as error:
+            raise _UsageLine(error.format_message(), error.ctx) from None
+
+
+class _UsageLine(click.UsageError):
+    def show(self, file: IO[Any] | None = None) -> None:
+        command = self.ctx.command_path if self.ctx else "meshsim"
+        message = _one_line(self.format_message())
+        click.echo(f"error: {message} (see {command} --help)", err=True)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that the same cleanup runs."""
+
+
 def load_or_exit(path: Path, overrides: tuple[str, ...]) -> Scenario:
     """The scenario, or every problem of it on stderr and exit status 2."""
     try:
         return load_scenario(path, overrides)
     except ScenarioError as error:
-        for problem in error.problems:
-            click.echo(str(problem), err=True)
-        sys.exit(2)
+        _report(error)
 
 
-def fail(message: str) -> NoReturn:
-    """One line on stderr, exit status 2."""
-    click.echo(f"error: {message}", err=True)
-    sys.exit(2)
+def fail(message: str, status: int = EXIT_USAGE) -> NoReturn:
+    """One line on stderr, then exit with ``status`` (2 unless given)."""
+    click.echo(f"error: {_one_line(message)}", err=True)
+    sys.exit(status)
+
+
+def guarded(command: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Run ``command`` so that nothing escapes as a traceback.
+
+    A scenario problem prints its lines (status 2); an interrupt prints
+    ``interrupted`` (130, or 143 for SIGTERM); any other exception prints
+    ``error: internal error: TYPE: MESSAGE (please report)`` (status 1),
+    with the traceback first if ``MESHSIM_DEBUG`` is set. A command that
+    wants a more precise word on an interrupt catches it itself.
+    """
+
+    @functools.wraps(command)
+    def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return command(*args, **kwargs)
+        except ScenarioError as error:
+            _report(error)
+        except KeyboardInterrupt as stop:
+            interrupted(stop, "interrupted")
+        except (click.ClickException, click.exceptions.Exit):
+            raise  # click's own usage errors and exits
+        except Exception as error:
+            if _debugging():
+                traceback.print_exc(file=sys.stderr)
+            kind = type(error).__name__
+            fail(
+                f"internal error: {kind}: {error} (please report)",
+                EXIT_FAILED,
+            )
+
+    return run
+
+
+def interrupted(stop: KeyboardInterrupt, message: str) -> NoReturn:
+    """Print ``message`` (``terminated`` for SIGTERM) and exit 130 or 143."""
+    if isinstance(stop, Terminated):
+        message = message.replace("interrupted", "terminated", 1)
+        click.echo(message, err=True)
+        sys.exit(EXIT_TERMINATED)
+    click.echo(message, err=True)
+    sys.exit(EXIT_INTERRUPTED)
+
+
+@contextmanager
+def terminated_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM raises :class:`Terminated`, so that a
+    killed run cleans up as after Ctrl-C (main thread only)."""
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise Terminated
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(
+            signal.SIGTERM, signal.SIG_DFL if previous is None else previous
+        )
+
+
+def _report(error: ScenarioError) -> NoReturn:
+    for problem in error.problems:
+        click.echo(_one_line(str(problem)), err=True)
+    sys.exit(EXIT_USAGE)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split("\n"))
+
+
+def _debugging() -> bool:
+    return os.environ.get(DEBUG_ENV, "").strip() not in ("", "0")

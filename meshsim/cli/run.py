@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 import sys
 import time
@@ -14,8 +15,17 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from meshsim.cli.common import fail, load_or_exit, overrides_option
-from meshsim.results import OutputExistsError, check_output
+from meshsim.cli.common import (
+    EXIT_FAILED,
+    OneLineCommand,
+    fail,
+    guarded,
+    interrupted,
+    load_or_exit,
+    overrides_option,
+    terminated_as_interrupt,
+)
+from meshsim.results import MANIFEST, OutputExistsError, check_output
 from meshsim.runner import Run, run_scenario, save_run
 from meshsim.scenario import Scenario
 
@@ -28,16 +38,17 @@ _err = Console(stderr=True)
 _out = Console()
 
 
-@click.command()
+@click.command(cls=OneLineCommand)
 @click.argument("scenario_file", type=click.Path(path_type=Path))
 @overrides_option
+@guarded
 def validate(scenario_file: Path, overrides: tuple[str, ...]) -> None:
     """Check a scenario file and report every error in it."""
     scenario = load_or_exit(scenario_file, overrides)
     _out.print(f"{scenario_file}: ok ({scenario.name})")
 
 
-@click.command()
+@click.command(cls=OneLineCommand)
 @click.argument("scenario_file", type=click.Path(path_type=Path))
 @click.option(
     "--out",
@@ -46,6 +57,7 @@ def validate(scenario_file: Path, overrides: tuple[str, ...]) -> None:
 )
 @click.option("--force", is_flag=True, help="Replace an existing --out.")
 @overrides_option
+@guarded
 def run(
     scenario_file: Path,
     out: Path | None,
@@ -61,24 +73,59 @@ def run(
     except OutputExistsError as error:
         fail(str(error))
 
+    # Ctrl-C or SIGTERM from here on leaves nothing behind: the run is in
+    # memory and the result folder appears whole or not at all.
+    with terminated_as_interrupt():
+        try:
+            result = _simulate(scenario)
+            _save(result, out, force, started_at)
+            _show(result, out)
+        except KeyboardInterrupt as stop:
+            if _written_by(out, started_at):
+                interrupted(stop, f"interrupted; results written to {out}")
+            interrupted(stop, "interrupted; nothing written")
+
+
+def _save(result: Run, out: Path, force: bool, started_at: datetime) -> None:
+    """Write the result folder; a failure to write is one line, status 1."""
     try:
-        result = _simulate(scenario)
-    except ValueError as error:
-        fail(f"{scenario_file}: {error}")
-    save_run(
-        result,
-        out,
-        force=force,
-        command=shlex.join(["meshsim", *sys.argv[1:]]),
-        started_at=started_at,
+        save_run(
+            result,
+            out,
+            force=force,
+            command=shlex.join(["meshsim", *sys.argv[1:]]),
+            started_at=started_at,
+        )
+    except OutputExistsError as error:
+        fail(f"{error}; nothing written")  # appeared while running
+    except OSError as error:
+        reason = error.strerror or str(error)
+        where = f" ({error.filename})" if error.filename else ""
+        fail(
+            f"--out: cannot write {str(out)!r}: {reason}{where}; "
+            "nothing written",
+            EXIT_FAILED,
+        )
+
+
+def _written_by(out: Path, started_at: datetime) -> bool:
+    """Whether ``out`` holds the result of the run started at
+    ``started_at`` (an interrupt may land just after it was published)."""
+    try:
+        manifest = json.loads((out / MANIFEST).read_text("utf-8"))
+    except (OSError, ValueError):
+        return False
+    return (
+        isinstance(manifest, dict)
+        and manifest.get("started_at") == started_at.isoformat()
     )
-    _show(result, out)
 
 
 def _simulate(scenario: Scenario) -> Run:
     """Run with a progress bar that appears once the run is slow."""
     began = time.monotonic()
-    with Progress(console=_err, transient=True) as bar:
+    quiet = not _err.is_terminal  # no bar (nor its blank line) in logs
+    with Progress(console=_err, transient=True, disable=quiet) as bar:
         task: Any = None
 
         def progress(fraction: float) -> None:

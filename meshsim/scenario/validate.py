@@ -4,7 +4,9 @@ Validation runs in two steps.  The schema checks each key's type and
 range; then the rules that tie keys together run on a copy of the data
 from which every failed key is removed (so defaults stand in), leaving out
 any rule that reads a failed key.  One file thus reports its type errors
-and its rule errors together.
+and its rule errors together.  A scenario that passes both is checked
+last for what the simulator needs of it (``runnable``): those problems
+show once the others are fixed.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from meshsim.scenario.problems import (
 )
 from meshsim.scenario.profiles import with_profile
 from meshsim.scenario.rules import check_scenario
+from meshsim.scenario.runnable import require_runnable
 from meshsim.scenario.schema import DEFER_RULES, Scenario
 
 __all__ = ["check_data", "validate_mapping"]
@@ -97,6 +100,10 @@ def check_data(
 
     if problems or scenario is None:
         raise ScenarioError(problems)
+
+    # step 3: what the simulator needs of the world (pods where attacks
+    # land, X.509 dates), once the world itself is valid
+    require_runnable(scenario, source, lines, origins)
     return scenario
 
 

@@ -1,0 +1,350 @@
+"""Every way ``meshsim run`` and ``meshsim validate`` can fail: one line on
+stderr, a documented exit status, never a traceback, nothing half-written.
+"""
+
+from __future__ import annotations
+
+import errno
+import importlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from meshsim.cli import main
+
+from .conftest import DEFAULT, SMALL, assert_complete, meshsim, staging_left
+
+INTERNAL = (
+    "error: internal error: RuntimeError: boom on two lines (please report)"
+)
+
+# the package exports the commands under the names of their modules
+RUN = importlib.import_module("meshsim.cli.run")
+COMMON = importlib.import_module("meshsim.cli.common")
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args), prog_name="meshsim")
+
+
+def one_line(result: Result) -> str:
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.output
+    return lines[0]
+
+
+@pytest.mark.parametrize("command", ["run", "validate"])
+def test_missing_file_is_one_line_and_status_2(
+    command: str, tmp_path: Path
+) -> None:
+    missing = tmp_path / "missing.yaml"
+
+    result = invoke(command, str(missing))
+
+    assert result.exit_code == 2
+    assert one_line(result) == (
+        f"{missing}: (document): cannot be read: No such file or directory"
+    )
+
+
+@pytest.mark.parametrize("command", ["run", "validate"])
+def test_directory_is_one_line_and_status_2(
+    command: str, tmp_path: Path
+) -> None:
+    result = invoke(command, str(tmp_path))
+
+    assert result.exit_code == 2
+    assert one_line(result) == (
+        f"{tmp_path}: (document): cannot be read: Is a directory"
+    )
+
+
+def test_unreadable_file_is_one_line_and_status_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("name: x\nduration: 1h\n")
+
+    def refuse(path: Any, *args: Any, **kwargs: Any) -> Any:
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
+
+    monkeypatch.setattr("meshsim.scenario.load.open", refuse, raising=False)
+    result = invoke("validate", str(secret))
+
+    assert result.exit_code == 2
+    assert one_line(result) == (
+        f"{secret}: (document): cannot be read: Permission denied"
+    )
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() == 0,
+    reason="root reads files whatever their mode",
+)
+def test_file_without_read_permission_is_status_2(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("name: x\nduration: 1h\n")
+    secret.chmod(0)
+
+    result = invoke("validate", str(secret))
+
+    assert result.exit_code == 2
+    assert "cannot be read: Permission denied" in one_line(result)
+
+
+def test_bad_override_is_one_line_and_status_2(tmp_path: Path) -> None:
+    result = invoke(
+        "run", str(DEFAULT), "--out", str(tmp_path / "o"), "--set", "nodes"
+    )
+
+    assert result.exit_code == 2
+    assert one_line(result) == (
+        "override nodes: (document): must have the form dotted.key=value "
+        "(got 'nodes')"
+    )
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("run", "--bogus"), ("run",), ("validate", "a.yaml", "b.yaml")],
+)
+def test_usage_errors_are_one_line_and_status_2(args: tuple[str, ...]) -> None:
+    result = invoke(*args)
+
+    assert result.exit_code == 2
+    line = one_line(result)
+    assert line.startswith("error: ")
+    assert line.endswith(f"(see meshsim {args[0]} --help)")
+
+
+def test_existing_output_needs_force(tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "manifest.json").write_text("{}")
+
+    result = invoke("run", str(DEFAULT), "--out", str(out), *SMALL)
+
+    assert result.exit_code == 2
+    assert one_line(result) == (
+        f"error: --out: {str(out)!r} already exists; pass --force to replace it"
+    )
+    assert [p.name for p in out.iterdir()] == ["manifest.json"]
+
+
+def test_force_replaces_only_a_result_folder(tmp_path: Path) -> None:
+    out = tmp_path / "home"
+    out.mkdir()
+    (out / "thesis.tex").write_text("years of work")
+
+    result = invoke("run", str(DEFAULT), "--out", str(out), "--force", *SMALL)
+
+    assert result.exit_code == 2
+    assert one_line(result) == (
+        f"error: --out: {str(out)!r} is not a meshsim result folder (it has "
+        "no manifest.json); refusing to replace it"
+    )
+    assert (out / "thesis.tex").read_text() == "years of work"
+
+
+def test_output_that_is_a_file_is_status_2(tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    out.write_text("x")
+
+    result = invoke("run", str(DEFAULT), "--out", str(out), "--force", *SMALL)
+
+    assert result.exit_code == 2
+    assert one_line(result) == (
+        f"error: --out: {str(out)!r} exists and is not a folder"
+    )
+
+
+def test_output_inside_a_file_is_status_2(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    out = blocker / "sub" / "o"
+
+    result = invoke("run", str(DEFAULT), "--out", str(out), *SMALL)
+
+    assert result.exit_code == 2
+    assert one_line(result) == (
+        f"error: --out: {str(out)!r} is inside {str(blocker)!r}, which is "
+        "not a folder"
+    )
+
+
+def test_failed_write_is_status_1_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "o"
+
+    def disk_full(path: Path, table: Any) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    monkeypatch.setattr("meshsim.runner.write_table", disk_full)
+    result = invoke("run", str(DEFAULT), "--out", str(out), *SMALL)
+
+    assert result.exit_code == 1
+    line = one_line(result)
+    assert line.startswith(
+        f"error: --out: cannot write {str(out)!r}: No space left on device ("
+    )
+    assert line.endswith("); nothing written")
+    assert not out.exists()
+    assert not staging_left(out)
+
+
+def test_internal_error_is_one_line_and_status_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("boom on\ntwo lines")
+
+    monkeypatch.delenv("MESHSIM_DEBUG", raising=False)
+    monkeypatch.setattr(RUN, "run_scenario", broken)
+    result = invoke("run", str(DEFAULT), "--out", str(tmp_path / "o"))
+
+    assert result.exit_code == 1
+    assert one_line(result) == INTERNAL
+    assert not (tmp_path / "o").exists()
+
+
+def test_internal_error_of_validate_is_status_1(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("boom on\ntwo lines")
+
+    monkeypatch.delenv("MESHSIM_DEBUG", raising=False)
+    monkeypatch.setattr(COMMON, "load_scenario", broken)
+    result = invoke("validate", str(DEFAULT))
+
+    assert result.exit_code == 1
+    assert one_line(result) == INTERNAL
+
+
+def test_debug_variable_shows_the_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("boom on\ntwo lines")
+
+    monkeypatch.setenv("MESHSIM_DEBUG", "1")
+    monkeypatch.setattr(RUN, "run_scenario", broken)
+    result = invoke("run", str(DEFAULT), "--out", str(tmp_path / "o"))
+
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert lines[0] == "Traceback (most recent call last):"
+    assert "RuntimeError: boom on" in result.stderr
+    assert lines[-1] == INTERNAL
+
+
+@pytest.mark.parametrize(
+    ("stop", "status", "word"),
+    [
+        (KeyboardInterrupt, 130, "interrupted"),
+        ("Terminated", 143, "terminated"),
+    ],
+)
+def test_interrupt_while_simulating_writes_nothing(
+    stop: Any,
+    status: int,
+    word: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from meshsim.cli.common import Terminated
+
+    exception = Terminated if stop == "Terminated" else stop
+    out = tmp_path / "o"
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        raise exception
+
+    monkeypatch.setattr(RUN, "run_scenario", interrupted)
+    result = invoke("run", str(DEFAULT), "--out", str(out))
+
+    assert result.exit_code == status
+    assert one_line(result) == f"{word}; nothing written"
+    assert not out.exists()
+    assert not staging_left(out)
+
+
+def test_interrupt_while_writing_keeps_the_old_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "o"
+    first = invoke("run", str(DEFAULT), "--out", str(out), *SMALL)
+    assert first.exit_code == 0, first.output
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    def interrupted(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("meshsim.runner.write_figure", interrupted)
+    result = invoke("run", str(DEFAULT), "--out", str(out), "--force", *SMALL)
+
+    assert result.exit_code == 130
+    assert one_line(result) == "interrupted; nothing written"
+    after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before
+    assert not staging_left(out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o"]
+
+
+def test_interrupt_after_writing_says_the_results_are_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "o"
+
+    def interrupted(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(RUN, "_show", interrupted)
+    result = invoke("run", str(DEFAULT), "--out", str(out), *SMALL)
+
+    assert result.exit_code == 130
+    assert one_line(result) == f"interrupted; results written to {out}"
+    assert_complete(out)
+
+
+def test_errors_in_a_real_process_print_no_traceback(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.yaml"
+    code = (
+        "import importlib, sys\n"
+        "run = importlib.import_module('meshsim.cli.run')\n"
+        "def broken(*a, **k): raise ValueError('deep inside')\n"
+        "run.run_scenario = broken\n"
+        "sys.argv[0] = 'meshsim'\n"
+        "from meshsim.cli import main\n"
+        "main()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "MESHSIM_DEBUG"}
+
+    done = subprocess.run(
+        meshsim("run", str(missing)), capture_output=True, text=True, env=env
+    )
+    broken = subprocess.run(
+        [sys.executable, "-c", code, "run", str(DEFAULT), *SMALL],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+    )
+
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"{missing}: (document): cannot be read: No such file or directory"
+    ]
+    assert broken.returncode == 1
+    assert broken.stderr.splitlines() == [
+        "error: internal error: ValueError: deep inside (please report)"
+    ]
+    assert not (tmp_path / "results").exists()

@@ -1,0 +1,209 @@
+"""``meshsim run`` stopped by SIGINT or SIGKILL at assorted moments, as a
+real process: the result folder is either absent or complete, Ctrl-C
+leaves nothing behind, and a SIGKILL's staging folder is removed by the
+next run.
+
+Delays are partly random (printed on failure); whatever the moment, the
+guarantees must hold.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from meshsim.cli import main
+
+from .conftest import (
+    DEFAULT,
+    SLOW,
+    SMALL,
+    assert_complete,
+    meshsim,
+    staging_left,
+)
+
+# meshsim's command line, after its imports are done (see "what remains"
+# in docs/reliability.md for an interrupt during the imports)
+READY = "ready"
+_AFTER_IMPORTS = (
+    "import sys\n"
+    "import meshsim.cli\n"
+    f"print({READY!r}, file=sys.stderr, flush=True)\n"
+    "sys.argv[0] = 'meshsim'\n"
+    "meshsim.cli.main()\n"
+)
+
+_random = random.Random()
+
+
+def start(out: Path, *args: str, ready: bool = True) -> subprocess.Popen[str]:
+    """``meshsim run`` of the default scenario into ``out``; with
+    ``ready``, return once meshsim is imported and about to start."""
+    argv = [sys.executable, "-c", _AFTER_IMPORTS, "run", str(DEFAULT)]
+    process = subprocess.Popen(
+        [*argv, "--out", str(out), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    if ready:
+        assert process.stderr is not None
+        assert process.stderr.readline().strip() == READY
+    return process
+
+
+def when_staging_appears(out: Path, process: subprocess.Popen[str]) -> None:
+    """Wait until the run starts writing its folder."""
+    deadline = time.monotonic() + 120
+    while not staging_left(out) and process.poll() is None:
+        assert time.monotonic() < deadline, "the run never wrote anything"
+        time.sleep(0.002)
+
+
+def stop(
+    process: subprocess.Popen[str], signum: int, delay: float
+) -> tuple[int, str, str]:
+    time.sleep(delay)
+    process.send_signal(signum)
+    stdout, stderr = process.communicate(timeout=120)
+    return process.returncode, stdout, stderr.replace(f"{READY}\n", "", 1)
+
+
+def assert_interrupted_cleanly(
+    out: Path, status: int, stdout: str, stderr: str, moment: str
+) -> None:
+    """After Ctrl-C: nothing at all, or the whole result and its word."""
+    assert "Traceback" not in stderr, moment
+    assert not staging_left(out), moment
+    if status == 130 and stderr == "interrupted; nothing written\n":
+        assert not out.exists(), moment
+        return
+    if status == 130:
+        assert stderr == f"interrupted; results written to {out}\n", moment
+    elif status == -signal.SIGINT:
+        # the signal came as the interpreter was exiting, after the run
+        assert f"results: {out}" in stdout, moment
+    else:
+        assert status == 0, f"{moment}: status {status}: {stderr}"
+    assert_complete(out)
+
+
+@pytest.mark.parametrize("kind", ["early", "random"])
+def test_ctrl_c_while_simulating_writes_nothing(
+    kind: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "o"
+    delay = 0.05 if kind == "early" else _random.uniform(0.05, 6.0)
+
+    process = start(out, *SLOW)
+    status, stdout, stderr = stop(process, signal.SIGINT, delay)
+
+    moment = f"SIGINT {delay:.2f}s after start"
+    assert_interrupted_cleanly(out, status, stdout, stderr, moment)
+    if kind == "early":
+        assert (status, stderr) == (130, "interrupted; nothing written\n")
+
+
+def test_ctrl_c_while_writing_leaves_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    delay = _random.uniform(0.0, 0.3)
+
+    process = start(out, *SMALL)
+    when_staging_appears(out, process)
+    status, stdout, stderr = stop(process, signal.SIGINT, delay)
+
+    moment = f"SIGINT {delay:.2f}s after writing began"
+    assert_interrupted_cleanly(out, status, stdout, stderr, moment)
+    assert sorted(p.name for p in tmp_path.iterdir()) in ([], ["o"]), moment
+
+
+def test_ctrl_c_leaves_an_existing_folder_untouched(tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    first = CliRunner().invoke(
+        main, ["run", str(DEFAULT), "--out", str(out), *SMALL]
+    )
+    assert first.exit_code == 0, first.output
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    delay = _random.uniform(0.05, 3.0)
+
+    process = start(out, "--force", *SLOW)
+    status, _, stderr = stop(process, signal.SIGINT, delay)
+
+    assert (status, stderr) == (130, "interrupted; nothing written\n"), delay
+    after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before
+    assert [p.name for p in tmp_path.iterdir()] == ["o"]
+
+
+def test_sigterm_cleans_up_like_ctrl_c(tmp_path: Path) -> None:
+    out = tmp_path / "o"
+
+    process = start(out, *SMALL)
+    when_staging_appears(out, process)
+    status, _, stderr = stop(process, signal.SIGTERM, 0.0)
+
+    assert not staging_left(out)
+    if status == 143:
+        assert stderr in (
+            "terminated; nothing written\n",
+            f"terminated; results written to {out}\n",
+        )
+    if out.exists():
+        assert_complete(out)
+    else:
+        assert status == 143
+
+
+def test_sigkill_at_any_moment_leaves_no_partial_folder(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "o"
+    delay = _random.uniform(0.0, 8.0)
+
+    process = start(out, *SLOW, ready=False)
+    status, _, _ = stop(process, signal.SIGKILL, delay)
+
+    moment = f"SIGKILL {delay:.2f}s after start"
+    if out.exists():
+        assert_complete(out)
+    else:
+        assert status == -signal.SIGKILL, moment
+
+
+def test_sigkill_while_writing_is_cleaned_up_by_the_next_run(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "o"
+    delay = _random.uniform(0.0, 0.3)
+
+    process = start(out, *SMALL)
+    when_staging_appears(out, process)
+    stop(process, signal.SIGKILL, delay)
+
+    moment = f"SIGKILL {delay:.2f}s after writing began"
+    if out.exists():
+        assert_complete(out)
+    left = staging_left(out)
+    for folder in left:
+        assert f".partial-{process.pid}@" in folder.name, moment
+
+    again = subprocess.run(
+        meshsim("run", str(DEFAULT), "--out", str(out), "--force", *SMALL),
+        capture_output=True,
+        text=True,
+    )
+
+    assert again.returncode == 0, again.stderr
+    assert not staging_left(out), moment
+    assert_complete(out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert "--force" in manifest["command"]

@@ -1,0 +1,291 @@
+"""Result folders: written whole, never over another folder without
+``--force``, with a manifest that names what produced them, and the same
+summary for the same scenario and seed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tomllib
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from meshsim import __version__
+from meshsim.cli import main
+from meshsim.results import (
+    OutputExistsError,
+    remove_stale_staging,
+    staged_folder,
+    write_bytes,
+)
+from meshsim.runner import Run, run_scenario, save_run
+from meshsim.scenario import load_scenario
+
+from .conftest import (
+    DEFAULT,
+    REPO,
+    SMALL,
+    assert_complete,
+    meshsim,
+    staging_left,
+)
+
+FIXED = (*SMALL, "--set", "ca.sign_time=1ms")
+
+MACHINE_DEPENDENT = (
+    ("wall_seconds",),
+    ("rotation", "crypto_cpu_s"),
+    ("rotation", "bytes"),
+    ("rotation", "operations"),
+)
+"""Summary figures README lists as this machine's, left out of a
+comparison of runs."""
+
+
+@pytest.fixture(scope="module")
+def small_run() -> Run:
+    overrides = [a for a in SMALL if a != "--set"]
+    return run_scenario(load_scenario(DEFAULT, overrides))
+
+
+@pytest.fixture
+def default_int_handler() -> Iterator[None]:
+    """Ctrl-C raises KeyboardInterrupt, whatever the test runner set."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def without(summary: dict[str, Any], paths: tuple[tuple[str, ...], ...]) -> Any:
+    for path in paths:
+        node = summary
+        for key in path[:-1]:
+            node = node[key]
+        del node[path[-1]]
+    return summary
+
+
+def test_same_scenario_and_seed_give_the_same_summary(tmp_path: Path) -> None:
+    outs = [tmp_path / "a", tmp_path / "b"]
+    for out in outs:
+        result = CliRunner().invoke(
+            main, ["run", str(DEFAULT), "--out", str(out), *FIXED]
+        )
+        assert result.exit_code == 0, result.output
+
+    first, second = (
+        json.loads((out / "summary.json").read_text()) for out in outs
+    )
+    assert first["rotation"]["bytes"] > 0
+    assert without(first, MACHINE_DEPENDENT) == without(
+        second, MACHINE_DEPENDENT
+    )
+    for table in ("handshakes", "thefts", "attack_windows"):
+        a, b = (pd.read_parquet(o / f"tables/{table}.parquet") for o in outs)
+        pd.testing.assert_frame_equal(a, b)
+    assert (outs[0] / "certs" / "root.pem").read_bytes() != (
+        outs[1] / "certs" / "root.pem"
+    ).read_bytes(), "keys come from the OS, so roots differ"
+
+
+def test_manifest_names_what_produced_the_folder(
+    small_run: Run, tmp_path: Path
+) -> None:
+    out = tmp_path / "o"
+    started = datetime.now(UTC)
+
+    save_run(small_run, out, command="meshsim run x.yaml", started_at=started)
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    resolved = (out / "scenario.yaml").read_bytes()
+    assert manifest["scenario"] == "istio-sidecar"
+    assert manifest["scenario_sha256"] == hashlib.sha256(resolved).hexdigest()
+    assert manifest["seed"] == 1
+    assert manifest["command"] == "meshsim run x.yaml"
+    began = datetime.fromisoformat(manifest["started_at"])
+    ended = datetime.fromisoformat(manifest["finished_at"])
+    assert began == started
+    assert began <= ended <= datetime.now(UTC)
+    assert manifest["meshsim_version"] == __version__
+    assert manifest["meshsim_version"] == version("meshsim")
+    assert manifest["python"] == platform.python_version()
+
+    # every runtime dependency of pyproject.toml, at its installed version
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    names = {
+        re.match(r"[A-Za-z0-9._-]+", line)[0]  # type: ignore[index]
+        for line in project["dependencies"]
+    }
+    assert set(manifest["dependencies"]) == names
+    for name in names:
+        assert manifest["dependencies"][name] == version(name)
+
+
+def test_cli_manifest_records_the_command(tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    done = subprocess.run(
+        [*meshsim("run", str(DEFAULT), "--out", "o"), *SMALL],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["command"] == (
+        f"meshsim run {DEFAULT} --out o " + " ".join(SMALL)
+    )
+    assert_complete(out)
+
+
+def test_existing_folder_is_kept_without_force(
+    small_run: Run, tmp_path: Path
+) -> None:
+    out = tmp_path / "o"
+    save_run(small_run, out)
+    before = (out / "manifest.json").read_bytes()
+
+    with pytest.raises(OutputExistsError):
+        save_run(small_run, out)
+
+    assert (out / "manifest.json").read_bytes() == before
+    assert not staging_left(out)
+
+
+def test_force_replaces_a_result_whole(small_run: Run, tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    save_run(small_run, out, command="first")
+    (out / "stray.txt").write_text("from the first run")
+
+    save_run(small_run, out, force=True, command="second")
+
+    assert json.loads((out / "manifest.json").read_text())["command"] == (
+        "second"
+    )
+    assert not (out / "stray.txt").exists()
+    assert_complete(out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o"]
+
+
+def test_failure_inside_the_folder_leaves_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "o"
+
+    with pytest.raises(RuntimeError), staged_folder(out, force=False) as stage:
+        write_bytes(stage / "summary.json", b"{}")
+        raise RuntimeError("disk on fire")
+
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_write_keeps_the_previous_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "summary.json"
+    write_bytes(target, b'{"old": true}')
+
+    def fail(descriptor: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, "fsync", fail)
+    with pytest.raises(OSError):
+        write_bytes(target, b'{"new": true}')
+
+    assert target.read_bytes() == b'{"old": true}'
+    assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]
+
+
+def test_ctrl_c_during_the_final_rename_waits_for_it(
+    small_run: Run,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    default_int_handler: None,
+) -> None:
+    out = tmp_path / "o"
+    save_run(small_run, out, command="first")
+    replace = os.replace
+
+    def replace_then_interrupt(source: Any, target: Any) -> None:
+        if Path(source) == out:
+            signal.raise_signal(signal.SIGINT)  # between the two renames
+        replace(source, target)
+
+    monkeypatch.setattr(os, "replace", replace_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        save_run(small_run, out, force=True, command="second")
+    monkeypatch.undo()
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["command"] == "second"
+    assert_complete(out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o"]
+
+
+def dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_stale_staging_of_dead_processes_is_removed(tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    host = re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname())
+    dead = tmp_path / f".o.partial-{dead_pid()}@{host}-k2j4h5g1"
+    live = tmp_path / f".o.partial-{os.getpid()}@{host}-a1b2c3d4"
+    parent = tmp_path / f".o.partial-{os.getppid()}@{host}-a1b2c3d4"
+    elsewhere = tmp_path / f".o.partial-{dead_pid()}@other.host-abcdefgh"
+    unknown = tmp_path / ".o.partial-x7yz12ab"
+    other = tmp_path / f".p.partial-{dead_pid()}@{host}-abcdefgh"
+    for folder in (dead, live, parent, elsewhere, unknown, other):
+        folder.mkdir()
+        (folder / "summary.json").write_text("{")
+
+    removed = remove_stale_staging(out)
+
+    assert removed == [dead]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        p.name for p in (live, parent, elsewhere, unknown, other)
+    )
+
+
+def test_a_run_removes_stale_staging_beside_its_folder(
+    small_run: Run, tmp_path: Path
+) -> None:
+    out = tmp_path / "o"
+    host = re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname())
+    stale = tmp_path / f".o.partial-{dead_pid()}@{host}-k2j4h5g1"
+    stale.mkdir()
+
+    save_run(small_run, out)
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX modes")
+def test_results_get_the_modes_of_plain_files(
+    small_run: Run, tmp_path: Path
+) -> None:
+    out = tmp_path / "o"
+    mask = os.umask(0o027)
+    try:
+        save_run(small_run, out)
+    finally:
+        os.umask(mask)
+
+    assert out.stat().st_mode & 0o777 == 0o750
+    for path in out.rglob("*"):
+        expected = 0o750 if path.is_dir() else 0o640
+        assert path.stat().st_mode & 0o777 == expected, path
