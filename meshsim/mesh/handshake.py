@@ -44,7 +44,9 @@ OUTCOMES = (
     "invalid-svid",
 )
 
-_TIME_REASONS = {"expired", "not-yet-valid", "unknown-authority"}
+# Verifier reasons that are outcomes of their own; any other is
+# "invalid-svid".
+_OUTCOME_REASONS = {"expired", "not-yet-valid", "unknown-authority"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +123,7 @@ class VerificationCache:
         try:
             return self.crypto.verify(credential.chain, bundle.roots, at)
         except SvidError as error:
-            if error.reason in _TIME_REASONS:
+            if error.reason in _OUTCOME_REASONS:
                 return error.reason
             return "invalid-svid"
 
