@@ -16,13 +16,9 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
-import numpy as np
-import simpy
-
-from meshsim.mesh.handshake import OUTSIDE, Decision, Handshaker, combine
-from meshsim.mesh.state import MeshState
+from meshsim.mesh.handshake import OUTSIDE, Decision, combine
 from meshsim.mesh.traffic import ANY, TrafficEngine
-from meshsim.metrics.records import HandshakeSegment, Recorder
+from meshsim.metrics.records import HandshakeSegment
 
 __all__ = ["ClassTraffic"]
 
@@ -34,17 +30,10 @@ _NOTHING = 1e-12
 class ClassTraffic(TrafficEngine):
     """Counts connections per (service, outcome) between changes."""
 
-    def __init__(
-        self,
-        env: simpy.Environment,
-        state: MeshState,
-        handshaker: Handshaker,
-        recorder: Recorder,
-        rng: np.random.Generator,
-        rate: float,
-    ) -> None:
-        super().__init__(env, state, handshaker, recorder, rng, rate)
-        topology = state.topology
+    def prepare(self) -> None:
+        """Count pods per service and each caller's share per service."""
+        rate = self.rate
+        topology = self.state.topology
         services = len(topology.accounts)
         self.backends = [0] * services
         for pod in topology.pods:

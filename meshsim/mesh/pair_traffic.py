@@ -11,14 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import numpy as np
-import simpy
-
-from meshsim.mesh.handshake import Decision, Handshaker
-from meshsim.mesh.state import MeshState
+from meshsim.mesh.handshake import Decision
 from meshsim.mesh.topology import Caller, Pod, Topology
 from meshsim.mesh.traffic import TrafficEngine
-from meshsim.metrics.records import HandshakeSegment, Recorder
+from meshsim.metrics.records import HandshakeSegment
 
 __all__ = ["Pair", "PairTraffic", "build_pairs"]
 
@@ -35,17 +31,9 @@ class Pair:
 class PairTraffic(TrafficEngine):
     """Keeps every pair's current outcome and records spans of outcomes."""
 
-    def __init__(
-        self,
-        env: simpy.Environment,
-        state: MeshState,
-        handshaker: Handshaker,
-        recorder: Recorder,
-        rng: np.random.Generator,
-        rate: float,
-    ) -> None:
-        super().__init__(env, state, handshaker, recorder, rng, rate)
-        self.pairs = build_pairs(state.topology, rate)
+    def prepare(self) -> None:
+        """Build the pairs and index them by pod and by node."""
+        self.pairs = build_pairs(self.state.topology, self.rate)
         self._since = [0.0] * len(self.pairs)
         self._decision: list[Decision | None] = [None] * len(self.pairs)
         self._by_pod: dict[int, list[int]] = {}

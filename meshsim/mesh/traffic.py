@@ -56,8 +56,12 @@ class TrafficEngine:
         self.recorder = recorder
         self.rng = rng
         self.rate = rate
+        self.prepare()
         state.on_install(self._installed)
         state.on_bundle(self.touch_node)
+
+    def prepare(self) -> None:
+        """Build what the engine keeps (called once, by ``__init__``)."""
 
     def start(self) -> None:
         """Decide every connection at the current time."""
