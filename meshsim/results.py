@@ -184,6 +184,11 @@ def _alive(pid: int) -> bool:
     return True
 
 
+# NOTE: replacing a folder takes two renames (the old one aside, the new
+# one in). A process killed outright between them leaves no ``out`` and
+# the earlier result in ``.<name>.old-*``, which the user renames back.
+# An atomic swap (Linux renameat2 RENAME_EXCHANGE) would close the gap;
+# Python's os module does not offer it.
 def _publish(staging: Path, out: Path, force: bool) -> None:
     """Move ``staging`` to ``out``, replacing an old folder if present."""
     old: Path | None = None

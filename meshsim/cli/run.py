@@ -66,22 +66,23 @@ def run(
 ) -> None:
     """Run a scenario and write its results."""
     started_at = datetime.now(UTC)
-    scenario = load_or_exit(scenario_file, overrides)
-    out = out if out is not None else Path("results") / scenario.name
-    try:
-        check_output(out, force)
-    except OutputExistsError as error:
-        fail(str(error))
 
-    # Ctrl-C or SIGTERM from here on leaves nothing behind: the run is in
+    # Ctrl-C or SIGTERM at any point leaves nothing behind: the run is in
     # memory and the result folder appears whole or not at all.
     with terminated_as_interrupt():
         try:
+            scenario = load_or_exit(scenario_file, overrides)
+            out = out if out is not None else Path("results") / scenario.name
+            try:
+                check_output(out, force)
+            except OutputExistsError as error:
+                fail(str(error))
+
             result = _simulate(scenario)
             _save(result, out, force, started_at)
             _show(result, out)
         except KeyboardInterrupt as stop:
-            if _written_by(out, started_at):
+            if out is not None and _written_by(out, started_at):
                 interrupted(stop, f"interrupted; results written to {out}")
             interrupted(stop, "interrupted; nothing written")
 
