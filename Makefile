@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test lint typecheck unit clean
+.PHONY: venv demo test lint typecheck unit bench clean
 
 venv: $(STAMP)
 
@@ -29,6 +29,11 @@ unit: venv
 	$(BIN)/pytest -n 2
 
 test: lint typecheck unit
+
+# Performance figures against the issue's targets (about ten minutes on
+# two cores; `.venv/bin/python -m benchmarks --quick` takes under one).
+bench: venv
+	$(BIN)/python -m benchmarks
 
 clean:
 	rm -rf $(VENV) results/*/

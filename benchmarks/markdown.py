@@ -1,0 +1,70 @@
+"""``python -m benchmarks.markdown [FILE]``: the table of a
+``results/bench.json`` as Markdown, for docs/performance.md."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from benchmarks.figures import Figure
+from benchmarks.report import format_target, format_value
+from benchmarks.scenarios import REPO
+
+__all__ = ["main", "markdown_table"]
+
+
+def markdown_table(data: dict[str, Any]) -> str:
+    """The figures of a bench result, one Markdown table row each."""
+    lines = [
+        "| figure | how | measured | target | met | note |",
+        "|---|---|---:|---:|---|---|",
+    ]
+    for row in data["figures"]:
+        figure = Figure(
+            name=row["name"],
+            measure=row["measure"],
+            value=row["value"],
+            unit=row["unit"],
+            target=row["target"],
+            better=row["better"],
+            bound=row["bound"],
+            note=row["note"],
+        )
+        met = {True: "yes", False: "**no**", None: "unknown"}[figure.met]
+        cells = [
+            figure.name,
+            figure.measure,
+            format_value(figure),
+            format_target(figure),
+            met,
+            figure.note,
+        ]
+        lines.append(
+            "| " + " | ".join(c.replace("|", "/") for c in cells) + " |"
+        )
+    machine = data["machine"]
+    lines.append("")
+    lines.append(
+        f"meshsim {data['meshsim_version']}, {machine['platform']}, "
+        f"{machine['cpu_count']} CPUs, Python {machine['python']}; "
+        f"load average {machine['load_average_before'][0]:.1f} before, "
+        f"{machine['load_average_after'][0]:.1f} after; "
+        f"{data['wall_s'] / 60:.1f} min in all"
+        + (" (QUICK run)" if data["quick"] else "")
+    )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Print the Markdown table of FILE (default results/bench.json)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    path = Path(args[0]) if args else REPO / "results" / "bench.json"
+    print(markdown_table(json.loads(path.read_text(encoding="utf-8"))))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
