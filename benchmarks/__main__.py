@@ -69,6 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.print(f"[bold]{title}[/bold] ...")
         lap = time.perf_counter()
         load_at_start = os.getloadavg()[0]
+        pressure_at_start = _cpu_pressure()
         try:
             figures += bench(sizes)
         except Exception as exc:
@@ -83,6 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "wall_s": time.perf_counter() - lap,
                 "load_average_before": load_at_start,
                 "load_average_after": os.getloadavg()[0],
+                "cpu_pressure_before": pressure_at_start,
+                "cpu_pressure_after": _cpu_pressure(),
             }
         )
         console.print(f"  done in {laps[-1]['wall_s']:.0f} s")
@@ -176,6 +179,21 @@ def _crashed(title: str, exc: Exception) -> Figure:
         better="lower",
         note=f"crashed: {type(exc).__name__}: {exc}"[:300],
     )
+
+
+def _cpu_pressure() -> float | None:
+    """Linux's share of the last 60 s in which some runnable task waited
+    for a CPU (``/proc/pressure/cpu``, ``some avg60``), in percent: how
+    busy other work kept the machine. ``None`` where it is not kept."""
+    try:
+        text = Path("/proc/pressure/cpu").read_text(encoding="ascii")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        fields = dict(f.split("=", 1) for f in line.split()[1:])
+        if line.startswith("some") and "avg60" in fields:
+            return float(fields["avg60"])
+    return None
 
 
 def _machine(load_before: tuple[float, float, float]) -> dict[str, Any]:

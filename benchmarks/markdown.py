@@ -55,6 +55,17 @@ def markdown_table(data: dict[str, Any]) -> str:
         f"{data['wall_s'] / 60:.1f} min in all"
         + (" (QUICK run)" if data["quick"] else "")
     )
+    pressures = [
+        lap[key]
+        for lap in data.get("laps", [])
+        for key in ("cpu_pressure_before", "cpu_pressure_after")
+        if lap.get(key) is not None
+    ]
+    if pressures:
+        lines[-1] += (
+            f"; CPU pressure from other work (some, avg60) "
+            f"{min(pressures):.0f} to {max(pressures):.0f}%"
+        )
     return "\n".join(lines)
 
 

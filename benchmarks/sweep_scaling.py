@@ -5,12 +5,19 @@ of a second or two each, run through :func:`meshsim.experiment.run_sweep`
 on a :class:`~meshsim.experiment.LocalExecutor` of one and then two
 worker processes, each into a fresh temporary folder. The figure is
 t(1 job) ÷ t(2 jobs); it cannot exceed the number of idle cores.
+
+Beside it, the same ratio for a pure CPU loop in one process and in two
+(measured just before and just after the sweeps) says how much of a
+second core the machine had to give at the time: when that control is
+well below 2, so is any sweep's figure, whatever meshsim does.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +28,34 @@ __all__ = ["SWEEP_FILE", "run"]
 
 SWEEP_FILE = Path(__file__).resolve().parent / "sweep.yaml"
 
+# Iterations of the control's CPU loop: about a second on a current core.
+_CONTROL_LOOP = 20_000_000
+
+
+def spin(iterations: int) -> int:
+    """Pure-Python CPU work, the control's unit of work."""
+    total = 0
+    for step in range(iterations):
+        total += step
+    return total
+
+
+def control_speedup(iterations: int) -> float:
+    """Wall time of two :func:`spin` calls in this process ÷ in two
+    worker processes at once (workers started before timing)."""
+    began = time.perf_counter()
+    spin(iterations)
+    spin(iterations)
+    serial = time.perf_counter() - began
+
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(2, mp_context=context) as pool:
+        list(pool.map(spin, [1, 1]))
+        began = time.perf_counter()
+        list(pool.map(spin, [iterations, iterations]))
+        parallel = time.perf_counter() - began
+    return serial / parallel
+
 
 def run(sizes: Sizes) -> list[Figure]:
     """Figure 5: one timed sweep per worker count."""
@@ -28,6 +63,8 @@ def run(sizes: Sizes) -> list[Figure]:
         SWEEP_FILE, sizes.sweep_overrides, sizes.sweep_replications
     )
     runs = len(sweep.points) * sizes.sweep_replications
+    loop = _CONTROL_LOOP // 4 if sizes.quick else _CONTROL_LOOP
+    control_before = control_speedup(loop)
     walls: dict[int, float] = {}
     for jobs in (1, 2):
         with tempfile.TemporaryDirectory(prefix="meshsim-bench-") as out:
@@ -39,7 +76,9 @@ def run(sizes: Sizes) -> list[Figure]:
                 f"sweep {SWEEP_FILE.name} with {jobs} job(s): "
                 f"{outcome.failed} of {runs} runs failed"
             )
+    control_after = control_speedup(loop)
     raw: dict[str, Any] = {
+        "control_speedup": [control_before, control_after],
         "sweep_file": str(SWEEP_FILE),
         "overrides": list(sizes.sweep_overrides),
         "runs": runs,
@@ -55,7 +94,9 @@ def run(sizes: Sizes) -> list[Figure]:
             better="higher",
             note=(
                 f"{walls[1]:.1f} s ÷ {walls[2]:.1f} s "
-                f"({walls[1] / runs:.2f} s per run on one job)"
+                f"({walls[1] / runs:.2f} s per run on one job); "
+                f"control (CPU loop, 1 ÷ 2 processes): "
+                f"{control_before:.2f} before, {control_after:.2f} after"
             ),
             raw=raw,
         )
