@@ -9,6 +9,7 @@ internal error also prints its traceback.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import signal
@@ -31,14 +32,15 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_TERMINATED",
     "EXIT_USAGE",
+    "Interrupts",
     "OneLineCommand",
     "Terminated",
+    "catching_interrupts",
     "fail",
     "guarded",
     "interrupted",
     "load_or_exit",
     "overrides_option",
-    "terminated_as_interrupt",
 ]
 
 EXIT_FAILED: Final = 1
@@ -101,7 +103,8 @@ def guarded(command: Callable[_P, _R]) -> Callable[_P, _R]:
     """Run ``command`` so that nothing escapes as a traceback.
 
     A scenario problem prints its lines (status 2); an interrupt prints
-    ``interrupted`` (130, or 143 for SIGTERM); any other exception prints
+    ``interrupted`` (130, or 143 for SIGTERM); a closed stdout ends quietly
+    (status 1); any other exception prints
     ``error: internal error: TYPE: MESSAGE (please report)`` (status 1),
     with the traceback first if ``MESHSIM_DEBUG`` is set. A command that
     wants a more precise word on an interrupt catches it itself.
@@ -117,6 +120,10 @@ def guarded(command: Callable[_P, _R]) -> Callable[_P, _R]:
             interrupted(stop, "interrupted")
         except (click.ClickException, click.exceptions.Exit):
             raise  # click's own usage errors and exits
+        except BrokenPipeError:
+            # the reader of stdout went away (``| head``): stop quietly
+            _silence_stdout()
+            sys.exit(EXIT_FAILED)
         except Exception as error:
             if _debugging():
                 traceback.print_exc(file=sys.stderr)
@@ -139,30 +146,63 @@ def interrupted(stop: KeyboardInterrupt, message: str) -> NoReturn:
     sys.exit(EXIT_INTERRUPTED)
 
 
+class Interrupts:
+    """Ctrl-C and SIGTERM raised as exceptions, and remembered.
+
+    A library may swallow the exception a signal raises (a callback that
+    turns every error into a result); :meth:`check` raises it again, so a
+    caller that checks at each step of long work is always stopped.
+    """
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+
+    def handle(self, signum: int, frame: FrameType | None) -> None:
+        """The signal handler: remember the signal, then raise."""
+        self.received = signum
+        self.check()
+
+    def check(self) -> None:
+        """Raise again any interrupt received so far."""
+        if self.received == signal.SIGTERM:
+            raise Terminated
+        if self.received is not None:
+            raise KeyboardInterrupt
+
+
 @contextmanager
-def terminated_as_interrupt() -> Iterator[None]:
-    """Within the block, SIGTERM raises :class:`Terminated`, so that a
-    killed run cleans up as after Ctrl-C (main thread only)."""
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        raise Terminated
-
+def catching_interrupts() -> Iterator[Interrupts]:
+    """Within the block, SIGINT raises ``KeyboardInterrupt`` and SIGTERM
+    :class:`Terminated`, so that a stopped run cleans up the same way, and
+    both are remembered (main thread only; elsewhere nothing changes)."""
+    interrupts = Interrupts()
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield interrupts
         return
-    previous = signal.signal(signal.SIGTERM, stop)
+    previous = {
+        number: signal.signal(number, interrupts.handle)
+        for number in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
-        yield
+        yield interrupts
     finally:
-        signal.signal(
-            signal.SIGTERM, signal.SIG_DFL if previous is None else previous
-        )
+        for number, handler in previous.items():
+            signal.signal(
+                number, signal.SIG_DFL if handler is None else handler
+            )
 
 
 def _report(error: ScenarioError) -> NoReturn:
     for problem in error.problems:
         click.echo(_one_line(str(problem)), err=True)
     sys.exit(EXIT_USAGE)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device so that exiting flushes nothing."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 def _one_line(text: str) -> str:

@@ -17,13 +17,14 @@ from rich.table import Table
 
 from meshsim.cli.common import (
     EXIT_FAILED,
+    Interrupts,
     OneLineCommand,
+    catching_interrupts,
     fail,
     guarded,
     interrupted,
     load_or_exit,
     overrides_option,
-    terminated_as_interrupt,
 )
 from meshsim.results import MANIFEST, OutputExistsError, check_output
 from meshsim.runner import Run, run_scenario, save_run
@@ -69,7 +70,7 @@ def run(
 
     # Ctrl-C or SIGTERM at any point leaves nothing behind: the run is in
     # memory and the result folder appears whole or not at all.
-    with terminated_as_interrupt():
+    with catching_interrupts() as interrupts:
         try:
             scenario = load_or_exit(scenario_file, overrides)
             out = out if out is not None else Path("results") / scenario.name
@@ -78,9 +79,11 @@ def run(
             except OutputExistsError as error:
                 fail(str(error))
 
-            result = _simulate(scenario)
+            result = _simulate(scenario, interrupts)
+            interrupts.check()
             _save(result, out, force, started_at)
             _show(result, out)
+            interrupts.check()
         except KeyboardInterrupt as stop:
             if out is not None and _written_by(out, started_at):
                 interrupted(stop, f"interrupted; results written to {out}")
@@ -122,8 +125,9 @@ def _written_by(out: Path, started_at: datetime) -> bool:
     )
 
 
-def _simulate(scenario: Scenario) -> Run:
-    """Run with a progress bar that appears once the run is slow."""
+def _simulate(scenario: Scenario, interrupts: Interrupts) -> Run:
+    """Run with a progress bar that appears once the run is slow; stop at
+    the next step after an interrupt, even one a library swallowed."""
     began = time.monotonic()
     quiet = not _err.is_terminal  # no bar (nor its blank line) in logs
     with Progress(console=_err, transient=True, disable=quiet) as bar:
@@ -131,6 +135,7 @@ def _simulate(scenario: Scenario) -> Run:
 
         def progress(fraction: float) -> None:
             nonlocal task
+            interrupts.check()
             if task is None and time.monotonic() - began > _PROGRESS_AFTER_S:
                 task = bar.add_task(f"simulating {scenario.name}", total=1.0)
             if task is not None:

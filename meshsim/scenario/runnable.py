@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Mapping
-from functools import cache
+from functools import lru_cache
 from typing import Final
 
 import numpy as np
@@ -112,7 +112,7 @@ def pod_placement(seed: int, nodes: int, workloads: int) -> tuple[int, ...]:
     return _placement(seed, nodes, workloads)
 
 
-@cache
+@lru_cache(maxsize=8)
 def _placement(seed: int, nodes: int, workloads: int) -> tuple[int, ...]:
     # NOTE: a run draws its topology from the first stream spawned from the
     # seed (simulation.py), and placement is the topology's first draw;

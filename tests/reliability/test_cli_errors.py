@@ -4,9 +4,11 @@ stderr, a documented exit status, never a traceback, nothing half-written.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import importlib
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -348,3 +350,44 @@ def test_errors_in_a_real_process_print_no_traceback(tmp_path: Path) -> None:
         "error: internal error: ValueError: deep inside (please report)"
     ]
     assert not (tmp_path / "results").exists()
+
+
+def test_closed_stdout_ends_quietly() -> None:
+    read, write = os.pipe()
+    os.close(read)  # like `meshsim validate FILE | true`
+
+    try:
+        done = subprocess.run(
+            meshsim("validate", str(DEFAULT)),
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    finally:
+        os.close(write)
+
+    assert done.returncode == 1
+    assert done.stderr == ""
+
+
+def test_interrupt_swallowed_by_a_library_still_stops_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # cryptography turns any exception raised in a certificate validator
+    # callback, KeyboardInterrupt included, into a failed verification
+    out = tmp_path / "o"
+    real = RUN.run_scenario
+
+    def swallowing(scenario: Any, progress: Any = None) -> Any:
+        progress(0.1)
+        with contextlib.suppress(KeyboardInterrupt):  # the callback ate it
+            signal.raise_signal(signal.SIGINT)
+        return real(scenario, progress)
+
+    monkeypatch.setattr(RUN, "run_scenario", swallowing)
+    result = invoke("run", str(DEFAULT), "--out", str(out), *SMALL)
+
+    assert result.exit_code == 130
+    assert one_line(result) == "interrupted; nothing written"
+    assert not out.exists()
+    assert not staging_left(out)
