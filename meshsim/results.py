@@ -215,7 +215,9 @@ def _publish(staging: Path, out: Path, force: bool) -> None:
                 with contextlib.suppress(OSError):
                     old.parent.rmdir()
             raise
-        _fsync_dir(out.parent)
+        # Published: what follows may fail without undoing it.
+        with contextlib.suppress(OSError):
+            _fsync_dir(out.parent)
         if old is not None:
             shutil.rmtree(old.parent, ignore_errors=True)
 
