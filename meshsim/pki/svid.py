@@ -14,6 +14,7 @@ a handshake is recorded under; its ``kind`` names the exact rule.
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -236,7 +237,9 @@ def verify_svid(
     try:
         verifier.verify(leaf, signers)
     except VerificationError as exc:
+        _raise_held_interrupt()
         raise _path_failure(leaf, signers, roots, when, exc) from exc
+    _raise_held_interrupt()
     return spiffe_id
 
 
@@ -530,14 +533,30 @@ def _issued_by(child: x509.Certificate, issuer: x509.Certificate) -> bool:
     return True
 
 
+# An interrupt (Ctrl-C) that lands while the verifier runs a Python rule
+# would be turned into a failed verification; it is kept here instead and
+# raised again once the verifier returns.
+_held = threading.local()
+
+
 def _require_ca(
     policy: Policy, cert: x509.Certificate, value: x509.BasicConstraints
 ) -> None:
     """Path validation rule for issuers: basicConstraints CA=true."""
-    if not value.ca:
-        raise ValueError(
-            f"{cert.subject.rfc4514_string()!r} has CA=false, cannot issue"
-        )
+    try:
+        if not value.ca:
+            subject = cert.subject.rfc4514_string()
+            raise ValueError(f"{subject!r} has CA=false, cannot issue")
+    except KeyboardInterrupt as interrupt:
+        # The verdict is discarded: the interrupt is raised after verify.
+        _held.interrupt = interrupt
+
+
+def _raise_held_interrupt() -> None:
+    interrupt = getattr(_held, "interrupt", None)
+    if interrupt is not None:
+        _held.interrupt = None
+        raise interrupt
 
 
 # Policies for the verifier, built once. The web PKI defaults are kept
