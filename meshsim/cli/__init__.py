@@ -12,6 +12,8 @@ import importlib
 
 import click
 
+from meshsim.cli.common import interrupted
+
 __all__ = ["main"]
 
 # Command name -> "module:attribute" of its click command.
@@ -38,7 +40,10 @@ class _LazyGroup(click.Group):
         if target is None:
             return None
         module, attribute = target.split(":")
-        command = getattr(importlib.import_module(module), attribute)
+        try:
+            command = getattr(importlib.import_module(module), attribute)
+        except KeyboardInterrupt as stop:
+            interrupted(stop, "interrupted; nothing written")
         assert isinstance(command, click.Command)
         return command
 
