@@ -78,11 +78,25 @@ def check_output(out: Path, force: bool) -> None:
         raise OutputExistsError(
             f"--out: {str(out)!r} already exists; pass --force to replace it"
         )
-    if not (out / MANIFEST).is_file() and any(out.iterdir()):
+    if any(out.iterdir()) and not _is_result(out):
         raise OutputExistsError(
-            f"--out: {str(out)!r} is not a meshsim result folder (it has "
-            f"no {MANIFEST}); refusing to replace it"
+            f"--out: {str(out)!r} is not a meshsim result folder (no "
+            f"{MANIFEST} written by meshsim); refusing to replace it"
         )
+
+
+def _is_result(folder: Path) -> bool:
+    """Whether ``folder`` holds a manifest that meshsim wrote: a JSON
+    object naming the meshsim version and the scenario's hash."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text("utf-8"))
+    except (OSError, ValueError):
+        return False
+    return (
+        isinstance(manifest, dict)
+        and "meshsim_version" in manifest
+        and "scenario_sha256" in manifest
+    )
 
 
 def _check_parent(out: Path) -> None:

@@ -176,3 +176,28 @@ def test_bad_scenario_exits_2_with_one_line_per_error(tmp_path: Path) -> None:
     assert any("duration" in line and "0s" in line for line in lines)
     assert any("mesh.nodes" in line and "-1" in line for line in lines)
     assert any("mesh.agnet" in line and "agent" in line for line in lines)
+
+
+def test_force_never_replaces_a_folder_meshsim_did_not_write(
+    tmp_path: Path,
+) -> None:
+    # A manifest.json of another tool does not make a folder a result.
+    other = tmp_path / "webapp"
+    other.mkdir()
+    (other / "manifest.json").write_text("{}")
+    (other / "index.html").write_text("x")
+
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            str(SCENARIOS / "ca-outage.yaml"),
+            "--out",
+            str(other),
+            "--force",
+        ],
+    )
+
+    assert result.exit_code == 2
+    assert "not a meshsim result folder" in result.output
+    assert (other / "index.html").read_text() == "x"

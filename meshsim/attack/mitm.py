@@ -110,32 +110,39 @@ class Mitm:
 
         # NOTE: with nothing stolen for the server's identity the attacker
         # relays the connection untouched, as a careful attacker would.
-        forged = self._chain_for(handshaker, server)
-        if forged is None:
+        chosen = self._chain_for(handshaker, server)
+        if chosen is None:
             return self._mark(direct, presented="relay")
+        forged, source = chosen
         client = handshaker.state.credential_of_pod(caller.pod)
         if client is None:
-            return self._decision("no-certificate", "client")
+            return self._decision("no-certificate", "client", source)
 
         # The client verifies the attacker's chain as the server's.
         seen = handshaker.client_accepts(caller.node, forged, server)
         if seen != "ok":
-            return self._decision(seen, "client")
+            return self._decision(seen, "client", source)
 
         # Accepted: the attacker reads the request, then relays it upstream
         # presenting the same chain as a client.
         served = handshaker.state.credential_of_pod(server.index)
         if served is None:
-            return self._decision("no-certificate", "server", intercepted=True)
+            return self._decision(
+                "no-certificate", "server", source, intercepted=True
+            )
         checked = handshaker.server_accepts(server.node, forged)
         refused_by = "" if checked == "ok" else "server"
-        return self._decision(checked, refused_by, intercepted=True)
+        return self._decision(checked, refused_by, source, intercepted=True)
 
     def _decision(
-        self, outcome: str, refused_by: str, intercepted: bool = False
+        self,
+        outcome: str,
+        refused_by: str,
+        source: int,
+        intercepted: bool = False,
     ) -> Decision:
         return Decision(
-            outcome, refused_by, self.index, self.presents, intercepted
+            outcome, refused_by, self.index, self.presents, intercepted, source
         )
 
     def _mark(
@@ -154,24 +161,25 @@ class Mitm:
 
     def _chain_for(
         self, handshaker: Handshaker, server: Pod
-    ) -> Credential | None:
-        """The chain the attacker presents as ``server``'s identity."""
+    ) -> tuple[Credential, int] | None:
+        """The chain the attacker presents as ``server``'s identity, with
+        the index of the attack that stole it (-1 when forged here)."""
         account = handshaker.state.topology.accounts[server.account]
         if self.presents == "stolen":
             copies = [
-                c
+                (c, loot.attack)
                 for loot in self.loots
                 if (c := loot.newest(str(account.spiffe_id))) is not None
             ]
             if not copies:
                 return None
-            return max(copies, key=lambda c: c.valid_until_s)
+            return max(copies, key=lambda pair: pair[0].valid_until_s)
         if account.spiffe_id not in self._forged:
             forged, _ = self.crypto.measure(
                 "attacker-forge", lambda: self._forge(account.spiffe_id)
             )
             self._forged[account.spiffe_id] = forged
-        return self._forged[account.spiffe_id]
+        return self._forged[account.spiffe_id], -1
 
     def _forge(self, spiffe_id: SpiffeId) -> Credential:
         """A leaf for ``spiffe_id`` that is self-signed or signed by the

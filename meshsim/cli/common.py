@@ -23,6 +23,7 @@ from types import FrameType
 from typing import IO, Any, Final, NoReturn, ParamSpec, TypeVar
 
 import click
+from rich.console import Console
 
 from meshsim.scenario import Scenario, ScenarioError, load_scenario
 
@@ -41,6 +42,7 @@ __all__ = [
     "interrupted",
     "load_or_exit",
     "overrides_option",
+    "table_console",
 ]
 
 EXIT_FAILED: Final = 1
@@ -211,3 +213,16 @@ def _one_line(text: str) -> str:
 
 def _debugging() -> bool:
     return os.environ.get(DEBUG_ENV, "").strip() not in ("", "0")
+
+
+# Tables printed off a terminal (into a file or a pipe) use this width
+# rather than rich's 80 columns, so that no cell is cut.
+_PIPE_WIDTH = 200
+
+
+def table_console() -> Console:
+    """A console for tables: the terminal's width, or a wide one."""
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=_PIPE_WIDTH)
+    return console

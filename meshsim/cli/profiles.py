@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import click
-from rich.console import Console
 from rich.table import Table
 
+from meshsim.cli.common import OneLineCommand, guarded, table_console
 from meshsim.scenario.profiles import PROFILE_SETTINGS
 
 __all__ = ["profiles"]
 
 
-@click.command()
+@click.command(cls=OneLineCommand)
 @click.argument("name", required=False, type=click.Choice(PROFILE_SETTINGS))
+@guarded
 def profiles(name: str | None) -> None:
     """Print the defaults a profile sets, each with where it comes from."""
-    console = Console()
+    console = table_console()
     for profile, settings in PROFILE_SETTINGS.items():
         if name is not None and profile != name:
             continue

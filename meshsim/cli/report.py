@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from meshsim.cli.common import fail
+from meshsim.cli.common import OneLineCommand, fail, guarded
 from meshsim.report.sweep_page import write_report
 
 __all__ = ["report"]
@@ -15,8 +15,9 @@ __all__ = ["report"]
 _out = Console()
 
 
-@click.command()
+@click.command(cls=OneLineCommand)
 @click.argument("folder", type=click.Path(path_type=Path))
+@guarded
 def report(folder: Path) -> None:
     """Draw the figures of the sweep in FOLDER and write report.html."""
     missing = [

@@ -167,8 +167,17 @@ def _show(run: Run, out: Path) -> None:
         ("rotation bytes", f"{rotation['bytes']:,}"),
         ("handshakes", f"{handshakes['total']:,}"),
     ]
+    through = handshakes["through_attacker"]
     rows += [
-        (f"  {outcome}", f"{count:,}")
+        (
+            f"  {outcome}",
+            f"{count:,}"
+            + (
+                f" ({through[outcome]:,} via attacker)"
+                if through[outcome]
+                else ""
+            ),
+        )
         for outcome, count in handshakes["by_outcome"].items()
         if count
     ]

@@ -5,17 +5,18 @@ from __future__ import annotations
 import sys
 
 import click
-from rich.console import Console
 from rich.table import Table
 
+from meshsim.cli.common import OneLineCommand, guarded, table_console
 from meshsim.validation import compare_all
 
 __all__ = ["validate_model"]
 
 
-@click.command("validate-model")
+@click.command("validate-model", cls=OneLineCommand)
 @click.option("--seed", type=click.IntRange(0), default=1, show_default=True)
 @click.option("--quick", is_flag=True, help="Smaller runs, wider tolerance.")
+@guarded
 def validate_model(seed: int, quick: bool) -> None:
     """Compare simulated figures with the model's closed forms."""
     comparisons = compare_all(seed, quick)
@@ -39,6 +40,6 @@ def validate_model(seed: int, quick: bool) -> None:
             "yes" if c.passed else "NO",
             c.why,
         )
-    Console().print(table)
+    table_console().print(table)
     if not all(c.passed for c in comparisons):
         sys.exit(1)

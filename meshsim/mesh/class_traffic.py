@@ -139,6 +139,7 @@ class ClassTraffic(TrafficEngine):
                     attack=-1,
                     presented="",
                     intercepted=False,
+                    stolen_from=-1,
                     count=count,
                 )
             )

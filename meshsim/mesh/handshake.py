@@ -56,7 +56,9 @@ class Decision:
     ``refused_by`` names the side that ended it (``client`` or ``server``;
     empty when it went through). ``attack`` is the index of the on-path
     attack that handled it (-1 for none), ``presented`` what that attacker
-    presented, and ``intercepted`` whether it read the traffic.
+    presented, ``intercepted`` whether it read the traffic, and
+    ``stolen_from`` the attack that stole the chain it presented (-1 for
+    none).
     """
 
     outcome: str
@@ -64,6 +66,7 @@ class Decision:
     attack: int = -1
     presented: str = ""
     intercepted: bool = False
+    stolen_from: int = -1
 
 
 class Interceptor(Protocol):

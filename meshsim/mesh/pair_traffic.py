@@ -108,6 +108,7 @@ class PairTraffic(TrafficEngine):
                 attack=decision.attack,
                 presented=decision.presented,
                 intercepted=decision.intercepted,
+                stolen_from=decision.stolen_from,
                 count=count,
             )
         )

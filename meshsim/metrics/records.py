@@ -83,6 +83,7 @@ class HandshakeSegment:
     attack: int
     presented: str
     intercepted: bool
+    stolen_from: int
     count: int
 
 

@@ -98,9 +98,12 @@ def _rotation(
 def _handshakes(tables: RunTables) -> dict[str, Any]:
     handshakes = tables.handshakes
     by_outcome = handshakes.groupby("outcome")["count"].sum()
+    attacked = handshakes[handshakes["attack"] >= 0]
+    through = attacked.groupby("outcome")["count"].sum()
     return {
         "total": int(handshakes["count"].sum()),
         "by_outcome": {o: int(by_outcome.get(o, 0)) for o in OUTCOMES},
+        "through_attacker": {o: int(through.get(o, 0)) for o in OUTCOMES},
     }
 
 

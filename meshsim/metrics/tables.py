@@ -64,19 +64,20 @@ def attack_windows(
     A theft's window (key theft, token theft, impersonation) runs from
     the first credential taken for an identity to the latest NotAfter
     among them; it counts the connections an on-path attacker intercepted
-    presenting stolen chains of that identity. An on-path position's
-    window runs from the first to the last span in which it read traffic
-    of an identity.
+    presenting a chain of that identity taken by that attack. An on-path
+    position's window runs from the first to the last span in which it
+    read traffic of an identity.
     """
     rows: list[dict[str, Any]] = []
     read = handshakes[handshakes["intercepted"]]
-    with_stolen = read[read["presented"] == "stolen"]
     for (attack, kind, identity), group in thefts.groupby(
         ["attack", "kind", "spiffe_id"], sort=True
     ):
         start = float(group["stolen_s"].min())
         end = float(group["not_after_s"].max())
-        used = with_stolen[with_stolen["server_id"] == identity]
+        used = read[
+            (read["stolen_from"] == attack) & (read["server_id"] == identity)
+        ]
         rows.append(_window(str(kind), attack, identity, start, end, used))
     for (attack, identity), group in read.groupby(
         ["attack", "server_id"], sort=True

@@ -194,7 +194,28 @@ def _check_attacks(scenario: Scenario) -> Iterator[Finding]:
             )
 
 
+# The CA's first root is valid from an hour before the run (mesh/ca.py).
+_ROOT_BACKDATE_S = 3600.0
+
+
 def _check_hierarchy(scenario: Scenario) -> Iterator[Finding]:
+    ca = scenario.ca
+    renews_root = (
+        ca.root_reissue_at is not None
+        or ca.root_rotations
+        or (ca.rotation is not None and ca.intermediate_ttl is None)
+    )
+    root_end = scenario.pki.root_ttl - _ROOT_BACKDATE_S
+    if not renews_root and scenario.duration > root_end:
+        yield Finding(
+            ("duration",),
+            f"outlasts the root, which expires at "
+            f"{format_duration(max(root_end, 0.0))} (pki.root_ttl less its "
+            "1h backdate) and is never replaced; set ca.rotation, "
+            "ca.root_reissue_at or ca.root_rotations, or a longer root_ttl",
+            format_duration(scenario.duration),
+            (("pki", "root_ttl"), ("ca",)),
+        )
     rotation = scenario.ca.rotation
     if rotation is not None and rotation.activate_at <= rotation.prepare_at:
         yield Finding(

@@ -61,3 +61,24 @@ def test_persistent_theft_copies_renewals_until_detected(small, simulate):
     thefts = run.tables.thefts
     assert thefts["stolen_s"].max() < 7 * 3600
     assert len(thefts) >= 3
+
+
+def test_interceptions_count_for_the_attack_whose_chain_was_used(
+    small, simulate
+):
+    # Two thefts of the same pod's key, the second 2h later (it copies a
+    # newer certificate); the attacker presents the newest, so each theft
+    # is credited only with the interceptions made with its own copy.
+    attacks = (
+        "attacks=[{kind: key-theft, start: 2h, node: node-1},"
+        " {kind: key-theft, start: 4h, node: node-1},"
+        f" {MITM}]"
+    )
+    run = simulate(small(attacks))
+
+    windows = run.tables.attack_windows
+    thefts = windows[windows["kind"] == "key-theft"].set_index("attack")
+    read = run.tables.handshakes
+    read = read[read["intercepted"]]
+    assert thefts["intercepted"].sum() == read["count"].sum()
+    assert (thefts["intercepted"] > 0).all()

@@ -149,8 +149,8 @@ def test_force_replaces_only_a_result_folder(tmp_path: Path) -> None:
 
     assert result.exit_code == 2
     assert one_line(result) == (
-        f"error: --out: {str(out)!r} is not a meshsim result folder (it has "
-        "no manifest.json); refusing to replace it"
+        f"error: --out: {str(out)!r} is not a meshsim result folder (no "
+        "manifest.json written by meshsim); refusing to replace it"
     )
     assert (out / "thesis.tex").read_text() == "years of work"
 
