@@ -56,9 +56,10 @@ def ca_load_figure(
     width_h = (edges[1] - edges[0]) / _HOUR
 
     # Arrival rate of CSRs that reached the CA, and of failed attempts.
+    bin_label = _duration_text(edges[1] - edges[0])
     for outcome, colour, label in (
-        (None, "#1f77b4", "received"),
-        ("unreachable", "#d62728", "CA unreachable"),
+        (None, "#1f77b4", "CSRs received"),
+        ("unreachable", "#d62728", "attempts while unreachable"),
     ):
         if outcome is None:
             times = csrs.loc[csrs["outcome"] != "unreachable", "submitted_s"]
@@ -74,9 +75,8 @@ def ca_load_figure(
                 label=label,
             )
     rate_axes.set_yscale("symlog", linthresh=10)
-    rate_axes.set_ylabel("CSRs per hour (log above 10)")
-    rate_axes.set_title("CA load")
-    rate_axes.legend(loc="upper right")
+    rate_axes.set_ylabel("per hour (log above 10)")
+    rate_axes.set_title(f"CA load (bins of {bin_label})")
 
     # Queue length: CSRs submitted but not yet taken by a worker.
     served = csrs[csrs["outcome"] != "unreachable"]
@@ -92,15 +92,31 @@ def ca_load_figure(
         where="post",
         color="#1f77b4",
     )
-    queue_axes.set_ylabel("CSRs waiting")
+    queue_axes.set_yscale("symlog", linthresh=1)
+    queue_axes.set_ylabel("CSRs waiting (log above 1)")
     queue_axes.set_xlabel("simulated time (h)")
 
     for axes in (rate_axes, queue_axes):
-        for start, end in outages:
-            axes.axvspan(start / _HOUR, end / _HOUR, color="#d62728", alpha=0.1)
+        for number, (start, end) in enumerate(outages):
+            axes.axvspan(
+                start / _HOUR,
+                end / _HOUR,
+                color="#d62728",
+                alpha=0.1,
+                label="CA outage" if number == 0 else None,
+            )
         axes.set_xlim(0, duration_s / _HOUR)
         axes.grid(alpha=0.3)
+    rate_axes.legend(loc="upper right")
     return figure
+
+
+def _duration_text(seconds: float) -> str:
+    if seconds >= _HOUR and seconds % _HOUR == 0:
+        return f"{seconds / _HOUR:g} h"
+    if seconds >= 60 and seconds % 60 == 0:
+        return f"{seconds / 60:g} min"
+    return f"{seconds:g} s"
 
 
 def attack_window_figure(windows: pd.DataFrame, duration_s: float) -> Figure:
@@ -143,33 +159,58 @@ def attack_window_figure(windows: pd.DataFrame, duration_s: float) -> Figure:
 
 
 def handshake_figure(handshakes: pd.DataFrame, duration_s: float) -> Figure:
-    """Connections per second by outcome over time, stacked."""
-    figure = Figure(figsize=(10, 4.5), layout="constrained")
-    axes = figure.subplots()
+    """Connections per second by outcome over time: all of them stacked,
+    and below, on a log scale, each outcome other than ``ok`` (failures
+    are often too rare to see beside the successes)."""
+    figure = Figure(figsize=(10, 6.5), layout="constrained")
+    all_axes, failed_axes = figure.subplots(2, 1, sharex=True)
     edges = time_bins(duration_s)
     width = edges[1] - edges[0]
+    hours = edges[:-1] / _HOUR
     stacks = []
     labels = []
     for outcome in OUTCOMES:
         rows = handshakes[handshakes["outcome"] == outcome]
         if rows.empty:
             continue
-        stacks.append(_spread(rows, edges) / width)
+        rate = _spread(rows, edges) / width
+        stacks.append(rate)
         labels.append(outcome)
+        if outcome != "ok":
+            failed_axes.step(
+                hours,
+                rate,
+                where="post",
+                color=_OUTCOME_COLOURS[outcome],
+                label=outcome,
+            )
     if stacks:
-        axes.stackplot(
-            edges[:-1] / _HOUR,
+        all_axes.stackplot(
+            hours,
             np.vstack(stacks),
             labels=labels,
             colors=[_OUTCOME_COLOURS[o] for o in labels],
             step="post",
         )
-        axes.legend(loc="upper right", fontsize=8)
-    axes.set_xlim(0, duration_s / _HOUR)
-    axes.set_xlabel("simulated time (h)")
-    axes.set_ylabel("connections per second")
-    axes.set_title("Handshake outcomes")
-    axes.grid(alpha=0.3)
+        all_axes.legend(loc="lower left", fontsize=8)
+    if len(labels) > labels.count("ok"):
+        failed_axes.set_yscale("symlog", linthresh=0.01)
+        failed_axes.legend(loc="upper right", fontsize=8)
+    else:
+        failed_axes.text(
+            0.5,
+            0.5,
+            "no connection failed",
+            ha="center",
+            transform=failed_axes.transAxes,
+        )
+    all_axes.set_title(f"Handshake outcomes (bins of {_duration_text(width)})")
+    all_axes.set_ylabel("connections per second")
+    failed_axes.set_ylabel("failed per second (log)")
+    failed_axes.set_xlabel("simulated time (h)")
+    for axes in (all_axes, failed_axes):
+        axes.set_xlim(0, duration_s / _HOUR)
+        axes.grid(alpha=0.3)
     return figure
 
 
