@@ -127,17 +127,22 @@ def staged_folder(out: Path, force: bool) -> Iterator[Path]:
     check_output(out, force)
     out.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_staging(out)
-    staging = Path(
-        tempfile.mkdtemp(prefix=_staging_prefix(out), dir=out.parent)
-    )
+    staging: Path | None = None
     try:
+        # A signal during creation is held until the folder is named, so
+        # that the cleanup below always knows what to remove.
+        with _signals_held():
+            staging = Path(
+                tempfile.mkdtemp(prefix=_staging_prefix(out), dir=out.parent)
+            )
         # a result is shared: the modes a plain mkdir would give, not 0700
         staging.chmod(0o777 & ~_umask())
         yield staging
         _fsync_tree(staging)
     except BaseException:
-        with _signals_held():
-            shutil.rmtree(staging, ignore_errors=True)
+        if staging is not None:
+            with _signals_held():
+                shutil.rmtree(staging, ignore_errors=True)
         raise
     _publish(staging, out, force)
 
