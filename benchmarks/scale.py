@@ -48,8 +48,9 @@ class ChildRun:
     """The child's own work: load, simulate, summarise (no start-up)."""
     simulate_wall_s: float | None
     renewals: int | None
-    progress: tuple[tuple[float, float], ...]
-    """(fraction of the simulated day, seconds since spawn), each percent."""
+    progress: tuple[tuple[float, float, float], ...]
+    """(fraction of the simulated day, seconds since spawn, peak GiB so
+    far), each percent."""
 
     @property
     def reached(self) -> float:
@@ -62,7 +63,8 @@ class ChildRun:
         (leaving out the tables built after the simulation)."""
         if len(self.progress) < 2:
             return None
-        (first, first_s), (last, last_s) = self.progress[0], self.progress[-1]
+        first, first_s, _ = self.progress[0]
+        last, last_s, _ = self.progress[-1]
         return last_s + (1.0 - last) * (last_s - first_s) / (last - first)
 
 
@@ -245,8 +247,9 @@ def _wait(pid: int, deadline: float) -> tuple[int, int, bool]:
         raise
 
 
-def _progress(path: Path) -> tuple[tuple[float, float], ...]:
-    """The (fraction, seconds since spawn) a child reported, in order."""
+def _progress(path: Path) -> tuple[tuple[float, float, float], ...]:
+    """The (fraction, seconds since spawn, peak GiB) a child reported,
+    in order."""
     if not path.exists():
         return ()
     lines = path.read_text(encoding="utf-8").splitlines()
@@ -258,6 +261,10 @@ def _progress(path: Path) -> tuple[tuple[float, float], ...]:
         except json.JSONDecodeError:
             continue
         reports.append(
-            (float(report["fraction"]), float(report["since_spawn_s"]))
+            (
+                float(report["fraction"]),
+                float(report["since_spawn_s"]),
+                report["peak_rss_kib"] / _KIB_PER_GIB,
+            )
         )
     return tuple(reports)
