@@ -12,6 +12,7 @@ import argparse
 import dataclasses
 import os
 import platform
+import subprocess
 import sys
 import time
 import traceback
@@ -113,6 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "finished_at": datetime.now(UTC).isoformat(),
             "wall_s": time.perf_counter() - began,
             "machine": machine,
+            "source": _source(),
             "laps": laps,
             "figures": [figure.as_json() for figure in figures],
             "crashes": crashes,
@@ -194,6 +196,31 @@ def _cpu_pressure() -> float | None:
         if line.startswith("some") and "avg60" in fields:
             return float(fields["avg60"])
     return None
+
+
+def _source() -> dict[str, Any]:
+    """The commit measured, and whether the simulator's files differed
+    from it (``None`` each when git cannot tell)."""
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(
+                ["git", *args],
+                cwd=REPO,
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=True,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout.strip()
+
+    status = git("status", "--porcelain", "--", "meshsim", "scenarios")
+    return {
+        "commit": git("rev-parse", "HEAD"),
+        "uncommitted_changes": None if status is None else status != "",
+    }
 
 
 def _machine(load_before: tuple[float, float, float]) -> dict[str, Any]:

@@ -124,6 +124,7 @@ def run(sizes: Sizes) -> list[Figure]:
             "run_wall_s": wall,
             "run_cpu_s": cpu,
             "run_simulate_wall_s": result.summary["wall_seconds"],
+            "run_crypto_cpu_s": result.summary["rotation"]["crypto_cpu_s"],
             "renewals": result.summary["rotation"]["count"],
             "counts": counts,
             "floor_wall_s": floor,
@@ -134,9 +135,11 @@ def run(sizes: Sizes) -> list[Figure]:
     trials = repeat(sizes.repeats, measure)
     run_wall = min(t["run_wall_s"] for t in trials)
     floor_wall = min(t["floor_total_s"] for t in trials)
-    cpu_ratio = min(t["run_cpu_s"] for t in trials) / min(
-        t["floor_cpu_s"] for t in trials
-    )
+    floor_cpu = min(t["floor_cpu_s"] for t in trials)
+    cpu_ratio = min(t["run_cpu_s"] for t in trials) / floor_cpu
+    # The same operations as metered inside the run, against the floor:
+    # above 1 when they cost more there than back to back.
+    in_run = min(t["run_crypto_cpu_s"] for t in trials) / floor_cpu
     return [
         Figure(
             name="1. real-crypto overhead",
@@ -150,9 +153,14 @@ def run(sizes: Sizes) -> list[Figure]:
             better="lower",
             note=(
                 f"run {run_wall:.2f} s, floor {floor_wall:.2f} s; "
-                f"CPU-time ratio {cpu_ratio:.2f}"
+                f"CPU-time ratio {cpu_ratio:.2f}; the operations as "
+                f"metered in the run take {in_run:.2f} times the floor's CPU"
             ),
-            raw={"trials": trials, "cpu_ratio": cpu_ratio},
+            raw={
+                "trials": trials,
+                "cpu_ratio": cpu_ratio,
+                "in_run_crypto_cpu_ratio": in_run,
+            },
         )
     ]
 

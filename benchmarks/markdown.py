@@ -46,9 +46,17 @@ def markdown_table(data: dict[str, Any]) -> str:
             "| " + " | ".join(c.replace("|", "/") for c in cells) + " |"
         )
     machine = data["machine"]
+    source = data.get("source", {})
     lines.append("")
     lines.append(
-        f"meshsim {data['meshsim_version']}, {machine['platform']}, "
+        f"meshsim {data['meshsim_version']} at "
+        f"{(source.get('commit') or 'unknown commit')[:10]}"
+        + (
+            " with uncommitted changes"
+            if source.get("uncommitted_changes")
+            else ""
+        )
+        + f", {machine['platform']}, "
         f"{machine['cpu_count']} CPUs, Python {machine['python']}; "
         f"load average {machine['load_average_before'][0]:.1f} before, "
         f"{machine['load_average_after'][0]:.1f} after; "

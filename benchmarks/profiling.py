@@ -1,7 +1,8 @@
 """Where a benchmark scenario's time goes: ``python -m benchmarks.profiling
-{crypto,scale} [--workloads N]`` runs figure 1's or figure 3's scenario
-at a reduced size under :mod:`cProfile` and prints the functions that
-take the most time, by own time and by time including callees.
+{crypto,kernel,scale} [--workloads N]`` runs figure 1's, 2's or 3's
+scenario at a reduced size under :mod:`cProfile` and prints the
+functions that take the most time, by own time and by time including
+callees.
 
 ``--gc-share`` instead runs the scenario twice without the profiler,
 with Python's cyclic garbage collector on and then off, and prints the
@@ -25,8 +26,8 @@ from meshsim.scenario import Scenario
 __all__ = ["main"]
 
 # Workloads per node of each figure's mesh, kept at reduced size.
-_PER_NODE = {"crypto": 10, "scale": 50}
-_DEFAULT_WORKLOADS = {"crypto": 500, "scale": 2_000}
+_PER_NODE = {"crypto": 10, "kernel": 10, "scale": 50}
+_DEFAULT_WORKLOADS = {"crypto": 500, "kernel": 2_000, "scale": 2_000}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -40,11 +41,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     workloads = args.workloads or _DEFAULT_WORKLOADS[args.figure]
     nodes = max(1, workloads // _PER_NODE[args.figure])
-    overrides = (
-        quiet_default(workloads, nodes)
-        if args.figure == "crypto"
-        else scale_overrides(workloads, nodes)
-    )
+    overrides = {
+        "crypto": quiet_default(workloads, nodes),
+        "kernel": [*quiet_default(workloads, nodes), "pki.crypto=modeled"],
+        "scale": scale_overrides(workloads, nodes),
+    }[args.figure]
     scenario = load(overrides)
     warm(scenario)
     if args.gc_share:
