@@ -8,7 +8,7 @@ seconds, so :meth:`SimClock.to_datetime` keeps microseconds and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 __all__ = ["SimClock"]
@@ -19,16 +19,19 @@ class SimClock:
     """The one mapping between simulated seconds and UTC datetimes."""
 
     start: datetime
+    _utc_start: datetime = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is None:
             raise ValueError(
                 f"start: {self.start.isoformat()} must be timezone-aware"
             )
+        # Kept in UTC once, so that each conversion is one addition.
+        object.__setattr__(self, "_utc_start", self.start.astimezone(UTC))
 
     def to_datetime(self, t: float) -> datetime:
         """The UTC datetime at simulated second ``t``."""
-        return (self.start + timedelta(seconds=t)).astimezone(UTC)
+        return self._utc_start + timedelta(seconds=t)
 
     def x509_time(self, t: float) -> datetime:
         """The datetime at ``t`` floored to the second, as X.509 stores it."""

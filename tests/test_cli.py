@@ -201,3 +201,14 @@ def test_force_never_replaces_a_folder_meshsim_did_not_write(
     assert result.exit_code == 2
     assert "not a meshsim result folder" in result.output
     assert (other / "index.html").read_text() == "x"
+
+
+def test_results_line_keeps_a_long_path_whole(tmp_path: Path) -> None:
+    # Scripts read the folder from this line, so it must not wrap.
+    out = tmp_path / ("a-folder-name-long-enough-to-pass-eighty-columns" * 2)
+    argv = ["run", str(SCENARIOS / "istio-sidecar.yaml"), "--out", str(out)]
+
+    result = CliRunner().invoke(main, [*argv, *SMALL])
+
+    assert result.exit_code == 0, result.output
+    assert f"results: {out}\n" in result.output

@@ -195,7 +195,7 @@ def _show(run: Run, out: Path) -> None:
     for name, value in rows:
         table.add_row(name, value)
     _out.print(table)
-    _out.print(f"results: {out}")
+    _out.print(f"results: {out}", soft_wrap=True, markup=False, highlight=False)
 
 
 def _wait(p50: float, p99: float) -> str:

@@ -24,10 +24,13 @@ from meshsim.mesh.credential import Credential
 from meshsim.mesh.crypto import Crypto
 from meshsim.mesh.state import MeshState, Slot
 from meshsim.mesh.tokens import TokenSource
-from meshsim.metrics.records import Recorder, RotationRecord
+from meshsim.metrics.records import Recorder
 from meshsim.pki.svid import SvidError
 
-__all__ = ["Agent", "Backoff", "RenewalPolicy"]
+__all__ = ["Agent", "Backoff", "Graces", "RenewalPolicy"]
+
+# Grace ratios drawn per numpy call.
+_GRACE_BLOCK = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,13 +48,15 @@ class RenewalPolicy:
     lifetime_from: str = "agent-clock"
     clamp: tuple[float, float] | None = None
 
-    def draw_grace(self, rng: np.random.Generator) -> float:
-        """``grace_ratio`` plus or minus U(0, jitter), sign at random."""
+    def draw_graces(self, rng: np.random.Generator, count: int) -> list[float]:
+        """``count`` draws of ``grace_ratio`` plus or minus U(0, jitter),
+        each sign at random."""
         if self.jitter == 0:
-            return self.grace_ratio
-        offset = rng.uniform(0.0, self.jitter)
-        sign = 1.0 if rng.random() < 0.5 else -1.0
-        return self.grace_ratio + sign * offset
+            return [self.grace_ratio] * count
+        offsets = rng.uniform(0.0, self.jitter, count)
+        signs = np.where(rng.random(count) < 0.5, 1.0, -1.0)
+        graces: list[float] = (self.grace_ratio + signs * offsets).tolist()
+        return graces
 
     def renew_at(
         self,
@@ -71,6 +76,24 @@ class RenewalPolicy:
             low, high = self.clamp
             at = now + min(max(at - now, low), high)
         return at
+
+
+class Graces:
+    """The grace ratios of every renewal of a run, drawn from one stream a
+    block at a time (one numpy call per block is far cheaper than one per
+    renewal)."""
+
+    def __init__(self, policy: RenewalPolicy, rng: np.random.Generator) -> None:
+        self.policy = policy
+        self.rng = rng
+        self._block: list[float] = []
+
+    def __call__(self) -> float:
+        """The next grace ratio."""
+        if not self._block:
+            self._block = self.policy.draw_graces(self.rng, _GRACE_BLOCK)
+            self._block.reverse()
+        return self._block.pop()
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +156,7 @@ class Agent:
         node: int,
         key_algorithm: str,
         renewal: RenewalPolicy,
+        graces: Graces,
         backoff: Backoff,
         tokens: dict[int, TokenSource],
         per_node: bool = False,
@@ -149,6 +173,7 @@ class Agent:
         self.node = node
         self.key_algorithm = key_algorithm
         self.renewal = renewal
+        self.graces = graces
         self.backoff = backoff
         self.tokens = tokens
         self.per_node = per_node
@@ -175,6 +200,10 @@ class Agent:
             return
 
     def _rotate(self, slot: Slot) -> Generator[simpy.Event, Any, None]:
+        node_name = self.state.topology.nodes[self.node]
+        id_text = str(self.state.topology.accounts[slot.account].spiffe_id)
+        add_rotation = self.recorder.rotations.add
+        env, renewal, graces = self.env, self.renewal, self.graces
         while True:
             credential, attempts, cost, size = yield from self._obtain(slot)
 
@@ -183,29 +212,27 @@ class Agent:
 
             # Schedule renewal from the lifetime seen on this node's clock.
             now = self.clock()
-            renew_at = self.renewal.renew_at(
+            renew_at = renewal.renew_at(
                 now,
                 credential.not_after_s,
-                self.renewal.draw_grace(self.rng),
+                graces(),
                 credential.not_before_s,
             )
             wait = max(0.0, renew_at - now)
-            self.recorder.rotations.append(
-                RotationRecord(
-                    installed_s=self.env.now,
-                    agent=self.name,
-                    node=self.state.topology.nodes[self.node],
-                    spiffe_id=str(credential.spiffe_id),
-                    serial_number=credential.serial_hex,
-                    not_before_s=credential.not_before_s,
-                    not_after_s=credential.not_after_s,
-                    renew_at_s=self.env.now + wait,
-                    attempts=attempts,
-                    crypto_cpu_s=cost,
-                    bytes=size,
-                )
+            add_rotation(
+                env.now,
+                self.name,
+                node_name,
+                id_text,
+                credential.serial_hex,
+                credential.not_before_s,
+                credential.not_after_s,
+                env.now + wait,
+                attempts,
+                cost,
+                size,
             )
-            yield self.env.timeout(wait)
+            yield env.timeout(wait)
 
     def _obtain(
         self, slot: Slot
@@ -218,10 +245,10 @@ class Agent:
         # Make a fresh key and a CSR for the slot's identity; retries send
         # the same CSR again.
         key, spent_key = crypto.measure(
-            "keygen", lambda: crypto.new_key(self.key_algorithm)
+            "keygen", crypto.new_key, self.key_algorithm
         )
         (csr, size), spent_csr = crypto.measure(
-            "csr-sign", lambda: crypto.csr(key, account.spiffe_id)
+            "csr-sign", crypto.csr, key, account.spiffe_id
         )
         cost = spent_key + spent_csr
         attempts = 0
@@ -234,7 +261,10 @@ class Agent:
                 size += crypto.size(answer.chain)
                 credential, spent = crypto.measure(
                     "verify-issued",
-                    partial(self._accept, account.spiffe_id, answer, key),
+                    self._accept,
+                    account.spiffe_id,
+                    answer,
+                    key,
                 )
                 cost += spent
                 if credential is not None:

@@ -1,9 +1,17 @@
 """The CA server (istiod's role) as a SimPy resource that serves CSRs.
 
-Each CSR waits for one of ``workers`` in a :class:`simpy.Resource`, then
-takes ``sign_time`` of simulated time, or, with ``sign_time: measured``,
-the CPU time this machine really spent parsing, checking and signing it.
-During an outage the CA is unreachable and a CSR fails at once.
+CSRs are served first come, first served by ``workers`` workers; each
+takes ``sign_time`` of simulated time (fixed, or exponential with that
+mean), or, with ``sign_time: measured``, the CPU time this machine really
+spent parsing, checking and signing it. During an outage the CA is
+unreachable and a CSR fails at once.
+
+When a CSR's service time is known as it arrives (``sign_time`` given),
+the queue needs no SimPy resource: the worker that frees first takes the
+next CSR, so its start is ``max(arrival, earliest free time)`` (the
+Kiefer-Wolfowitz recursion of a FIFO multi-server queue), kept in a heap
+of the workers' free times. A measured service time is only known once
+signed, so that case queues in a :class:`simpy.Resource`.
 
 The CA's hierarchy lives here too: a root that signs leaves or an
 intermediate that does, the rotation of the signing CA during its life
@@ -14,6 +22,7 @@ anchors is published to the nodes through ``publish``.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -26,7 +35,7 @@ from meshsim.clock import SimClock
 from meshsim.identity import SpiffeId, workload_spiffe_id
 from meshsim.mesh.crypto import AnyCertificate, Authority, Crypto
 from meshsim.mesh.tokens import ServiceAccountToken
-from meshsim.metrics.records import CsrRecord, Recorder
+from meshsim.metrics.records import Recorder
 from meshsim.pki.authority import CsrRefusedError
 
 __all__ = [
@@ -146,10 +155,12 @@ class CaServer:
         self.publish = publish
         self.authorize = authorize
         self.workers = simpy.Resource(env, capacity=policy.workers)
+        self._free_at = [env.now] * policy.workers
+        self._add_csr = recorder.csrs.add
         self.ttl = timedelta(seconds=policy.workload_ttl_s)
         self.backdate = timedelta(seconds=policy.backdate_s)
         self.allowance = timedelta(seconds=policy.allowance_s)
-        self._identities: dict[tuple[str, str], SpiffeId] = {}
+        self._identities: dict[tuple[str, str], tuple[SpiffeId, str]] = {}
 
         # Make the root, and the intermediate if leaves are signed by one.
         self.root_ca = self._new_root(self._keygen(), env.now)
@@ -194,35 +205,55 @@ class CaServer:
         """
         submitted = self.env.now
         if not self.reachable(submitted):
-            self._record(submitted, submitted, agent, "", "unreachable", 0, 0)
+            self._add_csr(
+                submitted, submitted, submitted, agent, "", "unreachable",
+                0.0, 0, 0,
+            )  # fmt: skip
             return CsrAnswer(None, "unreachable")
 
+        if self.policy.sign_time_s is None:
+            answer, spiffe_id, started, service_s = yield from self._queue(
+                token, csr, node
+            )
+        else:
+            # Take the worker that frees first; wait for it if it is busy.
+            service_s = self._service_time()
+            started = max(submitted, self._free_at[0])
+            heapq.heapreplace(self._free_at, started + service_s)
+            if started > submitted:
+                yield self.env.timeout(started - submitted)
+            answer, spiffe_id, _ = self._sign(token, csr, node, started)
+            yield self.env.timeout(service_s)
+
+        chain_bytes = self.crypto.size(answer.chain) if answer.chain else 0
+        self._add_csr(
+            submitted,
+            started,
+            self.env.now,
+            agent,
+            spiffe_id,
+            answer.reason,
+            service_s,
+            csr_size,
+            chain_bytes,
+        )
+        return answer
+
+    def _queue(
+        self, token: ServiceAccountToken, csr: Any, node: int | None
+    ) -> Generator[simpy.Event, Any, tuple[CsrAnswer, str, float, float]]:
+        """Wait for a worker, then hold it for the CPU time signing took."""
         with self.workers.request() as slot:
             yield slot
             started = self.env.now
             answer, spiffe_id, spent = self._sign(token, csr, node, started)
-            service_s = self._service_time(spent)
-            yield self.env.timeout(service_s)
+            yield self.env.timeout(spent)
+        return answer, spiffe_id, started, spent
 
-        chain_bytes = self.crypto.size(answer.chain or ())
-        self._record(
-            submitted,
-            started,
-            agent,
-            spiffe_id,
-            answer.reason,
-            csr_size,
-            chain_bytes,
-            service_s=service_s,
-        )
-        return answer
-
-    def _service_time(self, spent: float) -> float:
-        """How long a CSR holds its worker: the measured CPU time, or
-        ``sign_time`` (fixed, or exponential with that mean)."""
+    def _service_time(self) -> float:
+        """``sign_time``, fixed or exponential with that mean."""
         mean = self.policy.sign_time_s
-        if mean is None:
-            return spent
+        assert mean is not None
         if self.policy.exponential_service:
             return float(self.service_rng.exponential(mean))
         return mean
@@ -314,16 +345,17 @@ class CaServer:
             f"{self.policy.trust_domain} intermediate",
         )
 
-    def _identity(self, namespace: str, account: str) -> SpiffeId:
-        """The SPIFFE ID of a service account (checked once, then kept)."""
+    def _identity(self, namespace: str, account: str) -> tuple[SpiffeId, str]:
+        """The SPIFFE ID of a service account and its text (checked once,
+        then kept)."""
         key = (namespace, account)
-        spiffe_id = self._identities.get(key)
-        if spiffe_id is None:
+        known = self._identities.get(key)
+        if known is None:
             spiffe_id = workload_spiffe_id(
                 self.policy.trust_domain, namespace, account
             )
-            self._identities[key] = spiffe_id
-        return spiffe_id
+            known = self._identities[key] = (spiffe_id, str(spiffe_id))
+        return known
 
     def _keygen(self) -> Any:
         algorithm = self.policy.key_algorithm
@@ -353,7 +385,9 @@ class CaServer:
         problem = token.problem_at(now)
         if problem is not None:
             return CsrAnswer(None, problem), "", 0.0
-        spiffe_id = self._identity(token.namespace, token.service_account)
+        spiffe_id, id_text = self._identity(
+            token.namespace, token.service_account
+        )
 
         # Authorize a node agent: a pod with this identity must run there.
         authorize = self.authorize
@@ -361,53 +395,31 @@ class CaServer:
             self.policy.node_authorization
             and node is not None
             and authorize is not None
-            and not authorize(node, str(spiffe_id))
+            and not authorize(node, id_text)
         ):
-            return CsrAnswer(None, "node-unauthorized"), str(spiffe_id), 0.0
+            return CsrAnswer(None, "node-unauthorized"), id_text, 0.0
 
         # Parse, check and sign; the CPU time is the real cost of the CSR.
-        signer = self.active
-
-        def sign() -> CsrAnswer:
-            try:
-                chain = self.crypto.sign_workload(
-                    signer,
-                    csr,
-                    spiffe_id,
-                    self.clock.to_datetime(now),
-                    self.ttl,
-                    self.backdate,
-                    self.serials(),
-                    self.allowance,
-                )
-            except CsrRefusedError as refused:
-                return CsrAnswer(None, refused.reason)
-            return CsrAnswer(chain, "issued", tuple(self.anchors))
-
-        answer, spent = self.crypto.measure("ca-sign", sign)
-        return answer, str(spiffe_id), spent
-
-    def _record(
-        self,
-        submitted: float,
-        started: float,
-        agent: str,
-        spiffe_id: str,
-        outcome: str,
-        csr_bytes: int,
-        chain_bytes: int,
-        service_s: float = 0.0,
-    ) -> None:
-        self.recorder.csrs.append(
-            CsrRecord(
-                submitted_s=submitted,
-                started_s=started,
-                finished_s=self.env.now,
-                agent=agent,
-                spiffe_id=spiffe_id,
-                outcome=outcome,
-                service_s=service_s,
-                csr_bytes=csr_bytes,
-                chain_bytes=chain_bytes,
-            )
+        answer, spent = self.crypto.measure(
+            "ca-sign", self._signed, self.active, csr, spiffe_id, now
         )
+        return answer, id_text, spent
+
+    def _signed(
+        self, signer: Authority, csr: Any, spiffe_id: SpiffeId, now: float
+    ) -> CsrAnswer:
+        """The CSR signed by ``signer`` at ``now``, or the refusal."""
+        try:
+            chain = self.crypto.sign_workload(
+                signer,
+                csr,
+                spiffe_id,
+                self.clock.to_datetime(now),
+                self.ttl,
+                self.backdate,
+                self.serials(),
+                self.allowance,
+            )
+        except CsrRefusedError as refused:
+            return CsrAnswer(None, refused.reason)
+        return CsrAnswer(chain, "issued", tuple(self.anchors))

@@ -26,6 +26,8 @@ class Credential:
     ``valid_from_s`` and ``valid_until_s`` bound, in simulated seconds, the
     times at which every certificate of the chain is within its validity
     period: from the latest NotBefore to the earliest NotAfter, inclusive.
+    ``verdicts`` keeps what verifiers made of the chain, by trust bundle
+    version and side of that window (see ``VerificationCache``).
     """
 
     spiffe_id: SpiffeId
@@ -35,6 +37,9 @@ class Credential:
     valid_until_s: float
     not_before_s: float
     uid: int = field(default_factory=lambda: next(_ids))
+    verdicts: dict[tuple[int, int], SpiffeId | str] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @classmethod
     def from_chain(

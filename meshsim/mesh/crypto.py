@@ -80,15 +80,20 @@ class Crypto:
             calibrate(algorithm) if self.modeled else None
         )
         self._picks: dict[str, list[int]] = {}
+        self._costs: dict[str, list[float]] = {}
 
-    def measure(self, operation: str, work: Callable[[], T]) -> tuple[T, float]:
-        """Run ``work`` and charge ``operation``'s CPU time: measured when
-        real, drawn from the calibration when modeled."""
+    def measure(
+        self, operation: str, work: Callable[..., T], *args: Any
+    ) -> tuple[T, float]:
+        """Run ``work(*args)`` and charge ``operation``'s CPU time:
+        measured when real, drawn from the calibration when modeled."""
         if self.calibration is None:
-            return self.meter.measure(operation, work)
-        result = work()
-        samples = self.calibration.cpu_s[_CALIBRATED[operation]]
-        spent = samples[self._pick(operation, len(samples))]
+            return self.meter.measure(operation, work, *args)
+        result = work(*args)
+        costs = self._costs.get(operation)
+        if not costs:
+            costs = self._costs[operation] = self._draw_costs(operation)
+        spent = costs.pop()
         self.meter.cpu_s[operation] += spent
         self.meter.count[operation] += 1
         return result, spent
@@ -262,6 +267,15 @@ class Crypto:
         assert self.calibration is not None
         samples = self.calibration.sizes[kind]
         return samples[self._pick(kind, len(samples))]
+
+    def _draw_costs(self, operation: str) -> list[float]:
+        """A block of CPU times for ``operation`` drawn from its samples,
+        to be popped from the end."""
+        assert self.calibration is not None
+        samples = self.calibration.cpu_s[_CALIBRATED[operation]]
+        block = self.rng.integers(len(samples), size=_PICK_BLOCK)
+        drawn: list[float] = np.asarray(samples)[block].tolist()
+        return drawn[::-1]
 
     def _pick(self, what: str, count: int) -> int:
         """A uniform index below ``count``, drawn in blocks per ``what``

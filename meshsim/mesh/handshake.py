@@ -88,15 +88,15 @@ class VerificationCache:
 
     NOTE: the answer for a chain and a bundle can change only when the
     verifying clock crosses the chain's validity window, so results are
-    keyed by (credential, bundle version, side of the window). Root
-    validity is not part of the key; roots in a bundle must outlive the
-    run (scenario validation keeps workload TTLs below the root's life).
+    kept per credential (in its ``verdicts``, dropped with it) and keyed
+    by (bundle version, side of the window). Root validity is not part of
+    the key; roots in a bundle must outlive the run (scenario validation
+    keeps workload TTLs below the root's life).
     """
 
     def __init__(self, state: MeshState, crypto: Crypto) -> None:
         self.state = state
         self.crypto = crypto
-        self._results: dict[tuple[int, int, int], SpiffeId | str] = {}
 
     def verify(
         self, credential: Credential, bundle: TrustBundle, at_s: float
@@ -109,14 +109,15 @@ class VerificationCache:
             side = 1
         else:
             side = 0
-        key = (credential.uid, bundle.version, side)
-        cached = self._results.get(key)
+        key = (bundle.version, side)
+        verdicts = credential.verdicts
+        cached = verdicts.get(key)
         if cached is not None:
             return cached
         result, _ = self.crypto.measure(
-            "verify-chain", lambda: self._verify(credential, bundle, at_s)
+            "verify-chain", self._verify, credential, bundle, at_s
         )
-        self._results[key] = result
+        verdicts[key] = result
         return result
 
     def _verify(

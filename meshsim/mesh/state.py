@@ -8,8 +8,7 @@ account with a pod on its node. Pods use the credential of their slot.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import simpy
 
@@ -20,9 +19,11 @@ from meshsim.mesh.topology import Topology
 __all__ = ["BundleListener", "InstallListener", "MeshState", "Slot"]
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Slot:
-    """One identity (service account ``account``) held by agent ``agent``."""
+class Slot(NamedTuple):
+    """One identity (service account ``account``) held by agent ``agent``.
+
+    A named tuple: slots key the mesh's dictionaries, and a tuple hashes
+    and compares in C."""
 
     agent: int
     account: int

@@ -56,6 +56,8 @@ class TrafficEngine:
         self.recorder = recorder
         self.rng = rng
         self.rate = rate
+        # Node clocks keep their offsets for the whole run.
+        self._offsets = sorted(set(state.clock_offsets_s))
         self.prepare()
         state.on_install(self._installed)
         state.on_bundle(self.touch_node)
@@ -92,7 +94,7 @@ class TrafficEngine:
         now = self.env.now
         edges = {
             edge - offset
-            for offset in set(self.state.clock_offsets_s)
+            for offset in self._offsets
             for edge in (credential.valid_from_s, credential.valid_until_s + 1)
         }
         for edge in sorted(edges):
@@ -111,7 +113,14 @@ class TrafficEngine:
     def _installed(self, slot: Slot, credential: Credential) -> None:
         pods = self.state.pods_of_slot.get(slot, [])
         self.touch_pods(pods)
-        self.watch(credential, lambda: self.touch_pods(pods))
+        credentials = self.state.credentials
+
+        def crossed() -> None:
+            # An edge of a credential already replaced changes nothing.
+            if credentials.get(slot) is credential:
+                self.touch_pods(pods)
+
+        self.watch(credential, crossed)
 
     def _at(self, when: float, action: Callable[[], None]) -> None:
         """Call ``action`` at ``when`` (a bare timeout with a callback is

@@ -1,64 +1,110 @@
 """Records of what happened during a run.
 
-Each record is an immutable row; :class:`Recorder` collects them and
-:mod:`meshsim.metrics.tables` turns them into pandas tables.
+CSRs and rotations, one or more per renewal, are kept column by column
+as they happen (:class:`Columns`): numbers in typed arrays of 8 bytes a
+value and text as references to strings the run already holds, so a
+large run keeps no object per row for the collector to walk. Handshake
+spans and thefts, a few per state change, are immutable rows.
+:class:`Recorder` collects them all and :mod:`meshsim.metrics.tables`
+turns them into pandas tables.
 """
 
 from __future__ import annotations
 
 import time
+from array import array
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
+
+import numpy as np
 
 __all__ = [
+    "CSR_COLUMNS",
+    "ROTATION_COLUMNS",
+    "Columns",
     "CryptoMeter",
-    "CsrRecord",
     "HandshakeSegment",
     "Recorder",
-    "RotationRecord",
     "TheftRecord",
 ]
 
 T = TypeVar("T")
 
+# One CSR as the CA saw it (or failed to see it, when unreachable).
+CSR_COLUMNS = (
+    ("submitted_s", "float"),
+    ("started_s", "float"),
+    ("finished_s", "float"),
+    ("agent", "str"),
+    ("spiffe_id", "str"),
+    ("outcome", "str"),
+    ("service_s", "float"),
+    ("csr_bytes", "int"),
+    ("chain_bytes", "int"),
+)
 
-@dataclass(frozen=True, slots=True)
-class CsrRecord:
-    """One CSR as the CA saw it (or failed to see it, when unreachable)."""
+# A certificate an agent obtained and installed.
+ROTATION_COLUMNS = (
+    ("installed_s", "float"),
+    ("agent", "str"),
+    ("node", "str"),
+    ("spiffe_id", "str"),
+    ("serial_number", "str"),
+    ("not_before_s", "float"),
+    ("not_after_s", "float"),
+    ("renew_at_s", "float"),
+    ("attempts", "int"),
+    ("crypto_cpu_s", "float"),
+    ("bytes", "int"),
+)
 
-    submitted_s: float
-    started_s: float
-    finished_s: float
-    agent: str
-    spiffe_id: str
-    outcome: str
-    service_s: float
-    csr_bytes: int
-    chain_bytes: int
-
-    @property
-    def wait_s(self) -> float:
-        """Time spent queued before a CA worker took the CSR."""
-        return self.started_s - self.submitted_s
+# Array type codes of the numeric kinds.
+_TYPECODES = {"float": "d", "int": "q"}
 
 
-@dataclass(frozen=True, slots=True)
-class RotationRecord:
-    """A certificate an agent obtained and installed."""
+class Columns:
+    """Rows of one kind, stored as one column per field.
 
-    installed_s: float
-    agent: str
-    node: str
-    spiffe_id: str
-    serial_number: str
-    not_before_s: float
-    not_after_s: float
-    renew_at_s: float
-    attempts: int
-    crypto_cpu_s: float
-    bytes: int
+    ``add`` takes a row's values in the order of ``spec``; ``frame_data``
+    gives each column as a numpy array (numbers) or a list (text).
+    """
+
+    def __init__(self, spec: tuple[tuple[str, str], ...]) -> None:
+        self.spec = spec
+        self._columns: list[Any] = [
+            array(_TYPECODES[kind]) if kind in _TYPECODES else []
+            for _, kind in spec
+        ]
+        self._appends = [column.append for column in self._columns]
+
+    def add(self, *row: Any) -> None:
+        """Append one row (as many values as columns, in their order)."""
+        if len(row) != len(self._appends):
+            raise ValueError(
+                f"row of {len(row)} values for {len(self._appends)} "
+                f"columns ({', '.join(name for name, _ in self.spec)})"
+            )
+        for append, value in zip(self._appends, row, strict=False):
+            append(value)
+
+    def __len__(self) -> int:
+        return len(self._columns[0])
+
+    def frame_data(self) -> dict[str, Any]:
+        """Every column by name, ready for ``pandas.DataFrame``."""
+        return {
+            name: _exported(column)
+            for (name, _), column in zip(self.spec, self._columns, strict=True)
+        }
+
+
+def _exported(column: Any) -> Any:
+    if isinstance(column, array):
+        dtype = np.float64 if column.typecode == "d" else np.int64
+        return np.frombuffer(column, dtype=dtype).copy()
+    return column
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,10 +153,13 @@ class CryptoMeter:
     cpu_s: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     count: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
-    def measure(self, operation: str, work: Callable[[], T]) -> tuple[T, float]:
-        """Run ``work``; add its CPU time to ``operation``; return both."""
+    def measure(
+        self, operation: str, work: Callable[..., T], *args: Any
+    ) -> tuple[T, float]:
+        """Run ``work(*args)``; add its CPU time to ``operation``; return
+        both."""
         begin = time.process_time()
-        result = work()
+        result = work(*args)
         spent = time.process_time() - begin
         self.cpu_s[operation] += spent
         self.count[operation] += 1
@@ -126,8 +175,10 @@ class CryptoMeter:
 class Recorder:
     """Everything a run records, in the order it happened."""
 
-    csrs: list[CsrRecord] = field(default_factory=list)
-    rotations: list[RotationRecord] = field(default_factory=list)
+    csrs: Columns = field(default_factory=lambda: Columns(CSR_COLUMNS))
+    rotations: Columns = field(
+        default_factory=lambda: Columns(ROTATION_COLUMNS)
+    )
     handshakes: list[HandshakeSegment] = field(default_factory=list)
     thefts: list[TheftRecord] = field(default_factory=list)
     crypto: CryptoMeter = field(default_factory=CryptoMeter)

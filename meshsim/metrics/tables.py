@@ -8,10 +8,9 @@ from typing import Any
 import pandas as pd
 
 from meshsim.metrics.records import (
-    CsrRecord,
+    Columns,
     HandshakeSegment,
     Recorder,
-    RotationRecord,
     TheftRecord,
 )
 
@@ -34,9 +33,9 @@ class RunTables:
 
     def __init__(self, recorder: Recorder) -> None:
         self.handshakes = _frame(HandshakeSegment, recorder.handshakes)
-        self.csrs = _frame(CsrRecord, recorder.csrs)
+        self.csrs = _columns_frame(recorder.csrs)
         self.csrs["wait_s"] = self.csrs["started_s"] - self.csrs["submitted_s"]
-        self.rotations = _frame(RotationRecord, recorder.rotations)
+        self.rotations = _columns_frame(recorder.rotations)
         self.thefts = _frame(TheftRecord, recorder.thefts)
         self.attack_windows = attack_windows(self.thefts, self.handshakes)
 
@@ -115,3 +114,10 @@ def _frame(record_type: type, records: list[Any]) -> pd.DataFrame:
     columns = {f.name: _DTYPES[str(f.type)] for f in fields(record_type)}
     values = [[getattr(r, n) for n in columns] for r in records]
     return pd.DataFrame(values, columns=list(columns)).astype(columns)
+
+
+def _columns_frame(columns: Columns) -> pd.DataFrame:
+    """A table with one typed column per column of ``columns``."""
+    dtypes = {name: _DTYPES[kind] for name, kind in columns.spec}
+    frame = pd.DataFrame(columns.frame_data(), columns=list(dtypes))
+    return frame.astype(dtypes)

@@ -11,7 +11,7 @@ from meshsim.mesh.agent import Backoff, RenewalPolicy
 def test_renewal_at_grace_point_without_jitter() -> None:
     # remaining <= g * lifetime  <=>  t >= now + (1 - g) * lifetime
     policy = RenewalPolicy(grace_ratio=0.5, jitter=0.0)
-    grace = policy.draw_grace(np.random.default_rng(0))
+    (grace,) = policy.draw_graces(np.random.default_rng(0), 1)
 
     assert grace == 0.5
     assert policy.renew_at(100.0, 100.0 + 86_400.0, grace) == 43_300.0
@@ -27,7 +27,7 @@ def test_jittered_grace_stays_within_bounds_on_both_sides() -> None:
     policy = RenewalPolicy(grace_ratio=0.5, jitter=0.01)
     rng = np.random.default_rng(1)
 
-    draws = np.array([policy.draw_grace(rng) for _ in range(4000)])
+    draws = np.array(policy.draw_graces(rng, 4000))
 
     assert draws.min() >= 0.49 and draws.max() <= 0.51
     # The sign is random: about half the draws fall on each side.

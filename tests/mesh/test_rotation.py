@@ -78,3 +78,26 @@ def test_same_seed_gives_same_summary(shipped, simulate):
         summary["rotation"].pop("operations")
         summary.pop("certs")
     assert first == second
+
+
+def test_synchronised_start_queues_fifo_on_every_worker(small, simulate):
+    # N CSRs at t = 0, c workers, a fixed service time s: the k-th CSR
+    # served (k = 0, 1, ...) starts at floor(k / c) * s and ends s later.
+    n, workers, sign_time = 20, 3, 10.0
+    scenario = small(
+        f"mesh.workloads={n}",
+        "mesh.nodes=4",
+        f"ca.workers={workers}",
+        "ca.sign_time=10s",
+        "traffic.rate=0",
+        "duration=5m",
+    )
+
+    csrs = simulate(scenario).tables.csrs
+
+    first = csrs[csrs["submitted_s"] == 0.0].sort_values("started_s")
+    expected = np.floor(np.arange(n) / workers) * sign_time
+    assert len(first) == n
+    np.testing.assert_allclose(first["started_s"], expected)
+    np.testing.assert_allclose(first["finished_s"], expected + sign_time)
+    np.testing.assert_allclose(first["wait_s"], expected)

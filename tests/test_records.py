@@ -1,0 +1,34 @@
+"""Records kept column by column become the same typed tables."""
+
+from __future__ import annotations
+
+import pytest
+
+from meshsim.metrics.records import CSR_COLUMNS, Columns, Recorder
+from meshsim.metrics.tables import build_tables
+
+
+def test_columns_give_one_typed_table_column_per_field() -> None:
+    recorder = Recorder()
+    recorder.csrs.add(1.0, 2.5, 3.5, "agent-a", "spiffe://x/y", "issued",
+                      1.0, 400, 900)  # fmt: skip
+    recorder.csrs.add(4.0, 4.0, 4.0, "agent-b", "", "unreachable",
+                      0.0, 0, 0)  # fmt: skip
+
+    csrs = build_tables(recorder).csrs
+
+    assert len(recorder.csrs) == 2
+    assert list(csrs.columns) == [*(n for n, _ in CSR_COLUMNS), "wait_s"]
+    assert csrs["started_s"].dtype == "float64"
+    assert csrs["csr_bytes"].dtype == "int64"
+    assert csrs["agent"].tolist() == ["agent-a", "agent-b"]
+    assert csrs["wait_s"].tolist() == [1.5, 0.0]
+
+
+def test_a_row_of_the_wrong_length_is_refused() -> None:
+    columns = Columns(CSR_COLUMNS)
+
+    with pytest.raises(ValueError, match="row of 2 values for 9 columns"):
+        columns.add(1.0, 2.0)
+
+    assert len(columns) == 0
