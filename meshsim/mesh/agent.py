@@ -258,7 +258,7 @@ class Agent:
             # Ask the CA, holding one of the agent's in-flight places.
             answer = yield from self._ask(source, csr, size)
             if answer.chain is not None:
-                size += crypto.size(answer.chain)
+                size += answer.chain_bytes
                 credential, spent = crypto.measure(
                     "verify-issued",
                     self._accept,

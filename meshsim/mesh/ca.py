@@ -102,12 +102,13 @@ class CaPolicy:
 
 @dataclass(frozen=True, slots=True)
 class CsrAnswer:
-    """What the CA sends back: a chain (leaf first) or a refusal reason,
-    with the roots it trusts now."""
+    """What the CA sends back: a chain (leaf first) and its DER size, or a
+    refusal reason, with the roots it trusts now."""
 
     chain: tuple[AnyCertificate, ...] | None
     reason: str
     roots: tuple[AnyCertificate, ...] = field(default=())
+    chain_bytes: int = 0
 
 
 class SerialNumbers:
@@ -225,7 +226,6 @@ class CaServer:
             answer, spiffe_id, _ = self._sign(token, csr, node, started)
             yield self.env.timeout(service_s)
 
-        chain_bytes = self.crypto.size(answer.chain) if answer.chain else 0
         self._add_csr(
             submitted,
             started,
@@ -235,7 +235,7 @@ class CaServer:
             answer.reason,
             service_s,
             csr_size,
-            chain_bytes,
+            answer.chain_bytes,
         )
         return answer
 
@@ -400,17 +400,23 @@ class CaServer:
             return CsrAnswer(None, "node-unauthorized"), id_text, 0.0
 
         # Parse, check and sign; the CPU time is the real cost of the CSR.
-        answer, spent = self.crypto.measure(
+        signed, spent = self.crypto.measure(
             "ca-sign", self._signed, self.active, csr, spiffe_id, now
+        )
+        if isinstance(signed, str):
+            return CsrAnswer(None, signed), id_text, spent
+        answer = CsrAnswer(
+            signed, "issued", tuple(self.anchors), self.crypto.size(signed)
         )
         return answer, id_text, spent
 
     def _signed(
         self, signer: Authority, csr: Any, spiffe_id: SpiffeId, now: float
-    ) -> CsrAnswer:
-        """The CSR signed by ``signer`` at ``now``, or the refusal."""
+    ) -> tuple[AnyCertificate, ...] | str:
+        """The chain ``signer`` issues for the CSR at ``now``, or why it
+        refuses."""
         try:
-            chain = self.crypto.sign_workload(
+            return self.crypto.sign_workload(
                 signer,
                 csr,
                 spiffe_id,
@@ -421,5 +427,4 @@ class CaServer:
                 self.allowance,
             )
         except CsrRefusedError as refused:
-            return CsrAnswer(None, refused.reason)
-        return CsrAnswer(chain, "issued", tuple(self.anchors))
+            return refused.reason

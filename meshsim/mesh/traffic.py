@@ -21,6 +21,8 @@ lag, nobody on the path) and costs the same at any mesh size.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 from collections.abc import Callable, Iterable
 
 import numpy as np
@@ -58,6 +60,10 @@ class TrafficEngine:
         self.rate = rate
         # Node clocks keep their offsets for the whole run.
         self._offsets = sorted(set(state.clock_offsets_s))
+        # Actions due at validity edges, and the times the engine wakes.
+        self._edges: list[tuple[float, int, Callable[[], None]]] = []
+        self._order = itertools.count()
+        self._wakes: list[float] = []
         self.prepare()
         state.on_install(self._installed)
         state.on_bundle(self.touch_node)
@@ -123,7 +129,27 @@ class TrafficEngine:
         self.watch(credential, crossed)
 
     def _at(self, when: float, action: Callable[[], None]) -> None:
-        """Call ``action`` at ``when`` (a bare timeout with a callback is
-        cheaper than a process)."""
+        """Call ``action`` at ``when``.
+
+        Actions wait in a heap of their own, and the engine keeps one
+        SimPy timeout pending for the earliest of them: most edges belong
+        to credentials replaced before they expire, and popping those
+        from a plain heap costs far less than a SimPy event each.
+        """
+        heapq.heappush(self._edges, (when, next(self._order), action))
+        if not self._wakes or when < self._wakes[0]:
+            self._wake(when)
+
+    def _wake(self, when: float) -> None:
+        heapq.heappush(self._wakes, when)
         timeout = self.env.timeout(when - self.env.now)
-        timeout.callbacks.append(lambda _: action())
+        timeout.callbacks.append(self._on_wake)
+
+    def _on_wake(self, _: simpy.Event) -> None:
+        """Run every action due now, then wait for the next one."""
+        heapq.heappop(self._wakes)
+        now, edges = self.env.now, self._edges
+        while edges and edges[0][0] <= now:
+            heapq.heappop(edges)[2]()
+        if edges and (not self._wakes or edges[0][0] < self._wakes[0]):
+            self._wake(edges[0][0])
