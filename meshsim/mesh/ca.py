@@ -188,7 +188,10 @@ class CaServer:
 
     def reachable(self, now: float) -> bool:
         """False during an outage."""
-        return not any(o.start_s <= now < o.end_s for o in self.policy.outages)
+        outages = self.policy.outages
+        return not outages or not any(
+            o.start_s <= now < o.end_s for o in outages
+        )
 
     def serve_csr(
         self,

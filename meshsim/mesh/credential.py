@@ -36,7 +36,6 @@ class Credential:
     valid_from_s: float
     valid_until_s: float
     not_before_s: float
-    uid: int = field(default_factory=lambda: next(_ids))
     verdicts: dict[tuple[int, int], SpiffeId | str] = field(
         default_factory=dict, repr=False, compare=False
     )
@@ -50,15 +49,19 @@ class Credential:
         clock: SimClock,
     ) -> Credential:
         """Wrap a chain, reading its validity window from the certificates."""
-        valid_from = max(c.not_valid_before_utc for c in chain)
-        valid_until = min(c.not_valid_after_utc for c in chain)
+        not_before = chain[0].not_valid_before_utc
+        if len(chain) == 1:
+            valid_from, valid_until = not_before, chain[0].not_valid_after_utc
+        else:
+            valid_from = max(c.not_valid_before_utc for c in chain)
+            valid_until = min(c.not_valid_after_utc for c in chain)
         return cls(
             spiffe_id=spiffe_id,
             chain=chain,
             key=key,
             valid_from_s=clock.to_seconds(valid_from),
             valid_until_s=clock.to_seconds(valid_until),
-            not_before_s=clock.to_seconds(chain[0].not_valid_before_utc),
+            not_before_s=clock.to_seconds(not_before),
         )
 
     @property

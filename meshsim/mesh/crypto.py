@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import numpy as np
 from cryptography import x509
@@ -45,6 +45,9 @@ MODES = ("real", "modeled")
 AnyCertificate = x509.Certificate | ModeledCertificate
 Authority = CertificateAuthority | ModeledAuthority
 T = TypeVar("T")
+Verifier = Callable[
+    [Sequence[Any], Mapping[str, Sequence[Any]], datetime], SpiffeId
+]
 
 # Sample indices drawn per numpy call.
 _PICK_BLOCK = 4096
@@ -80,6 +83,10 @@ class Crypto:
             calibrate(algorithm) if self.modeled else None
         )
         self._picks: dict[str, list[int]] = {}
+        # A run makes objects of one kind only, real or modeled.
+        self._verify_chain: Verifier = (
+            verify_modeled if self.modeled else verify_svid
+        )
         self._costs: dict[str, list[float]] = {}
 
     def measure(
@@ -190,18 +197,7 @@ class Crypto:
         at: datetime,
     ) -> SpiffeId:
         """The chain's SPIFFE ID, or ``SvidError`` with the reason."""
-        # A run makes objects of one kind only, real or modeled.
-        if self.modeled:
-            return verify_modeled(
-                cast(Sequence[ModeledCertificate], chain),
-                cast(Mapping[str, Sequence[ModeledCertificate]], roots),
-                at,
-            )
-        return verify_svid(
-            cast(Sequence[x509.Certificate], chain),
-            cast(Mapping[str, Sequence[x509.Certificate]], roots),
-            at,
-        )
+        return self._verify_chain(chain, roots, at)
 
     def forge(
         self,

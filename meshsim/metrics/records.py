@@ -68,7 +68,8 @@ class Columns:
     """Rows of one kind, stored as one column per field.
 
     ``add`` takes a row's values in the order of ``spec``; ``frame_data``
-    gives each column as a numpy array (numbers) or a list (text).
+    gives each column as a numpy view of its numbers, or a list of text.
+    Rows are added while the run goes and read once it has ended.
     """
 
     def __init__(self, spec: tuple[tuple[str, str], ...]) -> None:
@@ -101,9 +102,11 @@ class Columns:
 
 
 def _exported(column: Any) -> Any:
+    # A view, not a copy: a large run's tables would otherwise hold every
+    # number twice. (An array cannot grow while a view of it exists.)
     if isinstance(column, array):
         dtype = np.float64 if column.typecode == "d" else np.int64
-        return np.frombuffer(column, dtype=dtype).copy()
+        return np.frombuffer(column, dtype=dtype)
     return column
 
 

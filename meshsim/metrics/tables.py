@@ -119,5 +119,5 @@ def _frame(record_type: type, records: list[Any]) -> pd.DataFrame:
 def _columns_frame(columns: Columns) -> pd.DataFrame:
     """A table with one typed column per column of ``columns``."""
     dtypes = {name: _DTYPES[kind] for name, kind in columns.spec}
-    frame = pd.DataFrame(columns.frame_data(), columns=list(dtypes))
+    frame = pd.DataFrame(columns.frame_data(), columns=list(dtypes), copy=False)
     return frame.astype(dtypes)

@@ -98,6 +98,18 @@ class ModeledAuthority:
     key: ModeledKey
     chain: tuple[ModeledCertificate, ...]
     max_workload_ttl: timedelta
+    # Read on every signature, so worked out once: when the chain's
+    # first certificate expires, and the CAs a leaf's chain carries.
+    not_after: datetime = field(init=False, repr=False, compare=False)
+    intermediates: tuple[ModeledCertificate, ...] = field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        ceiling = min(c.not_valid_after_utc for c in self.chain)
+        below_root = tuple(c for c in self.chain if not c.self_signed)
+        object.__setattr__(self, "not_after", ceiling)
+        object.__setattr__(self, "intermediates", below_root)
 
     @property
     def certificate(self) -> ModeledCertificate:
@@ -118,7 +130,7 @@ class ModeledAuthority:
         size: int,
     ) -> ModeledAuthority:
         """A CA one level below, clamped to this CA's chain."""
-        ceiling = min(c.not_valid_after_utc for c in self.chain)
+        ceiling = self.not_after
         certificate = ModeledCertificate(
             serial_number=serial_number,
             key_id=key.key_id,
@@ -151,7 +163,7 @@ class ModeledAuthority:
                 "ttl-too-long",
                 f"ttl: {ttl.total_seconds():g}s exceeds max_workload_ttl",
             )
-        signer_not_after = min(c.not_valid_after_utc for c in self.chain)
+        signer_not_after = self.not_after
         if now > signer_not_after:
             raise CsrRefusedError(
                 "signer-expired",
@@ -176,7 +188,7 @@ class ModeledAuthority:
             spiffe_id=spiffe_id,
             size=size,
         )
-        return (leaf, *(c for c in self.chain if not c.self_signed))
+        return (leaf, *self.intermediates)
 
 
 def verify_modeled(
@@ -220,15 +232,17 @@ def verify_modeled(
                 reason="unknown-authority",
                 kind="unknown_authority",
             )
-    anchors = [r for r in roots if r.key_id == chain[-1].issuer_key_id]
-    if not anchors:
+    issuer = chain[-1].issuer_key_id
+    anchored = False
+    for root in roots:
+        if root.key_id == issuer:
+            if root.not_valid_before_utc <= when <= root.not_valid_after_utc:
+                return spiffe_id
+            anchored = True
+    if not anchored:
         raise SvidError(
             "no root of the bundle signed this chain",
             reason="unknown-authority",
             kind="unknown_authority",
         )
-    if not any(
-        r.not_valid_before_utc <= when <= r.not_valid_after_utc for r in anchors
-    ):
-        raise SvidError("root expired", reason="expired", kind="expired")
-    return spiffe_id
+    raise SvidError("root expired", reason="expired", kind="expired")
