@@ -221,7 +221,8 @@ def _evidence(
         f"{stopped}; {measured}; EXTRAPOLATED from those two: "
         f"~{wall:,.0f} s (time ∝ W^{exponent:.2f})",
         f"peak when killed; EXTRAPOLATED (linear from the two smaller "
-        f"runs): ~{memory:.1f} GiB",
+        f"runs, which has come out low: docs/performance.md): "
+        f"~{memory:.1f} GiB",
     )
 
 

@@ -27,9 +27,10 @@ def test_notebook_is_committed_without_outputs(path: Path) -> None:
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_runs_at_small_size(
-    path: Path, monkeypatch: pytest.MonkeyPatch
+    path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("MESHSIM_NOTEBOOK_SMALL", "1")
+    monkeypatch.setenv("MESHSIM_NOTEBOOK_OUT", str(tmp_path))
     notebook = nbformat.read(path, as_version=4)
 
     NotebookClient(

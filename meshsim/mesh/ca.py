@@ -221,6 +221,8 @@ class CaServer:
             )
         else:
             # Take the worker that frees first; wait for it if it is busy.
+            # NOTE: a heap of free times, not a simpy.Resource, for speed;
+            # exact for FIFO (tests/mesh/test_ca_queue.py replays it).
             service_s = self._service_time()
             started = max(submitted, self._free_at[0])
             heapq.heapreplace(self._free_at, started + service_s)
