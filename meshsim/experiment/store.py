@@ -114,6 +114,7 @@ class SweepFolder:
             "sweep_sha256": spec.text_sha256,
             "plan_sha256": self.sweep.plan_sha256(),
             "overrides": list(self.sweep.overrides),
+            "replications": self.sweep.replications,
             "created_at": datetime.now(UTC).isoformat(),
         }
 
@@ -138,10 +139,25 @@ class SweepFolder:
                 f", sha256 {str(existing.get('sweep_sha256'))[:12]}…; this "
                 f"one is {guard['sweep_sha256'][:12]}…)"
             )
+        elif existing.get("overrides") != guard["overrides"]:
+            what = (
+                "holds this sweep file run with other overrides "
+                f"({_listed(existing.get('overrides'))}; now "
+                f"{_listed(guard['overrides'])})"
+            )
+        elif existing.get("replications") not in (
+            None,
+            guard["replications"],
+        ):
+            what = (
+                "holds this sweep run with "
+                f"{existing.get('replications')} replications (now "
+                f"{guard['replications']})"
+            )
         else:
             what = (
-                "holds this sweep file run with other overrides or another "
-                "base scenario (plan sha256 "
+                "holds this sweep file run with another base scenario "
+                "(plan sha256 "
                 f"{str(existing.get('plan_sha256'))[:12]}…, now "
                 f"{guard['plan_sha256'][:12]}…)"
             )
@@ -153,6 +169,11 @@ class SweepFolder:
             for path in self.runs.glob(".*"):
                 if path.is_file():
                     path.unlink(missing_ok=True)
+
+
+def _listed(overrides: Any) -> str:
+    """Overrides as a user typed them, or ``none``."""
+    return " ".join(map(str, overrides)) if overrides else "none"
 
 
 def _same(existing: dict[str, Any], guard: dict[str, Any]) -> bool:
