@@ -131,27 +131,31 @@ def test_a_finished_sweep_rerun_runs_nothing(finished: SweepOutcome) -> None:
     pd.testing.assert_frame_equal(again.runs, finished.runs)
 
 
-def test_a_rerun_with_other_replications_is_refused_naming_them(
-    write_sweep: Callable[..., Path], tmp_path: Path
+@pytest.mark.parametrize(
+    ("overrides", "replications", "named"),
+    [
+        ((), 3, "with 2 replications (now 3)"),
+        (
+            ("traffic.rate=0",),
+            None,
+            "other overrides (none; now traffic.rate=0)",
+        ),
+    ],
+    ids=["replications", "overrides"],
+)
+def test_a_rerun_changing_the_plan_is_refused_naming_the_change(
+    write_sweep: Callable[..., Path],
+    tmp_path: Path,
+    overrides: tuple[str, ...],
+    replications: int | None,
+    named: str,
 ) -> None:
     path = write_sweep("scenario: tiny.yaml\nreplications: 2\n")
     out = tmp_path / "out"
     run_sweep(load_sweep(path), out, SerialExecutor())
 
+    changed = load_sweep(path, overrides, replications)
     with pytest.raises(WrongSweepError) as refused:
-        run_sweep(load_sweep(path, replications=3), out, SerialExecutor())
+        run_sweep(changed, out, SerialExecutor())
 
-    assert "with 2 replications (now 3)" in str(refused.value)
-
-
-def test_a_rerun_with_other_overrides_is_refused_naming_them(
-    write_sweep: Callable[..., Path], tmp_path: Path
-) -> None:
-    path = write_sweep("scenario: tiny.yaml\nreplications: 1\n")
-    out = tmp_path / "out"
-    run_sweep(load_sweep(path), out, SerialExecutor())
-
-    with pytest.raises(WrongSweepError) as refused:
-        run_sweep(load_sweep(path, ["traffic.rate=0"]), out, SerialExecutor())
-
-    assert "other overrides (none; now traffic.rate=0)" in str(refused.value)
+    assert named in str(refused.value)
