@@ -7,10 +7,8 @@ runs the clock to the scenario's duration and returns the records.
 
 from __future__ import annotations
 
-import gc
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
@@ -23,6 +21,7 @@ from meshsim.attack.loot import Loot
 from meshsim.attack.mitm import Mitm
 from meshsim.attack.token_theft import TokenTheft
 from meshsim.clock import SimClock
+from meshsim.collector import collector_eased
 from meshsim.mesh.agent import Agent, Backoff, Graces, RenewalPolicy
 from meshsim.mesh.ca import CaPolicy, CaServer, Outage, RootChange
 from meshsim.mesh.churn import Churn
@@ -66,10 +65,6 @@ _STREAMS = (
 
 # The clock advances in this many steps so progress can be reported.
 _PROGRESS_STEPS = 100
-
-# Allocations between young collections while the clock runs (Python's
-# default is 700).
-_YOUNG_COLLECTION_AFTER = 50_000
 
 # Issued chains kept for the user to inspect with openssl.
 _CHAINS_KEPT = 3
@@ -125,7 +120,7 @@ def simulate(scenario: Scenario, progress: Progress | None = None) -> RunResult:
 
     # Run the clock, in steps so that progress can be shown.
     world.engine.start()
-    with _collector_eased():
+    with collector_eased():
         for step in range(1, _PROGRESS_STEPS + 1):
             world.env.run(until=scenario.duration * step / _PROGRESS_STEPS)
             if progress is not None:
@@ -141,28 +136,6 @@ def simulate(scenario: Scenario, progress: Progress | None = None) -> RunResult:
         clock_offsets_s=tuple(world.state.clock_offsets_s),
         wall_seconds=time.perf_counter() - began,
     )
-
-
-@contextmanager
-def _collector_eased() -> Iterator[None]:
-    """Collect young objects less often and leave older ones alone while
-    the clock runs, then restore the collector as it was.
-
-    A run makes and drops a few SimPy events and records per renewal and
-    keeps everything else (agents, credentials, records) to the end, so
-    Python's cyclic collector, left at its defaults, spends a third of a
-    large run walking live objects that can never be freed. Objects that
-    exist when the run starts are frozen (:func:`gc.freeze`) and young
-    collections happen after 50,000 allocations instead of 700.
-    """
-    thresholds = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(_YOUNG_COLLECTION_AFTER, *thresholds[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
 
 
 def _build(scenario: Scenario) -> _World:

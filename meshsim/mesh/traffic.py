@@ -135,6 +135,9 @@ class TrafficEngine:
         SimPy timeout pending for the earliest of them: most edges belong
         to credentials replaced before they expire, and popping those
         from a plain heap costs far less than a SimPy event each.
+
+        NOTE: a queue beside SimPy's, because a SimPy timeout cannot be
+        cancelled; it can go if SimPy gains cancellation.
         """
         heapq.heappush(self._edges, (when, next(self._order), action))
         if not self._wakes or when < self._wakes[0]:
