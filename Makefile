@@ -30,8 +30,8 @@ unit: venv
 
 test: lint typecheck unit
 
-# Performance figures against the issue's targets (about ten minutes on
-# two cores; `.venv/bin/python -m benchmarks --quick` takes under one).
+# Performance figures against their targets (about six minutes on two
+# idle cores; `.venv/bin/python -m benchmarks --quick` takes under one).
 bench: venv
 	$(BIN)/python -m benchmarks
 

@@ -54,6 +54,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     quick = args.quick or os.environ.get(QUICK_VARIABLE, "") not in ("", "0")
     sizes = QUICK if quick else FULL
+    if args.out is None:
+        # A smoke run never replaces a full run's figures.
+        name = "bench-quick.json" if quick else "bench.json"
+        args.out = REPO / "results" / name
     if args.scale_timeout is not None:
         sizes = dataclasses.replace(sizes, scale_timeout_s=args.scale_timeout)
     chosen = args.only or list(BENCHMARKS)
@@ -153,8 +157,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--out",
         type=Path,
-        default=REPO / "results" / "bench.json",
-        help="where to write the figures (default results/bench.json)",
+        default=None,
+        help=(
+            "where to write the figures (default results/bench.json, "
+            "results/bench-quick.json for a quick run)"
+        ),
     )
     return parser
 

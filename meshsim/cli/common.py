@@ -61,7 +61,7 @@ overrides_option = click.option(
     "overrides",
     multiple=True,
     metavar="KEY=VALUE",
-    help="Override a scenario key, e.g. --set mesh.workloads=20.",
+    help="Override a scenario key, e.g. --set mesh.workloads=400.",
 )
 
 

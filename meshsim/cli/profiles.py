@@ -12,7 +12,12 @@ __all__ = ["profiles"]
 
 
 @click.command(cls=OneLineCommand)
-@click.argument("name", required=False, type=click.Choice(PROFILE_SETTINGS))
+@click.argument(
+    "name",
+    required=False,
+    type=click.Choice(PROFILE_SETTINGS),
+    metavar="[PROFILE]",
+)
 @guarded
 def profiles(name: str | None) -> None:
     """Print the defaults a profile sets, each with where it comes from."""

@@ -20,6 +20,10 @@ _out = Console()
 @guarded
 def report(folder: Path) -> None:
     """Draw the figures of the sweep in FOLDER and write report.html."""
+    if not folder.exists():
+        fail(f"{folder}: no such folder")
+    if not folder.is_dir():
+        fail(f"{folder}: not a folder (a sweep's results are one)")
     missing = [
         name
         for name in ("manifest.json", "runs.parquet", "points.parquet")

@@ -33,6 +33,7 @@ from meshsim.experiment import (
     SweepOutcome,
     SweepProgress,
     WrongSweepError,
+    check_sweep_folder,
     load_sweep,
     run_sweep,
 )
@@ -40,7 +41,7 @@ from meshsim.experiment import (
 __all__ = ["sweep"]
 
 _err = Console(stderr=True)
-_out = Console()
+_out = Console(soft_wrap=True)
 
 
 @click.command()
@@ -116,11 +117,15 @@ def sweep(
         for problem in error.problems:
             click.echo(str(problem), err=True)
         sys.exit(2)
+    out = out if out is not None else Path("results") / plan.name
+    try:
+        check_sweep_folder(plan, out, force=force)
+    except WrongSweepError as error:
+        fail(str(error))
     if dry_run:
         _show_plan(plan)
         return
 
-    out = out if out is not None else Path("results") / plan.name
     chosen: Executor
     if executor == "dask":
         chosen = DaskExecutor(scheduler, jobs)

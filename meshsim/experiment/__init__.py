@@ -25,6 +25,7 @@ from meshsim.experiment.plan import (
 from meshsim.experiment.runner import (
     SweepOutcome,
     SweepProgress,
+    check_sweep_folder,
     read_results,
     run_sweep,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "SweepSpec",
     "Varied",
     "WrongSweepError",
+    "check_sweep_folder",
     "ci_half_width",
     "default_jobs",
     "load_sweep",

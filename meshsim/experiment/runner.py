@@ -27,6 +27,7 @@ from meshsim.scenario import dump_resolved
 __all__ = [
     "SweepOutcome",
     "SweepProgress",
+    "check_sweep_folder",
     "read_results",
     "run_sweep",
 ]
@@ -71,6 +72,14 @@ class SweepOutcome:
     """Replications found already stored."""
     failed: int
     """Replications recorded as failed (this call's and stored ones)."""
+
+
+def check_sweep_folder(
+    sweep: Sweep, out: str | Path, *, force: bool = False
+) -> None:
+    """Raise ``WrongSweepError`` if ``run_sweep`` would refuse ``out``
+    for ``sweep``; write nothing."""
+    SweepFolder(Path(out), sweep).check(force)
 
 
 def run_sweep(

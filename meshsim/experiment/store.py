@@ -52,18 +52,13 @@ class SweepFolder:
     def runs(self) -> Path:
         return self.path / _RUNS
 
-    def open(self, sweep_text: bytes, force: bool) -> dict[str, Any]:
-        """Make the folder ready and return its guard.
-
-        A missing or empty folder is started; one holding this very
-        sweep is resumed; anything else is refused without ``force``
-        and, with it, emptied and started over.
-        """
-        guard = self._guard()
+    def check(self, force: bool) -> None:
+        """Raise ``WrongSweepError`` if :meth:`open` would refuse the
+        folder; write nothing."""
         existing = self._read_guard()
+        guard = self._guard()
         if existing is not None and _same(existing, guard):
-            self._drop_temporaries()
-            return existing
+            return
         if self.path.exists() and not self.path.is_dir():
             raise WrongSweepError(
                 f"--out: {str(self.path)!r} exists and is not a folder"
@@ -76,7 +71,22 @@ class SweepFolder:
                     f"--out: {str(self.path)!r} holds the current folder; "
                     "it is not replaced even with --force"
                 )
-            shutil.rmtree(self.path)
+
+    def open(self, sweep_text: bytes, force: bool) -> dict[str, Any]:
+        """Make the folder ready and return its guard.
+
+        A missing or empty folder is started; one holding this very
+        sweep is resumed; anything else is refused without ``force``
+        and, with it, emptied and started over.
+        """
+        self.check(force)
+        guard = self._guard()
+        existing = self._read_guard()
+        if existing is not None and _same(existing, guard):
+            self._drop_temporaries()
+            return existing
+        if self.path.exists() and any(self.path.iterdir()):
+            shutil.rmtree(self.path)  # check() allows it with force only
 
         # start: the guard goes last, so a folder without one is not ours
         write_bytes(self.path / "sweep.yaml", sweep_text)

@@ -159,3 +159,21 @@ def test_a_rerun_changing_the_plan_is_refused_naming_the_change(
         run_sweep(changed, out, SerialExecutor())
 
     assert named in str(refused.value)
+
+
+def test_dry_run_refuses_a_folder_the_run_would_refuse(
+    finished: SweepOutcome, write_sweep: Callable[..., Path]
+) -> None:
+    other = write_sweep(
+        "scenario: tiny.yaml\nreplications: 1\n", name="other.yaml"
+    )
+    before = sorted(p.name for p in finished.out.rglob("*"))
+
+    refused = CliRunner().invoke(
+        main, ["sweep", str(other), "--out", str(finished.out), "--dry-run"]
+    )
+
+    assert refused.exit_code == 2
+    assert refused.output.startswith("error: --out: ")
+    assert "holds a different sweep file" in refused.output
+    assert sorted(p.name for p in finished.out.rglob("*")) == before

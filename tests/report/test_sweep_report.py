@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from meshsim.cli import main
@@ -110,3 +111,21 @@ def test_report_refuses_a_folder_without_a_finished_sweep(
 
     assert result.exit_code == 2
     assert "not a finished sweep" in result.output
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [(None, "no such folder"), ("file", "not a folder")],
+    ids=["missing", "file"],
+)
+def test_report_says_when_the_path_is_no_folder(
+    tmp_path: Path, make: str | None, says: str
+) -> None:
+    path = tmp_path / "results"
+    if make == "file":
+        path.write_text("not a sweep")
+
+    result = CliRunner().invoke(main, ["report", str(path)])
+
+    assert result.exit_code == 2
+    assert f"{path}: {says}" in result.output
