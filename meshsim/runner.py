@@ -18,11 +18,6 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from meshsim import __version__
 from meshsim.metrics.summary import summarise
 from meshsim.metrics.tables import RunTables, build_tables
-from meshsim.report.run_plots import (
-    attack_window_figure,
-    ca_load_figure,
-    handshake_figure,
-)
 from meshsim.results import (
     staged_folder,
     write_bytes,
@@ -93,7 +88,14 @@ def save_run(
         for name, table in run.tables.items():
             write_table(folder / "tables" / f"{name}.parquet", table)
 
-        # Figures.
+        # Figures (matplotlib is imported here: sweep workers, which
+        # only run scenarios, never load it).
+        from meshsim.report.run_plots import (
+            attack_window_figure,
+            ca_load_figure,
+            handshake_figure,
+        )
+
         duration = scenario.duration
         outages = [(o.start, o.start + o.duration) for o in scenario.ca.outages]
         figures = {

@@ -24,7 +24,6 @@ from typing import Any, Final
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from meshsim.experiment.plan import Point, Sweep
 from meshsim.scenario import Scenario
@@ -166,6 +165,10 @@ def ci_half_width(values: Sequence[float] | np.ndarray) -> float:
     n = len(data)
     if n < 2:
         return math.nan
+    # Imported here: SciPy takes a third of a second to load, and only
+    # the tables at a sweep's end need it, not the workers.
+    from scipy import stats
+
     t = float(stats.t.ppf((1 + CONFIDENCE) / 2, n - 1))
     return t * float(data.std(ddof=1)) / math.sqrt(n)
 
