@@ -236,9 +236,4 @@ def _show(outcome: SweepOutcome) -> None:
         _out.print(f"  failed {row.point}-r{row.replication:02d}: {row.error}")
     if len(failed) > 10:
         _out.print(f"  … and {len(failed) - 10} more (see runs.parquet)")
-    _out.print(
-        f"results: {outcome.out}",
-        soft_wrap=True,
-        markup=False,
-        highlight=False,
-    )
+    _out.print(f"results: {outcome.out}", markup=False, highlight=False)

@@ -55,10 +55,17 @@ class SweepFolder:
     def check(self, force: bool) -> None:
         """Raise ``WrongSweepError`` if :meth:`open` would refuse the
         folder; write nothing."""
+        self._checked(force)
+
+    def _checked(
+        self, force: bool
+    ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+        """The stored guard (when this sweep's) and the new one, or
+        ``WrongSweepError``."""
         existing = self._read_guard()
         guard = self._guard()
         if existing is not None and _same(existing, guard):
-            return
+            return existing, guard
         if self.path.exists() and not self.path.is_dir():
             raise WrongSweepError(
                 f"--out: {str(self.path)!r} exists and is not a folder"
@@ -71,6 +78,7 @@ class SweepFolder:
                     f"--out: {str(self.path)!r} holds the current folder; "
                     "it is not replaced even with --force"
                 )
+        return None, guard
 
     def open(self, sweep_text: bytes, force: bool) -> dict[str, Any]:
         """Make the folder ready and return its guard.
@@ -79,14 +87,12 @@ class SweepFolder:
         sweep is resumed; anything else is refused without ``force``
         and, with it, emptied and started over.
         """
-        self.check(force)
-        guard = self._guard()
-        existing = self._read_guard()
-        if existing is not None and _same(existing, guard):
+        existing, guard = self._checked(force)
+        if existing is not None:
             self._drop_temporaries()
             return existing
         if self.path.exists() and any(self.path.iterdir()):
-            shutil.rmtree(self.path)  # check() allows it with force only
+            shutil.rmtree(self.path)  # _checked allows it with force only
 
         # start: the guard goes last, so a folder without one is not ours
         write_bytes(self.path / "sweep.yaml", sweep_text)

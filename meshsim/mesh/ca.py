@@ -1,4 +1,4 @@
-"""The CA server (istiod's role) as a SimPy resource that serves CSRs.
+"""The CA server (istiod's role): workers that serve CSRs in turn.
 
 CSRs are served first come, first served by ``workers`` workers; each
 takes ``sign_time`` of simulated time (fixed, or exponential with that
