@@ -31,9 +31,10 @@ from benchmarks import (
     sweep_scaling,
 )
 from benchmarks.figures import FULL, QUICK, Figure, Sizes
-from benchmarks.report import print_table, write_json
+from benchmarks.report import print_table
 from benchmarks.scenarios import REPO
 from meshsim import __version__
+from meshsim.results import write_json
 
 __all__ = ["BENCHMARKS", "main"]
 
@@ -51,13 +52,15 @@ QUICK_VARIABLE = "MESHSIM_BENCH_QUICK"
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the chosen benchmarks; return the exit status."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     quick = args.quick or os.environ.get(QUICK_VARIABLE, "") not in ("", "0")
     sizes = QUICK if quick else FULL
     if args.out is None:
-        # A smoke run never replaces a full run's figures.
-        name = "bench-quick.json" if quick else "bench.json"
-        args.out = REPO / "results" / name
+        args.out = REPO / "results" / _default_name(quick, args.only)
+    problem = _unwritable(args.out)
+    if problem is not None:
+        parser.error(f"--out: {str(args.out)!r} {problem}")
     if args.scale_timeout is not None:
         sizes = dataclasses.replace(sizes, scale_timeout_s=args.scale_timeout)
     chosen = args.only or list(BENCHMARKS)
@@ -124,8 +127,29 @@ def main(argv: Sequence[str] | None = None) -> int:
             "crashes": crashes,
         },
     )
-    console.print(f"wrote {args.out}")
+    console.print(f"wrote {args.out}", markup=False, highlight=False)
     return 1 if crashes else 0
+
+
+def _default_name(quick: bool, only: list[str] | None) -> str:
+    """``bench.json`` for a full run of every benchmark; a smoke run or a
+    run of some benchmarks never replaces it."""
+    name = "bench"
+    if only:
+        name += "-" + "-".join(dict.fromkeys(only))
+    if quick:
+        name += "-quick"
+    return name + ".json"
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why ``path`` cannot take the figures, found before any runs."""
+    if path.is_dir():
+        return "is a folder"
+    for parent in path.absolute().parents:
+        if parent.exists() and not parent.is_dir():
+            return f"is under {str(parent)!r}, a file"
+    return None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -159,8 +183,8 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         default=None,
         help=(
-            "where to write the figures (default results/bench.json, "
-            "results/bench-quick.json for a quick run)"
+            "where to write the figures (default results/bench.json; "
+            "results/bench-NAME...[-quick].json for --only or --quick)"
         ),
     )
     return parser

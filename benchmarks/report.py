@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from benchmarks.figures import Figure
 
-__all__ = ["format_target", "format_value", "print_table", "write_json"]
+__all__ = ["format_target", "format_value", "print_table"]
 
 _UNITS = {"ratio": "\u00d7", "s": " s", "GiB": " GiB"}
 
@@ -61,22 +56,3 @@ def print_table(
             figure.note,
         )
     (console or Console()).print(table)
-
-
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write ``data`` to ``path`` whole: a temporary file in the same
-    folder, flushed to disk, then renamed over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(data, indent=2, sort_keys=False, default=str) + "\n"
-    descriptor, temporary = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
-    )
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

@@ -17,8 +17,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchmarks.report import write_json
 from benchmarks.scenarios import load, scale_overrides
+from meshsim.results import write_json
 from meshsim.runner import run_scenario
 
 __all__ = ["main"]

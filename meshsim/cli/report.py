@@ -6,13 +6,14 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from meshsim.cli.common import OneLineCommand, fail, guarded
 from meshsim.report.sweep_page import write_report
 
 __all__ = ["report"]
 
-_out = Console()
+_out = Console(soft_wrap=True, highlight=False)
 
 
 @click.command(cls=OneLineCommand)
@@ -36,7 +37,7 @@ def report(folder: Path) -> None:
         )
     written = write_report(folder)
     for title, path in written.figures.items():
-        _out.print(f"{title}: {path}")
+        _out.print(f"{escape(title)}: {escape(str(path))}")
     for title, reason in written.skipped.items():
-        _out.print(f"[yellow]left out[/] {title}: {reason}")
-    _out.print(f"report: {written.page}")
+        _out.print(f"[yellow]left out[/] {escape(title)}: {escape(reason)}")
+    _out.print(f"report: {escape(str(written.page))}")

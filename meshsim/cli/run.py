@@ -46,7 +46,12 @@ _out = Console()
 def validate(scenario_file: Path, overrides: tuple[str, ...]) -> None:
     """Check a scenario file and report every error in it."""
     scenario = load_or_exit(scenario_file, overrides)
-    _out.print(f"{scenario_file}: ok ({scenario.name})")
+    _out.print(
+        f"{scenario_file}: ok ({scenario.name})",
+        soft_wrap=True,
+        markup=False,
+        highlight=False,
+    )
 
 
 @click.command(cls=OneLineCommand)

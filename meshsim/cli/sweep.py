@@ -22,7 +22,12 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from meshsim.cli.common import fail, overrides_option
+from meshsim.cli.common import (
+    OneLineCommand,
+    fail,
+    guarded,
+    overrides_option,
+)
 from meshsim.experiment import (
     DaskExecutor,
     Executor,
@@ -41,10 +46,11 @@ from meshsim.experiment import (
 __all__ = ["sweep"]
 
 _err = Console(stderr=True)
-_out = Console(soft_wrap=True)
+# Paths and labels are printed as they are: no markup, no wrapping.
+_out = Console(soft_wrap=True, markup=False, highlight=False)
 
 
-@click.command()
+@click.command(cls=OneLineCommand)
 @click.argument("sweep_file", type=click.Path(path_type=Path))
 @click.option(
     "--out",
@@ -91,6 +97,7 @@ _out = Console(soft_wrap=True)
     help="Check the sweep and list its points; run nothing.",
 )
 @overrides_option
+@guarded
 def sweep(
     sweep_file: Path,
     out: Path | None,
@@ -236,4 +243,4 @@ def _show(outcome: SweepOutcome) -> None:
         _out.print(f"  failed {row.point}-r{row.replication:02d}: {row.error}")
     if len(failed) > 10:
         _out.print(f"  … and {len(failed) - 10} more (see runs.parquet)")
-    _out.print(f"results: {outcome.out}", markup=False, highlight=False)
+    _out.print(f"results: {outcome.out}")

@@ -62,23 +62,44 @@ class SweepFolder:
     ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
         """The stored guard (when this sweep's) and the new one, or
         ``WrongSweepError``."""
+        where = f"--out: {str(self.path)!r}"
+        if self.path.is_symlink():
+            raise WrongSweepError(
+                f"{where} is a symbolic link; give the folder itself"
+            )
+        for parent in self.path.absolute().parents:
+            if parent.exists() and not parent.is_dir():
+                raise WrongSweepError(f"{where}: {str(parent)!r} is a file")
         existing = self._read_guard()
         guard = self._guard()
         if existing is not None and _same(existing, guard):
             return existing, guard
         if self.path.exists() and not self.path.is_dir():
-            raise WrongSweepError(
-                f"--out: {str(self.path)!r} exists and is not a folder"
-            )
+            raise WrongSweepError(f"{where} exists and is not a folder")
         if self.path.exists() and any(self.path.iterdir()):
             if not force:
                 raise WrongSweepError(self._refusal(existing, guard))
-            if Path.cwd().resolve().is_relative_to(self.path.resolve()):
+            kept = self._not_to_replace()
+            if kept is not None:
                 raise WrongSweepError(
-                    f"--out: {str(self.path)!r} holds the current folder; "
-                    "it is not replaced even with --force"
+                    f"{where} holds {kept}; it is not replaced even with "
+                    "--force"
                 )
         return None, guard
+
+    def _not_to_replace(self) -> str | None:
+        """What inside the folder --force must not delete, if anything:
+        the current folder, the sweep file or its base scenario."""
+        inside = self.path.resolve()
+        spec = self.sweep.spec
+        for what, path in (
+            ("the current folder", Path.cwd()),
+            ("the sweep file", Path(spec.source)),
+            ("the base scenario", spec.base_path),
+        ):
+            if path.resolve().is_relative_to(inside):
+                return what
+        return None
 
     def open(self, sweep_text: bytes, force: bool) -> dict[str, Any]:
         """Make the folder ready and return its guard.
@@ -155,29 +176,33 @@ class SweepFolder:
                 f", sha256 {str(existing.get('sweep_sha256'))[:12]}…; this "
                 f"one is {guard['sweep_sha256'][:12]}…)"
             )
-        elif existing.get("overrides") != guard["overrides"]:
-            what = (
-                "holds this sweep file run with other overrides "
-                f"({_listed(existing.get('overrides'))}; now "
+            return f"{where} {what}; pass --force to start it over"
+
+        # The same file: say each input that differs, as far as known.
+        differences = []
+        stored = existing.get("overrides")
+        if sorted(map(str, stored or [])) != sorted(guard["overrides"]):
+            differences.append(
+                f"other overrides ({_listed(stored)}; now "
                 f"{_listed(guard['overrides'])})"
             )
-        elif existing.get("replications") not in (
-            None,
-            guard["replications"],
-        ):
-            what = (
-                "holds this sweep run with "
-                f"{existing.get('replications')} replications (now "
-                f"{guard['replications']})"
+        replications = existing.get("replications")
+        if replications not in (None, guard["replications"]):
+            differences.append(
+                f"{replications} replications (now {guard['replications']})"
             )
-        else:
-            what = (
-                "holds this sweep file run with another base scenario "
-                "(plan sha256 "
+        if not differences:
+            unknown = "" if replications is not None else "replications or "
+            differences.append(
+                f"another {unknown}base scenario (plan sha256 "
                 f"{str(existing.get('plan_sha256'))[:12]}…, now "
                 f"{guard['plan_sha256'][:12]}…)"
             )
-        return f"{where} {what}; pass --force to start it over"
+        what = " and ".join(differences)
+        return (
+            f"{where} holds this sweep file run with {what}; pass --force "
+            "to start it over"
+        )
 
     def _drop_temporaries(self) -> None:
         """Remove temporary files a killed run left behind."""

@@ -205,3 +205,20 @@ def test_dry_run_lists_points_and_runs_nothing(
     assert "8 points x 3 replications, root seed 7" in result.output
     assert "p007  pki.workload_ttl=4h, mesh.agent=per-node" in result.output
     assert not (tmp_path / "results").exists()
+
+
+def test_dry_run_prints_a_path_with_brackets_as_it_is(
+    write_sweep: Callable[..., Path], tmp_path: Path
+) -> None:
+    # Rich would read "[/]" as markup; paths are printed as they are.
+    folder = tmp_path / "x[/]y"  # a folder "x[" holding "]y"
+    folder.mkdir(parents=True)
+    path = write_sweep()
+    moved = folder / path.name
+    path.rename(moved)
+    (tmp_path / "tiny.yaml").rename(folder / "tiny.yaml")
+
+    result = CliRunner().invoke(main, ["sweep", str(moved), "--dry-run"])
+
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"{moved}: ok (small): 8 points x 3")

@@ -140,8 +140,14 @@ def test_a_finished_sweep_rerun_runs_nothing(finished: SweepOutcome) -> None:
             None,
             "other overrides (none; now traffic.rate=0)",
         ),
+        (
+            ("traffic.rate=0",),
+            3,
+            "with other overrides (none; now traffic.rate=0) and "
+            "2 replications (now 3)",
+        ),
     ],
-    ids=["replications", "overrides"],
+    ids=["replications", "overrides", "both"],
 )
 def test_a_rerun_changing_the_plan_is_refused_naming_the_change(
     write_sweep: Callable[..., Path],
@@ -177,3 +183,32 @@ def test_dry_run_refuses_a_folder_the_run_would_refuse(
     assert refused.output.startswith("error: --out: ")
     assert "holds a different sweep file" in refused.output
     assert sorted(p.name for p in finished.out.rglob("*")) == before
+
+
+@pytest.mark.parametrize(
+    ("out", "says"),
+    [
+        (".", "holds the sweep file; it is not replaced even with --force"),
+        ("link", "is a symbolic link"),
+        ("a-file/out", "is a file"),
+    ],
+    ids=["inputs-inside", "symlink", "under-a-file"],
+)
+def test_force_never_deletes_inputs_nor_follows_odd_paths(
+    write_sweep: Callable[..., Path], tmp_path: Path, out: str, says: str
+) -> None:
+    path = write_sweep("scenario: tiny.yaml\nreplications: 1\n")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "kept.txt").write_text("mine")
+    (tmp_path / "link").symlink_to(tmp_path / "elsewhere")
+    (tmp_path / "a-file").write_text("not a folder")
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+
+    refused = CliRunner().invoke(
+        main, ["sweep", str(path), "--out", str(tmp_path / out), "--force"]
+    )
+
+    assert refused.exit_code == 2, refused.output
+    assert refused.output.startswith("error: --out: ")
+    assert says in refused.output
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
