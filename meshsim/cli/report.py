@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from meshsim.cli.common import OneLineCommand, fail, guarded
+from meshsim.report.sweep_data import read_sweep
 from meshsim.report.sweep_page import write_report
 
 __all__ = ["report"]
@@ -35,7 +36,11 @@ def report(folder: Path) -> None:
             f"{folder}: not a finished sweep (no {', '.join(missing)}); "
             "run meshsim sweep to the end first"
         )
-    written = write_report(folder)
+    try:
+        data = read_sweep(folder)
+    except (OSError, ValueError) as error:
+        fail(f"{folder}: not a finished sweep ({error})")
+    written = write_report(folder, data)
     for title, path in written.figures.items():
         _out.print(f"{escape(title)}: {escape(str(path))}")
     for title, reason in written.skipped.items():

@@ -118,9 +118,12 @@ class SweepData:
 
 
 def read_sweep(folder: str | Path) -> SweepData:
-    """The tables and manifest a finished ``meshsim sweep`` wrote."""
+    """The tables and manifest a finished ``meshsim sweep`` wrote
+    (``OSError`` or ``ValueError`` when one cannot be read)."""
     path = Path(folder)
     manifest = json.loads((path / "manifest.json").read_text())
+    if not isinstance(manifest, dict):
+        raise ValueError("manifest.json: not a JSON object")
     return SweepData(
         runs=pd.read_parquet(path / "runs.parquet"),
         points=pd.read_parquet(path / "points.parquet"),

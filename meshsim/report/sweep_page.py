@@ -52,10 +52,13 @@ class SweepReport:
     """Title of each figure left out, and why."""
 
 
-def write_report(folder: str | Path) -> SweepReport:
-    """Draw the figures of the sweep in ``folder`` and its HTML page."""
+def write_report(
+    folder: str | Path, data: SweepData | None = None
+) -> SweepReport:
+    """Draw the figures of the sweep in ``folder`` (its tables ``data``,
+    read from it when not given) and its HTML page."""
     path = Path(folder)
-    data = read_sweep(path)
+    data = data if data is not None else read_sweep(path)
     figures: dict[str, Path] = {}
     skipped: dict[str, str] = {}
     for name, title, draw in FIGURES:

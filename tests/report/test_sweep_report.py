@@ -129,3 +129,16 @@ def test_report_says_when_the_path_is_no_folder(
 
     assert result.exit_code == 2
     assert f"{path}: {says}" in result.output
+
+
+def test_report_refuses_unreadable_tables_in_one_line(tmp_path: Path) -> None:
+    for name in ("runs.parquet", "points.parquet"):
+        (tmp_path / name).write_text("not parquet")
+    (tmp_path / "manifest.json").write_text("{}")
+
+    result = CliRunner().invoke(main, ["report", str(tmp_path)])
+
+    assert result.exit_code == 2
+    assert result.output.startswith(f"error: {tmp_path}: not a finished sweep")
+    assert "runs.parquet" in result.output
+    assert len(result.output.splitlines()) == 1
