@@ -9,11 +9,12 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+import click
 import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from meshsim.cli import main
+from meshsim.cli import SUMMARIES, main
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
@@ -212,3 +213,14 @@ def test_results_line_keeps_a_long_path_whole(tmp_path: Path) -> None:
 
     assert result.exit_code == 0, result.output
     assert f"results: {out}\n" in result.output
+
+
+def test_help_lists_each_command_by_its_own_first_line() -> None:
+    # meshsim --help shows SUMMARIES so as to import no command; they
+    # must say what each command's own help says.
+    context = click.Context(main)
+    for name, summary in SUMMARIES.items():
+        command = main.get_command(context, name)
+        assert command is not None
+        assert command.get_short_help_str(limit=1000) == summary, name
+    assert list(SUMMARIES) == main.list_commands(context)

@@ -14,7 +14,7 @@ import click
 
 from meshsim.cli.common import interrupted
 
-__all__ = ["main"]
+__all__ = ["SUMMARIES", "main"]
 
 # Command name -> "module:attribute" of its click command.
 _COMMANDS = {
@@ -26,12 +26,36 @@ _COMMANDS = {
     "validate-model": "meshsim.cli.validate_model:validate_model",
 }
 
+# What ``meshsim --help`` lists for each command without importing it:
+# the first line of its help (tests/test_cli.py keeps the two equal).
+SUMMARIES = {
+    "validate": "Check a scenario file and report every error in it.",
+    "run": "Run a scenario and write its results.",
+    "profiles": "Print the defaults a profile sets, each with where it "
+    "comes from.",
+    "sweep": "Run every point of a sweep file, replicated; resume if stopped.",
+    "report": "Draw the figures of the sweep in FOLDER and write report.html.",
+    "validate-model": "Compare simulated figures with the model's closed "
+    "forms.",
+}
+
 
 class _LazyGroup(click.Group):
     """A group whose commands are imported on first use."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(_COMMANDS)
+
+    def format_commands(
+        self, ctx: click.Context, formatter: click.HelpFormatter
+    ) -> None:
+        """List the commands from their summaries, importing none."""
+        width = formatter.width - 6 - max(len(name) for name in SUMMARIES)
+        rows = [
+            (name, _shortened(SUMMARIES[name], width)) for name in _COMMANDS
+        ]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def get_command(
         self, ctx: click.Context, cmd_name: str
@@ -54,3 +78,10 @@ class _LazyGroup(click.Group):
 @click.version_option(package_name="meshsim")
 def main() -> None:
     """Simulate a service mesh's workload identities under attack."""
+
+
+def _shortened(summary: str, width: int) -> str:
+    """``summary`` cut at a word to fit ``width``, as click cuts help."""
+    if len(summary) <= width:
+        return summary
+    return summary[: max(0, width - 3)].rsplit(" ", 1)[0] + "..."
