@@ -49,7 +49,7 @@ Verifier = Callable[
     [Sequence[Any], Mapping[str, Sequence[Any]], datetime], SpiffeId
 ]
 
-# Sample indices drawn per numpy call.
+# Samples drawn per numpy call.
 _PICK_BLOCK = 4096
 
 # Which calibrated operation stands for each operation a run records.
@@ -82,12 +82,11 @@ class Crypto:
         self.calibration: Calibration | None = (
             calibrate(algorithm) if self.modeled else None
         )
-        self._picks: dict[str, list[int]] = {}
+        self._drawn: dict[str, list[Any]] = {}
         # A run makes objects of one kind only, real or modeled.
         self._verify_chain: Verifier = (
             verify_modeled if self.modeled else verify_svid
         )
-        self._costs: dict[str, list[float]] = {}
 
     def measure(
         self, operation: str, work: Callable[..., T], *args: Any
@@ -97,10 +96,9 @@ class Crypto:
         if self.calibration is None:
             return self.meter.measure(operation, work, *args)
         result = work(*args)
-        costs = self._costs.get(operation)
-        if not costs:
-            costs = self._costs[operation] = self._draw_costs(operation)
-        spent = costs.pop()
+        spent = self._draw(
+            operation, self.calibration.cpu_s[_CALIBRATED[operation]]
+        )
         self.meter.cpu_s[operation] += spent
         self.meter.count[operation] += 1
         return result, spent
@@ -261,23 +259,15 @@ class Crypto:
 
     def _size(self, kind: str) -> int:
         assert self.calibration is not None
-        samples = self.calibration.sizes[kind]
-        return samples[self._pick(kind, len(samples))]
+        size: int = self._draw(kind, self.calibration.sizes[kind])
+        return size
 
-    def _draw_costs(self, operation: str) -> list[float]:
-        """A block of CPU times for ``operation`` drawn from its samples,
-        to be popped from the end."""
-        assert self.calibration is not None
-        samples = self.calibration.cpu_s[_CALIBRATED[operation]]
-        block = self.rng.integers(len(samples), size=_PICK_BLOCK)
-        drawn: list[float] = np.asarray(samples)[block].tolist()
-        return drawn[::-1]
-
-    def _pick(self, what: str, count: int) -> int:
-        """A uniform index below ``count``, drawn in blocks per ``what``
-        (one numpy call per block is far cheaper than one per draw)."""
-        picks = self._picks.get(what)
-        if not picks:
-            block = self.rng.integers(count, size=_PICK_BLOCK)
-            picks = self._picks[what] = block.tolist()[::-1]
-        return picks.pop()
+    def _draw(self, what: str, samples: Sequence[Any]) -> Any:
+        """One of ``samples`` at random, drawn in blocks per ``what`` (one
+        numpy call per block is far cheaper than one per draw)."""
+        drawn = self._drawn.get(what)
+        if not drawn:
+            block = self.rng.integers(len(samples), size=_PICK_BLOCK)
+            drawn = np.asarray(samples)[block].tolist()[::-1]
+            self._drawn[what] = drawn
+        return drawn.pop()
