@@ -110,10 +110,11 @@ def simulate(scenario: Scenario, progress: Progress | None = None) -> RunResult:
     issued: list[tuple[AnyCertificate, ...]] = []
 
     def keep(slot: Slot, credential: Credential) -> None:
-        if len(issued) < _CHAINS_KEPT and not world.crypto.modeled:
+        if len(issued) < _CHAINS_KEPT:
             issued.append(credential.chain)
 
-    world.state.on_install(keep)
+    if not world.crypto.modeled:
+        world.state.on_install(keep)
     world.ca.start()
     _start_agents(scenario, world)
     _start_attacks(scenario, world)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from meshsim.metrics.records import CSR_COLUMNS, Columns, Recorder
+from meshsim.metrics.records import (
+    _BATCH,
+    CSR_COLUMNS,
+    ROTATION_COLUMNS,
+    Columns,
+    Recorder,
+)
 from meshsim.metrics.tables import build_tables
 
 
@@ -32,3 +38,16 @@ def test_a_row_of_the_wrong_length_is_refused() -> None:
         columns.add(1.0, 2.0)
 
     assert len(columns) == 0
+
+
+def test_rows_keep_their_order_across_batches() -> None:
+    columns = Columns(ROTATION_COLUMNS[:2])
+    count = 3 * _BATCH + 5
+
+    for index in range(count):
+        columns.add(float(index), f"agent-{index % 7}")
+
+    assert len(columns) == count
+    data = columns.frame_data()
+    assert data["installed_s"].tolist() == [float(i) for i in range(count)]
+    assert data["agent"] == [f"agent-{i % 7}" for i in range(count)]

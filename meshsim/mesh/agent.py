@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -23,7 +22,7 @@ from meshsim.mesh.ca import CaServer, CsrAnswer
 from meshsim.mesh.credential import Credential
 from meshsim.mesh.crypto import Crypto
 from meshsim.mesh.state import MeshState, Slot
-from meshsim.mesh.tokens import TokenSource
+from meshsim.mesh.tokens import ServiceAccountToken, TokenSource
 from meshsim.metrics.records import Recorder
 from meshsim.pki.svid import SvidError
 
@@ -204,6 +203,8 @@ class Agent:
         id_text = str(self.state.topology.accounts[slot.account].spiffe_id)
         add_rotation = self.recorder.rotations.add
         env, renewal, graces = self.env, self.renewal, self.graces
+        # Node clocks keep their offsets for the whole run.
+        offset = self.state.clock_offsets_s[self.node]
         while True:
             credential, attempts, cost, size = yield from self._obtain(slot)
 
@@ -211,23 +212,24 @@ class Agent:
             self.state.install(slot, credential)
 
             # Schedule renewal from the lifetime seen on this node's clock.
-            now = self.clock()
+            installed = env.now
+            now = installed + offset
             renew_at = renewal.renew_at(
                 now,
-                credential.not_after_s,
+                credential.valid_until_s,
                 graces(),
                 credential.not_before_s,
             )
             wait = max(0.0, renew_at - now)
             add_rotation(
-                env.now,
+                installed,
                 self.name,
                 node_name,
                 id_text,
                 credential.serial_hex,
                 credential.not_before_s,
-                credential.not_after_s,
-                env.now + wait,
+                credential.valid_until_s,
+                installed + wait,
                 attempts,
                 cost,
                 size,
@@ -241,22 +243,24 @@ class Agent:
         account = self.state.topology.accounts[slot.account]
         source = self.tokens[slot.account]
         crypto = self.crypto
+        node = self.node if self.per_node else None
 
         # Make a fresh key and a CSR for the slot's identity; retries send
         # the same CSR again.
-        key, spent_key = crypto.measure(
-            "keygen", crypto.new_key, self.key_algorithm
+        key, csr, size, cost = crypto.key_and_csr(
+            self.key_algorithm, account.spiffe_id
         )
-        (csr, size), spent_csr = crypto.measure(
-            "csr-sign", crypto.csr, key, account.spiffe_id
-        )
-        cost = spent_key + spent_csr
         attempts = 0
         while True:
             attempts += 1
 
             # Ask the CA, holding one of the agent's in-flight places.
-            answer = yield from self._ask(source, csr, size)
+            token = source.token_at(self.env.now)
+            answer = yield from (
+                self.ca.serve_csr(self.name, token, csr, size, node)
+                if self.in_flight is None
+                else self._ask_in_turn(token, csr, size, node)
+            )
             if answer.chain is not None:
                 size += answer.chain_bytes
                 credential, spent = crypto.measure(
@@ -279,17 +283,20 @@ class Agent:
                 self.backoff.delay(attempts, self.rng, remaining)
             )
 
-    def _ask(
-        self, source: TokenSource, csr: Any, size: int
+    def _ask_in_turn(
+        self,
+        token: ServiceAccountToken,
+        csr: Any,
+        size: int,
+        node: int | None,
     ) -> Generator[simpy.Event, Any, CsrAnswer]:
-        token = source.token_at(self.env.now)
-        node = self.node if self.per_node else None
-        ask = partial(self.ca.serve_csr, self.name, token, csr, size, node)
-        if self.in_flight is None:
-            return (yield from ask())
+        """Ask the CA once one of the agent's in-flight places is free."""
+        assert self.in_flight is not None
         with self.in_flight.request() as place:
             yield place
-            return (yield from ask())
+            return (
+                yield from self.ca.serve_csr(self.name, token, csr, size, node)
+            )
 
     def _accept(
         self, spiffe_id: SpiffeId, answer: CsrAnswer, key: Any

@@ -165,7 +165,7 @@ class CaServer:
 
         # Make the root, and the intermediate if leaves are signed by one.
         self.root_ca = self._new_root(self._keygen(), env.now)
-        self.anchors: list[AnyCertificate] = [self.root_ca.root]
+        self.anchors: tuple[AnyCertificate, ...] = (self.root_ca.root,)
         self.active = (
             self.root_ca
             if policy.intermediate_ttl_s is None
@@ -208,7 +208,7 @@ class CaServer:
         it is a node agent, for node authorization.
         """
         submitted = self.env.now
-        if not self.reachable(submitted):
+        if self.policy.outages and not self.reachable(submitted):
             self._add_csr(
                 submitted, submitted, submitted, agent, "", "unreachable",
                 0.0, 0, 0,
@@ -223,7 +223,11 @@ class CaServer:
             # Take the worker that frees first; wait for it if it is busy.
             # NOTE: a heap of free times, not a simpy.Resource, for speed;
             # exact for FIFO (tests/mesh/test_ca_queue.py replays it).
-            service_s = self._service_time()
+            service_s = (
+                self._service_time()
+                if self.policy.exponential_service
+                else self.policy.sign_time_s
+            )
             started = max(submitted, self._free_at[0])
             heapq.heapreplace(self._free_at, started + service_s)
             if started > submitted:
@@ -274,8 +278,8 @@ class CaServer:
             yield self._until(begin + prepare_at * (end - begin))
             upcoming = self._new_signer(self.env.now)
             if self.policy.intermediate_ttl_s is None:
-                self.anchors.append(upcoming.root)
-                self.publish(tuple(self.anchors))
+                self.anchors = (*self.anchors, upcoming.root)
+                self.publish(self.anchors)
             yield self._until(begin + activate_at * (end - begin))
             self.active = upcoming
             if self.policy.intermediate_ttl_s is None:
@@ -306,12 +310,12 @@ class CaServer:
         new = self.root_ca.root
         # NOTE: with overlap the old root stays in the bundle for the rest
         # of the run; operators remove it by hand once leaves have renewed.
-        self.anchors = [*self.anchors, new] if overlap else [new]
+        self.anchors = (*self.anchors, new) if overlap else (new,)
         if self.policy.intermediate_ttl_s is None:
             self.active = self.root_ca
         elif not same_key:
             self.active = self._new_signer(self.env.now)
-        self.publish(tuple(self.anchors))
+        self.publish(self.anchors)
 
     def _retire(
         self, root: AnyCertificate, end: float
@@ -319,8 +323,8 @@ class CaServer:
         """Drop a replaced root from the bundle once it has expired."""
         yield self._until(end + 1.0)
         if root in self.anchors and len(self.anchors) > 1:
-            self.anchors = [r for r in self.anchors if r is not root]
-            self.publish(tuple(self.anchors))
+            self.anchors = tuple(r for r in self.anchors if r is not root)
+            self.publish(self.anchors)
 
     def _new_root(self, key: Any, now: float) -> Authority:
         begin = now - CA_BACKDATE_S
@@ -411,7 +415,7 @@ class CaServer:
         if isinstance(signed, str):
             return CsrAnswer(None, signed), id_text, spent
         answer = CsrAnswer(
-            signed, "issued", tuple(self.anchors), self.crypto.size(signed)
+            signed, "issued", self.anchors, self.crypto.size(signed)
         )
         return answer, id_text, spent
 

@@ -49,20 +49,18 @@ class Credential:
         clock: SimClock,
     ) -> Credential:
         """Wrap a chain, reading its validity window from the certificates."""
-        not_before = chain[0].not_valid_before_utc
+        not_before = clock.to_seconds(chain[0].not_valid_before_utc)
         if len(chain) == 1:
-            valid_from, valid_until = not_before, chain[0].not_valid_after_utc
+            valid_from = not_before
+            valid_until = clock.to_seconds(chain[0].not_valid_after_utc)
         else:
-            valid_from = max(c.not_valid_before_utc for c in chain)
-            valid_until = min(c.not_valid_after_utc for c in chain)
-        return cls(
-            spiffe_id=spiffe_id,
-            chain=chain,
-            key=key,
-            valid_from_s=clock.to_seconds(valid_from),
-            valid_until_s=clock.to_seconds(valid_until),
-            not_before_s=clock.to_seconds(not_before),
-        )
+            valid_from = clock.to_seconds(
+                max(c.not_valid_before_utc for c in chain)
+            )
+            valid_until = clock.to_seconds(
+                min(c.not_valid_after_utc for c in chain)
+            )
+        return cls(spiffe_id, chain, key, valid_from, valid_until, not_before)
 
     @property
     def leaf(self) -> Any:

@@ -83,10 +83,11 @@ class Crypto:
             calibrate(algorithm) if self.modeled else None
         )
         self._drawn: dict[str, list[Any]] = {}
-        # A run makes objects of one kind only, real or modeled.
-        self._verify_chain: Verifier = (
-            verify_modeled if self.modeled else verify_svid
-        )
+        # A run makes objects of one kind only, real or modeled, so the
+        # verifier is chosen once (an attribute: one call fewer per check).
+        self.verify: Verifier = verify_modeled if self.modeled else verify_svid
+        """``verify(chain, roots, at)``: the chain's SPIFFE ID, or
+        ``SvidError`` with the reason."""
 
     def measure(
         self, operation: str, work: Callable[..., T], *args: Any
@@ -96,12 +97,27 @@ class Crypto:
         if self.calibration is None:
             return self.meter.measure(operation, work, *args)
         result = work(*args)
-        spent = self._draw(
-            operation, self.calibration.cpu_s[_CALIBRATED[operation]]
-        )
-        self.meter.cpu_s[operation] += spent
-        self.meter.count[operation] += 1
-        return result, spent
+        return result, self._charge(operation)
+
+    def key_and_csr(
+        self, algorithm: str, spiffe_id: SpiffeId
+    ) -> tuple[Any, Any, int, float]:
+        """A fresh key and a CSR for ``spiffe_id`` made with it: the key,
+        the CSR, its DER size and the CPU time of both, charged as a
+        ``keygen`` and a ``csr-sign``."""
+        if self.calibration is None:
+            key, spent_key = self.meter.measure(
+                "keygen", generate_key, algorithm
+            )
+            (csr, size), spent_csr = self.meter.measure(
+                "csr-sign", self.csr, key, spiffe_id
+            )
+            return key, csr, size, spent_key + spent_csr
+        spent_key = self._charge("keygen")
+        modeled = ModeledKey(algorithm)
+        size = self._size("csr")
+        spent = spent_key + self._charge("csr-sign")
+        return modeled, ModeledCsr(modeled, spiffe_id, size), size, spent
 
     def new_key(self, algorithm: str) -> Any:
         """A fresh key pair (uncharged; wrap in :meth:`measure`)."""
@@ -188,15 +204,6 @@ class Crypto:
             parsed, spiffe_id, now, ttl, backdate, serial_number, allowance
         )
 
-    def verify(
-        self,
-        chain: Sequence[AnyCertificate],
-        roots: Mapping[str, Sequence[AnyCertificate]],
-        at: datetime,
-    ) -> SpiffeId:
-        """The chain's SPIFFE ID, or ``SvidError`` with the reason."""
-        return self._verify_chain(chain, roots, at)
-
     def forge(
         self,
         key: Any,
@@ -258,16 +265,32 @@ class Crypto:
         )
 
     def _size(self, kind: str) -> int:
-        assert self.calibration is not None
-        size: int = self._draw(kind, self.calibration.sizes[kind])
+        """A modeled object's DER size, drawn."""
+        drawn = self._drawn.get(kind)
+        if not drawn:
+            assert self.calibration is not None
+            drawn = self._refill(kind, self.calibration.sizes[kind])
+        size: int = drawn.pop()
         return size
 
-    def _draw(self, what: str, samples: Sequence[Any]) -> Any:
-        """One of ``samples`` at random, drawn in blocks per ``what`` (one
-        numpy call per block is far cheaper than one per draw)."""
-        drawn = self._drawn.get(what)
+    def _charge(self, operation: str) -> float:
+        """A modeled operation's CPU time, drawn and added to the meter."""
+        drawn = self._drawn.get(operation)
         if not drawn:
-            block = self.rng.integers(len(samples), size=_PICK_BLOCK)
-            drawn = np.asarray(samples)[block].tolist()[::-1]
-            self._drawn[what] = drawn
-        return drawn.pop()
+            assert self.calibration is not None
+            samples = self.calibration.cpu_s[_CALIBRATED[operation]]
+            drawn = self._refill(operation, samples)
+        spent: float = drawn.pop()
+        meter = self.meter
+        meter.cpu_s[operation] += spent
+        meter.count[operation] += 1
+        return spent
+
+    def _refill(self, what: str, samples: Sequence[Any]) -> list[Any]:
+        """The next block of draws of ``what`` from ``samples``, in the
+        order they are popped (one numpy call per block is far cheaper
+        than one per draw)."""
+        block = self.rng.integers(len(samples), size=_PICK_BLOCK)
+        drawn: list[Any] = np.asarray(samples)[block].tolist()[::-1]
+        self._drawn[what] = drawn
+        return drawn
