@@ -22,7 +22,6 @@ lag, nobody on the path) and costs the same at any mesh size.
 from __future__ import annotations
 
 import heapq
-import itertools
 from collections.abc import Callable, Iterable
 
 import numpy as np
@@ -60,9 +59,10 @@ class TrafficEngine:
         self.rate = rate
         # Node clocks keep their offsets for the whole run.
         self._offsets = sorted(set(state.clock_offsets_s))
-        # Actions due at validity edges, and the times the engine wakes.
-        self._edges: list[tuple[float, int, Callable[[], None]]] = []
-        self._order = itertools.count()
+        # Actions due at validity edges by time, in the order they came; a
+        # heap of those times; and the times the engine wakes.
+        self._due: dict[float, list[Callable[[], None]]] = {}
+        self._times: list[float] = []
         self._wakes: list[float] = []
         self.prepare()
         state.on_install(self._installed)
@@ -133,17 +133,25 @@ class TrafficEngine:
         self.watch(credential, crossed)
 
     def _at(self, when: float, action: Callable[[], None]) -> None:
-        """Call ``action`` at ``when``.
+        """Call ``action`` at ``when``, after the actions already due then.
 
-        Actions wait in a heap of their own, and the engine keeps one
-        SimPy timeout pending for the earliest of them: most edges belong
-        to credentials replaced before they expire, and popping those
-        from a plain heap costs far less than a SimPy event each.
+        Actions wait in lists by time, the times in a heap, and the engine
+        keeps one SimPy timeout pending for the earliest of them: most
+        edges belong to credentials replaced before they expire, and
+        popping those costs far less than a SimPy event each. Edges fall
+        on whole seconds, so a large mesh shares each time among many
+        actions and the heap stays small (about an hour of seconds for 1h
+        certificates, against two entries per slot otherwise).
 
         NOTE: a queue beside SimPy's, because a SimPy timeout cannot be
         cancelled; it can go if SimPy gains cancellation.
         """
-        heapq.heappush(self._edges, (when, next(self._order), action))
+        due = self._due.get(when)
+        if due is not None:
+            due.append(action)
+            return
+        self._due[when] = [action]
+        heapq.heappush(self._times, when)
         if not self._wakes or when < self._wakes[0]:
             self._wake(when)
 
@@ -155,8 +163,9 @@ class TrafficEngine:
     def _on_wake(self, _: simpy.Event) -> None:
         """Run every action due now, then wait for the next one."""
         heapq.heappop(self._wakes)
-        now, edges = self.env.now, self._edges
-        while edges and edges[0][0] <= now:
-            heapq.heappop(edges)[2]()
-        if edges and (not self._wakes or edges[0][0] < self._wakes[0]):
-            self._wake(edges[0][0])
+        now, times = self.env.now, self._times
+        while times and times[0] <= now:
+            for action in self._due.pop(heapq.heappop(times)):
+                action()
+        if times and (not self._wakes or times[0] < self._wakes[0]):
+            self._wake(times[0])
