@@ -1,5 +1,5 @@
 """``python -m meshsim``: the same as the ``meshsim`` command."""
 
-from meshsim.cli import main
+from meshsim.cli import entry
 
-main()
+entry()

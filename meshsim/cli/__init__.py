@@ -8,13 +8,16 @@ the sweep machinery (Dask, SciPy) it never uses.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
+import sys
 
 import click
 
-from meshsim.cli.common import interrupted
+from meshsim.cli.common import EXIT_INTERRUPTED, EXIT_TERMINATED, interrupted
 
-__all__ = ["SUMMARIES", "main"]
+__all__ = ["SUMMARIES", "entry", "main"]
 
 # Command name -> "module:attribute" of its click command.
 _COMMANDS = {
@@ -78,6 +81,28 @@ class _LazyGroup(click.Group):
 @click.version_option(package_name="meshsim")
 def main() -> None:
     """Simulate a service mesh's workload identities under attack."""
+
+
+def entry() -> None:
+    """The ``meshsim`` command: :func:`main`, ended at once after an
+    interrupt.
+
+    By the time an interrupted command exits, it has removed what it had
+    begun to write and said so. Python's shutdown could still abort the
+    process then ("Fatal Python error" and status -6, seen when Ctrl-C
+    lands while pyarrow's threads write a table), so after an interrupt
+    the process ends without it.
+    """
+    try:
+        main()
+    except SystemExit as done:
+        if done.code not in (EXIT_INTERRUPTED, EXIT_TERMINATED):
+            raise
+        # A closed or broken stream has nothing left to say.
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        os._exit(done.code)
 
 
 def _shortened(summary: str, width: int) -> str:

@@ -39,7 +39,7 @@ _AFTER_IMPORTS = (
     "import meshsim.cli\n"
     f"print({READY!r}, file=sys.stderr, flush=True)\n"
     "sys.argv[0] = 'meshsim'\n"
-    "meshsim.cli.main()\n"
+    "meshsim.cli.entry()\n"
 )
 
 _random = random.Random()
