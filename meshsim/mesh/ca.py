@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Generator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import simpy
@@ -100,14 +100,14 @@ class CaPolicy:
     exponential_service: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class CsrAnswer:
+class CsrAnswer(NamedTuple):
     """What the CA sends back: a chain (leaf first) and its DER size, or a
-    refusal reason, with the roots it trusts now."""
+    refusal reason, with the roots it trusts now. (A named tuple: one is
+    made per CSR.)"""
 
     chain: tuple[AnyCertificate, ...] | None
     reason: str
-    roots: tuple[AnyCertificate, ...] = field(default=())
+    roots: tuple[AnyCertificate, ...] = ()
     chain_bytes: int = 0
 
 

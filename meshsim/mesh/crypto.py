@@ -114,7 +114,7 @@ class Crypto:
             )
             return key, csr, size, spent_key + spent_csr
         spent_key = self._charge("keygen")
-        modeled = ModeledKey(algorithm)
+        modeled = ModeledKey.generate(algorithm)
         size = self._size("csr")
         spent = spent_key + self._charge("csr-sign")
         return modeled, ModeledCsr(modeled, spiffe_id, size), size, spent
@@ -122,7 +122,7 @@ class Crypto:
     def new_key(self, algorithm: str) -> Any:
         """A fresh key pair (uncharged; wrap in :meth:`measure`)."""
         if self.modeled:
-            return ModeledKey(algorithm)
+            return ModeledKey.generate(algorithm)
         return generate_key(algorithm)
 
     def csr(self, key: Any, spiffe_id: SpiffeId) -> tuple[Any, int]:

@@ -8,7 +8,7 @@ same claims (service account, audience, expiry) on this value object.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 __all__ = ["CA_AUDIENCE", "ServiceAccountToken", "TokenSource"]
 
@@ -50,17 +50,28 @@ class TokenSource:
     service_account: str
     ttl_s: float | None
     refresh: bool = True
+    # The last token handed out and when it was issued: an agent asks
+    # once per CSR, and the token changes far less often.
+    _held: list[tuple[float, ServiceAccountToken]] = field(
+        default_factory=list, repr=False, compare=False
+    )
 
     def token_at(self, now: float) -> ServiceAccountToken:
         """The token held at ``now``."""
-        if self.ttl_s is None:
-            return ServiceAccountToken(self.namespace, self.service_account)
         issued = 0.0
-        if self.refresh:
+        if self.ttl_s is not None and self.refresh:
             period = REFRESH_AT * self.ttl_s
             issued = math.floor(now / period) * period
-        return ServiceAccountToken(
-            self.namespace,
-            self.service_account,
-            expires_s=issued + self.ttl_s,
-        )
+        held = self._held
+        if held and held[0][0] == issued:
+            return held[0][1]
+        if self.ttl_s is None:
+            token = ServiceAccountToken(self.namespace, self.service_account)
+        else:
+            token = ServiceAccountToken(
+                self.namespace,
+                self.service_account,
+                expires_s=issued + self.ttl_s,
+            )
+        held[:] = [(issued, token)]
+        return token
