@@ -24,8 +24,10 @@ from rich.text import Text
 
 from meshsim.cli.common import (
     OneLineCommand,
+    catching_interrupts,
     fail,
     guarded,
+    interrupted,
     overrides_option,
 )
 from meshsim.experiment import (
@@ -141,16 +143,17 @@ def sweep(
     else:
         chosen = LocalExecutor(jobs)
     try:
-        outcome = _run(plan, out, chosen, force, retry_failed)
+        # SIGTERM stops the sweep as Ctrl-C does, workers included.
+        with catching_interrupts():
+            outcome = _run(plan, out, chosen, force, retry_failed)
     except WrongSweepError as error:
         fail(str(error))
-    except KeyboardInterrupt:
-        click.echo(
+    except KeyboardInterrupt as stop:
+        interrupted(
+            stop,
             f"interrupted: finished runs are kept in {out}; run the same "
             "command again to resume",
-            err=True,
         )
-        sys.exit(130)
     except BrokenProcessPool as error:
         click.echo(
             f"error: a worker process died ({error}); finished runs are "

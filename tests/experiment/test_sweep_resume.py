@@ -85,6 +85,59 @@ def test_a_sweep_killed_midway_resumes_to_the_same_tables(
     )
 
 
+def test_sigterm_stops_a_sweep_and_its_workers_and_keeps_finished_runs(
+    write_sweep: Callable[..., Path], tmp_path: Path
+) -> None:
+    path = write_sweep()
+    out = tmp_path / "out"
+    command = [
+        sys.executable, "-m", "meshsim", "sweep", str(path),
+        "--out", str(out), "--jobs", "2",
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not list(out.glob("runs/p*.json")):
+        assert process.poll() is None, "the sweep ended before the signal"
+        assert time.monotonic() < deadline, "no runs stored in 60 s"
+        time.sleep(0.05)
+    children = _children(process.pid)
+
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+
+    assert process.returncode == 128 + signal.SIGTERM
+    assert stderr.splitlines()[-1] == (
+        f"terminated: finished runs are kept in {out}; run the same "
+        "command again to resume"
+    )
+    assert children, "the sweep had no worker processes"
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in children):
+        assert time.monotonic() < deadline, "workers outlived the sweep"
+        time.sleep(0.05)
+    for record in out.glob("runs/p*.json"):
+        json.loads(record.read_text())  # whole, never half-written
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux's /proc)."""
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            lines = status.read_text().splitlines()
+        except OSError:
+            continue  # ended meanwhile
+        fields = dict(line.split(":\t", 1) for line in lines if ":\t" in line)
+        if fields.get("PPid", "").strip() == str(pid):
+            found.append(int(status.parent.name))
+    return found
+
+
 def test_another_sweep_in_the_same_folder_is_refused_without_force(
     finished: SweepOutcome, write_sweep: Callable[..., Path]
 ) -> None:
