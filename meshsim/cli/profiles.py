@@ -5,22 +5,27 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
-from meshsim.cli.common import OneLineCommand, guarded, table_console
+from meshsim.cli.common import (
+    OneLineCommand,
+    fail,
+    guarded,
+    table_console,
+)
 from meshsim.scenario.profiles import PROFILE_SETTINGS
 
 __all__ = ["profiles"]
 
 
 @click.command(cls=OneLineCommand)
-@click.argument(
-    "name",
-    required=False,
-    type=click.Choice(PROFILE_SETTINGS),
-    metavar="[PROFILE]",
-)
+@click.argument("name", required=False, metavar="[PROFILE]")
 @guarded
 def profiles(name: str | None) -> None:
-    """Print the defaults a profile sets, each with where it comes from."""
+    """Print the defaults a profile sets, each with where it comes from.
+
+    Without PROFILE, every profile is printed."""
+    if name is not None and name not in PROFILE_SETTINGS:
+        known = ", ".join(PROFILE_SETTINGS)
+        fail(f"profile: {name!r} is not one of {known}")
     console = table_console()
     for profile, settings in PROFILE_SETTINGS.items():
         if name is not None and profile != name:

@@ -46,6 +46,22 @@ def test_profiles_command_lists_every_value_with_a_source():
             assert setting.source.split()[0] in result.output
 
 
+def test_profiles_command_names_an_unknown_profile_and_the_known_ones():
+    result = CliRunner().invoke(main, ["profiles", "nope"])
+
+    assert result.exit_code == 2
+    known = ", ".join(PROFILE_SETTINGS)
+    assert result.output == (f"error: profile: 'nope' is not one of {known}\n")
+
+
+def test_profiles_command_prints_only_the_profile_named():
+    result = CliRunner().invoke(main, ["profiles", "spire"])
+
+    assert result.exit_code == 0
+    assert "profile: spire" in result.output
+    assert "profile: linkerd" not in result.output
+
+
 def test_scenario_keys_override_the_profile(small):
     scenario = small("profile=istio-sidecar", "pki.key=ecdsa-p256")
 
