@@ -5,37 +5,36 @@ one URI SAN holding the workload's SPIFFE ID. Verification applies the
 X509-SVID rules to the leaf and its signing certificates, finds the trust
 bundle of the leaf's trust domain, checks every certificate's validity
 period at the given time and then runs RFC 5280 path validation to one of
-that bundle's roots.
+that bundle's roots (:mod:`meshsim.pki.path`).
 
-Every refusal is an :class:`SvidError`. Its ``reason`` is the coarse class
-a handshake is recorded under; its ``kind`` names the exact rule.
+Every refusal is an :class:`~meshsim.pki.refusal.SvidError`. Its
+``reason`` is the coarse class a handshake is recorded under; its
+``kind`` names the exact rule.
 """
 
 from __future__ import annotations
 
-import functools
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Literal, NoReturn, TypeAlias
+from datetime import datetime
+from typing import NoReturn, TypeAlias
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
-from cryptography.x509.verification import (
-    Criticality,
-    ExtensionPolicy,
-    Policy,
-    PolicyBuilder,
-    Store,
-    VerificationError,
-)
 
 from meshsim.identity import InvalidSpiffeId, SpiffeId, parse_spiffe_id
 from meshsim.pki.der import is_private_key_info, pem_blocks, split_der
+from meshsim.pki.path import (
+    bundle_roots,
+    chain_role,
+    check_validity,
+    validate_path,
+    whole_second_utc,
+)
+from meshsim.pki.refusal import SvidError, SvidReason
 
 __all__ = [
     "SvidError",
@@ -49,44 +48,10 @@ __all__ = [
     "verify_svid",
 ]
 
-SvidReason = Literal[
-    "malformed",
-    "empty-chain",
-    "bad-leaf",
-    "bad-signer",
-    "bad-key",
-    "unknown-authority",
-    "expired",
-    "not-yet-valid",
-    "invalid-chain",
-]
-"""Coarse classes of refusal, as the simulator records handshakes."""
-
 # NOTE: only the key algorithms meshsim models (ECDSA, RSA) are accepted in
 # an X509-SVID; an Ed25519 key is refused as "key_unsupported". Widen this
 # alias when the mesh model gains another key algorithm.
 SvidPrivateKey: TypeAlias = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
-
-
-class SvidError(ValueError):
-    """An X509-SVID, its key, or a trust bundle is refused.
-
-    ``reason`` is one of :data:`SvidReason`; ``kind`` names the rule that
-    was broken (for a bad SPIFFE ID in the leaf it is the
-    :class:`~meshsim.identity.InvalidSpiffeId` kind).
-    """
-
-    def __init__(self, message: str, *, reason: SvidReason, kind: str) -> None:
-        super().__init__(message)
-        self.reason: SvidReason = reason
-        self.kind = kind
-
-    def __reduce__(self) -> tuple[functools.partial[SvidError], tuple[str]]:
-        # Keeps reason and kind when an error crosses a process boundary.
-        rebuild = functools.partial(
-            type(self), reason=self.reason, kind=self.kind
-        )
-        return rebuild, (str(self),)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -206,7 +171,7 @@ def verify_svid(
     validity period of every certificate in ``chain``; path validation to
     a root of that bundle.
     """
-    when = _whole_second_utc(at)
+    when = whole_second_utc(at)
     if not chain:
         raise SvidError(
             "chain: no certificates to verify",
@@ -220,26 +185,14 @@ def verify_svid(
     _check_signers(signers)
 
     # The trust bundle of the leaf's own trust domain.
-    roots = _bundle_roots(bundles, spiffe_id.trust_domain)
+    roots = bundle_roots(bundles, spiffe_id.trust_domain)
 
     # Validity periods of the presented certificates.
     for index, cert in enumerate(chain):
-        _check_validity(cert, _role(index), when)
+        check_validity(cert, chain_role(index), when)
 
     # RFC 5280 path validation to one of those roots.
-    verifier = (
-        PolicyBuilder()
-        .store(Store(roots))
-        .time(when)
-        .extension_policies(ca_policy=_CA_POLICY, ee_policy=_EE_POLICY)
-        .build_client_verifier()
-    )
-    try:
-        verifier.verify(leaf, signers)
-    except VerificationError as exc:
-        _raise_held_interrupt()
-        raise _path_failure(leaf, signers, roots, when, exc) from exc
-    _raise_held_interrupt()
+    validate_path(leaf, signers, roots, when)
     return spiffe_id
 
 
@@ -349,10 +302,10 @@ def _check_leaf(leaf: x509.Certificate) -> SpiffeId:
 def _check_signers(signers: Sequence[x509.Certificate]) -> None:
     """Each certificate after the leaf must be a CA with keyCertSign."""
     for index, cert in enumerate(signers, start=1):
-        extensions = _extensions(cert, _role(index))
+        extensions = _extensions(cert, chain_role(index))
         if not _is_ca(extensions):
             raise SvidError(
-                f"{_role(index)} ({cert.subject.rfc4514_string()!r}) is "
+                f"{chain_role(index)} ({cert.subject.rfc4514_string()!r}) is "
                 "not a CA (CA=false or no basicConstraints)",
                 reason="bad-signer",
                 kind="intermediate_not_ca",
@@ -360,7 +313,7 @@ def _check_signers(signers: Sequence[x509.Certificate]) -> None:
         usage = _key_usage(extensions)
         if usage is None or not usage.key_cert_sign:
             raise SvidError(
-                f"{_role(index)} ({cert.subject.rfc4514_string()!r}) "
+                f"{chain_role(index)} ({cert.subject.rfc4514_string()!r}) "
                 "lacks the keyCertSign key usage",
                 reason="bad-signer",
                 kind="intermediate_missing_key_cert_sign",
@@ -404,190 +357,6 @@ def _key_usage(extensions: x509.Extensions) -> x509.KeyUsage | None:
         return extensions.get_extension_for_class(x509.KeyUsage).value
     except x509.ExtensionNotFound:
         return None
-
-
-# -- Trust bundles, time and path validation ------------------------------
-
-
-def _bundle_roots(
-    bundles: Mapping[str, Sequence[x509.Certificate]] | None,
-    trust_domain: str,
-) -> list[x509.Certificate]:
-    if bundles is None:
-        raise SvidError(
-            "bundles: no bundle source given",
-            reason="unknown-authority",
-            kind="no_bundle_source",
-        )
-    roots = bundles.get(trust_domain)
-    if roots is None:
-        raise SvidError(
-            f"bundles: no bundle for trust domain {trust_domain!r}",
-            reason="unknown-authority",
-            kind="no_bundle_for_trust_domain",
-        )
-    if not roots:
-        raise SvidError(
-            f"bundles: the bundle for {trust_domain!r} holds no roots",
-            reason="unknown-authority",
-            kind="unknown_authority",
-        )
-    return list(roots)
-
-
-def _whole_second_utc(at: datetime) -> datetime:
-    if not isinstance(at, datetime):
-        raise TypeError(f"at: expected a datetime, got {type(at).__name__}")
-    if at.utcoffset() is None:
-        raise ValueError(
-            f"at: {at.isoformat()} must be timezone-aware (e.g. UTC)"
-        )
-    return at.astimezone(UTC).replace(microsecond=0)
-
-
-def _check_validity(cert: x509.Certificate, role: str, when: datetime) -> None:
-    """Refuse ``cert`` unless NotBefore <= when <= NotAfter."""
-    if when < cert.not_valid_before_utc:
-        raise SvidError(
-            f"{role} is not valid before "
-            f"{cert.not_valid_before_utc.isoformat()}; "
-            f"verification time is {when.isoformat()}",
-            reason="not-yet-valid",
-            kind="not_yet_valid",
-        )
-    if when > cert.not_valid_after_utc:
-        raise SvidError(
-            f"{role} expired at {cert.not_valid_after_utc.isoformat()}; "
-            f"verification time is {when.isoformat()}",
-            reason="expired",
-            kind="expired",
-        )
-
-
-def _path_failure(
-    leaf: x509.Certificate,
-    signers: Sequence[x509.Certificate],
-    roots: Sequence[x509.Certificate],
-    when: datetime,
-    exc: VerificationError,
-) -> SvidError:
-    """Classify a path validation failure.
-
-    Only reached on failure: find the roots the chain's signatures lead to.
-    None means an unknown authority; if each one found is outside its
-    validity period, the root's time is the cause; otherwise the chain does
-    reach a trusted root and path validation refused it for another rule.
-    """
-    linked = _linked_roots(leaf, signers, roots)
-    if not linked:
-        return SvidError(
-            "chain does not lead to a root of the trust bundle "
-            f"(path validation: {exc})",
-            reason="unknown-authority",
-            kind="unknown_authority",
-        )
-    time_errors = []
-    for root in linked:
-        try:
-            _check_validity(root, _root_role(root), when)
-        except SvidError as time_error:
-            time_errors.append(time_error)
-            continue
-        return SvidError(
-            f"path validation refused the chain: {exc}",
-            reason="invalid-chain",
-            kind="chain_rejected",
-        )
-    return time_errors[0]
-
-
-def _linked_roots(
-    leaf: x509.Certificate,
-    signers: Sequence[x509.Certificate],
-    roots: Sequence[x509.Certificate],
-) -> list[x509.Certificate]:
-    """Roots reachable from ``leaf`` by issuer signatures through signers."""
-    found: list[x509.Certificate] = []
-    pending = [leaf]
-    unused = list(signers)
-    while pending:
-        cert = pending.pop()
-        found.extend(
-            root
-            for root in roots
-            if root not in found and _issued_by(cert, root)
-        )
-        issuers = [s for s in unused if _issued_by(cert, s)]
-        unused = [s for s in unused if s not in issuers]
-        pending.extend(issuers)
-    return found
-
-
-def _issued_by(child: x509.Certificate, issuer: x509.Certificate) -> bool:
-    if child.issuer != issuer.subject:
-        return False
-    try:
-        child.verify_directly_issued_by(issuer)
-    except (InvalidSignature, ValueError, TypeError):
-        return False
-    return True
-
-
-# An interrupt (Ctrl-C) that lands while the verifier runs a Python rule
-# would be turned into a failed verification; it is kept here instead and
-# raised again once the verifier returns.
-_held = threading.local()
-
-
-def _require_ca(
-    policy: Policy, cert: x509.Certificate, value: x509.BasicConstraints
-) -> None:
-    """Path validation rule for issuers: basicConstraints CA=true."""
-    try:
-        if not value.ca:
-            subject = cert.subject.rfc4514_string()
-            raise ValueError(f"{subject!r} has CA=false, cannot issue")
-    except KeyboardInterrupt as interrupt:
-        # The verdict is discarded: the interrupt is raised after verify.
-        _held.interrupt = interrupt
-
-
-def _raise_held_interrupt() -> None:
-    interrupt = getattr(_held, "interrupt", None)
-    if interrupt is not None:
-        _held.interrupt = None
-        raise interrupt
-
-
-# Policies for the verifier, built once. The web PKI defaults are kept
-# except where they are stricter than X509-SVID: a leaf needs no authority
-# key identifier, carries its URI SAN critical or not (the subject is often
-# empty), and may hold any extended key usage; a signing certificate needs
-# CA=true and keyCertSign but its basicConstraints need not be critical.
-# NOTE: the remaining web PKI rules stay: RSA issuer keys of at least 2048
-# bits, ECDSA P-256/384/521 or RSA issuer keys only, SHA-2 signatures, and a
-# non-empty issuer name; a chain breaking them is refused as
-# "invalid-chain". Relax them here if a modelled mesh issues such chains.
-_EE_POLICY = (
-    ExtensionPolicy.webpki_defaults_ee()
-    .may_be_present(x509.AuthorityKeyIdentifier, Criticality.AGNOSTIC, None)
-    .require_present(x509.SubjectAlternativeName, Criticality.AGNOSTIC, None)
-    .may_be_present(x509.ExtendedKeyUsage, Criticality.AGNOSTIC, None)
-)
-_CA_POLICY = (
-    ExtensionPolicy.webpki_defaults_ca()
-    .require_present(x509.BasicConstraints, Criticality.AGNOSTIC, _require_ca)
-    .may_be_present(x509.AuthorityKeyIdentifier, Criticality.AGNOSTIC, None)
-    .may_be_present(x509.ExtendedKeyUsage, Criticality.AGNOSTIC, None)
-)
-
-
-def _role(index: int) -> str:
-    return "leaf" if index == 0 else f"intermediate {index}"
-
-
-def _root_role(root: x509.Certificate) -> str:
-    return f"root {root.subject.rfc4514_string()!r}"
 
 
 # -- Encodings ------------------------------------------------------------
