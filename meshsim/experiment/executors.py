@@ -9,6 +9,7 @@ task carries its own seed.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import multiprocessing
@@ -99,11 +100,30 @@ class LocalExecutor:
         # it starts with meshsim loaded
         context.set_forkserver_preload([_WORKER_MODULE])
         pool = ProcessPoolExecutor(self.jobs, mp_context=context)
+        finished = False
         try:
             yield from _windowed(pool.submit, function, tasks, self.jobs)
+            finished = True
         finally:
-            # on an early exit, drop what has not started
+            if not finished:
+                # Stopped early (an interrupt, an error, the caller
+                # closed us): what runs now is lost either way, so end
+                # the workers rather than wait for their tasks.
+                _stop_workers(pool)
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Send SIGTERM to every worker process of ``pool``.
+
+    NOTE: concurrent.futures has no public way to stop running tasks, so
+    this reads the pool's ``_processes``; it can go when the standard
+    library gains one (``terminate_workers`` in Python 3.14).
+    """
+    processes: dict[int, Any] = getattr(pool, "_processes", None) or {}
+    for process in list(processes.values()):
+        with contextlib.suppress(OSError, ValueError):
+            process.terminate()
 
 
 def _windowed(

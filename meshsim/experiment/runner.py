@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import platform
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -112,10 +112,17 @@ def run_sweep(
     tasks = [t for t in _tasks(sweep) if t.id not in stored]
     tracker = _Tracker(sweep, stored, progress)
 
-    for record in executor.map_unordered(run_replication, tasks):
-        task_id = f"{record['point']}-r{record['replication']:02d}"
-        folder.store(task_id, record)
-        tracker.finished(task_id, record)
+    # Close the executor's iterator even when stopped between two
+    # results, so that its workers end with the sweep.
+    results = executor.map_unordered(run_replication, tasks)
+    try:
+        for record in results:
+            task_id = f"{record['point']}-r{record['replication']:02d}"
+            folder.store(task_id, record)
+            tracker.finished(task_id, record)
+    finally:
+        if isinstance(results, Generator):
+            results.close()
 
     # the tables, from everything stored
     records = folder.stored()

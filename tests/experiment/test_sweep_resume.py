@@ -85,10 +85,25 @@ def test_a_sweep_killed_midway_resumes_to_the_same_tables(
     )
 
 
-def test_sigterm_stops_a_sweep_and_its_workers_and_keeps_finished_runs(
-    write_sweep: Callable[..., Path], tmp_path: Path
+# Two quick runs, then two that take minutes (real crypto, years of
+# simulated time): a signal finds the long ones running.
+_LONG = """
+name: long
+scenario: tiny.yaml
+seed: 3
+replications: 2
+grid:
+  duration: [12h, 40000h]
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_stops_a_sweep_and_its_running_workers_at_once(
+    signum: signal.Signals,
+    write_sweep: Callable[..., Path],
+    tmp_path: Path,
 ) -> None:
-    path = write_sweep()
+    path = write_sweep(_LONG, name="long.yaml")
     out = tmp_path / "out"
     command = [
         sys.executable, "-m", "meshsim", "sweep", str(path),
@@ -99,29 +114,60 @@ def test_sigterm_stops_a_sweep_and_its_workers_and_keeps_finished_runs(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        # as from a terminal, whatever the shell running the tests ignores
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    deadline = time.monotonic() + 60
-    while not list(out.glob("runs/p*.json")):
-        assert process.poll() is None, "the sweep ended before the signal"
-        assert time.monotonic() < deadline, "no runs stored in 60 s"
-        time.sleep(0.05)
-    children = _children(process.pid)
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(out.glob("runs/p*.json"))) < 2:
+            assert process.poll() is None, "the sweep ended before the signal"
+            assert time.monotonic() < deadline, "no runs stored in 60 s"
+            time.sleep(0.05)
+        workers = _descendants(process.pid)
 
-    process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=60)
+        sent = time.monotonic()
+        process.send_signal(signum)
+        _, stderr = process.communicate(timeout=30)
 
-    assert process.returncode == 128 + signal.SIGTERM
+        assert time.monotonic() - sent < 15, "the sweep waited for its runs"
+        assert workers, "the sweep had no worker processes"
+        deadline = time.monotonic() + 10
+        while _alive(workers):
+            assert time.monotonic() < deadline, "workers outlived the sweep"
+            time.sleep(0.05)
+    finally:
+        # a failing check must not leave runs of minutes behind
+        if process.poll() is None:
+            process.kill()
+        for pid in _alive(workers):
+            os.kill(pid, signal.SIGKILL)
+        process.wait()
+
+    assert process.returncode == 128 + signum
+    word = "terminated" if signum == signal.SIGTERM else "interrupted"
     assert stderr.splitlines()[-1] == (
-        f"terminated: finished runs are kept in {out}; run the same "
+        f"{word}: finished runs are kept in {out}; run the same "
         "command again to resume"
     )
-    assert children, "the sweep had no worker processes"
-    deadline = time.monotonic() + 10
-    while any(Path(f"/proc/{pid}").exists() for pid in children):
-        assert time.monotonic() < deadline, "workers outlived the sweep"
-        time.sleep(0.05)
-    for record in out.glob("runs/p*.json"):
+    stored = list(out.glob("runs/p*.json"))
+    assert len(stored) == 2
+    for record in stored:
         json.loads(record.read_text())  # whole, never half-written
+
+
+def _alive(pids: list[int]) -> list[int]:
+    return [pid for pid in pids if Path(f"/proc/{pid}").exists()]
+
+
+def _descendants(pid: int) -> list[int]:
+    """The processes below ``pid``: its children, theirs, and so on."""
+    found: list[int] = []
+    frontier = [pid]
+    while frontier:
+        frontier = [child for p in frontier for child in _children(p)]
+        found.extend(frontier)
+    return found
 
 
 def _children(pid: int) -> list[int]:
