@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
@@ -144,8 +145,10 @@ def sweep(
         chosen = LocalExecutor(jobs)
     try:
         # SIGTERM stops the sweep as Ctrl-C does, workers included.
-        with catching_interrupts():
-            outcome = _run(plan, out, chosen, force, retry_failed)
+        with catching_interrupts() as interrupts:
+            outcome = _run(
+                plan, out, chosen, force, retry_failed, interrupts.check
+            )
     except WrongSweepError as error:
         fail(str(error))
     except KeyboardInterrupt as stop:
@@ -172,8 +175,10 @@ def _run(
     executor: Executor,
     force: bool,
     retry_failed: bool,
+    check: Callable[[], None],
 ) -> SweepOutcome:
-    """Run with a progress bar of replications and points."""
+    """Run with a progress bar of replications and points; ``check``
+    raises a signal received meanwhile that a library swallowed."""
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -191,6 +196,7 @@ def _run(
 
         def progress(state: SweepProgress) -> None:
             nonlocal task
+            check()
             points = f"{state.points_done}/{state.points} points"
             if state.failed:
                 points += f", {state.failed} failed"

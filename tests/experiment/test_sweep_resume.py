@@ -3,6 +3,7 @@ loses only what was in flight, and a rerun completes the same tables."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -11,11 +12,13 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+import meshsim.experiment.runner as runner_module
 from meshsim.cli import main
 from meshsim.experiment import (
     SerialExecutor,
@@ -158,6 +161,38 @@ def test_a_signal_stops_a_sweep_and_its_running_workers_at_once(
 
 def _alive(pids: list[int]) -> list[int]:
     return [pid for pid in pids if Path(f"/proc/{pid}").exists()]
+
+
+def test_an_interrupt_a_library_swallowed_still_stops_the_sweep(
+    write_sweep: Callable[..., Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = write_sweep()
+    out = tmp_path / "out"
+    real = runner_module.run_replication
+    ran = []
+
+    def swallowing(task: Any) -> Any:
+        # Ctrl-C during the first run, caught as some libraries catch
+        # every exception (cryptography's verifier callbacks do)
+        if not ran:
+            with contextlib.suppress(KeyboardInterrupt):
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(1)
+        ran.append(task)
+        return real(task)
+
+    monkeypatch.setattr(runner_module, "run_replication", swallowing)
+    result = CliRunner().invoke(
+        main,
+        ["sweep", str(path), "--out", str(out), "--executor", "serial"],
+    )
+
+    assert result.exit_code == 130, result.output
+    assert len(ran) == 1
+    assert "interrupted: finished runs are kept in" in result.output
+    assert len(list(out.glob("runs/p*.json"))) == 1
 
 
 def _descendants(pid: int) -> list[int]:
