@@ -106,10 +106,8 @@ class Crypto:
         the CSR, its DER size and the CPU time of both, charged as a
         ``keygen`` and a ``csr-sign``."""
         if self.calibration is None:
-            key, spent_key = self.meter.measure(
-                "keygen", generate_key, algorithm
-            )
-            (csr, size), spent_csr = self.meter.measure(
+            key, spent_key = self.measure("keygen", self.new_key, algorithm)
+            (csr, size), spent_csr = self.measure(
                 "csr-sign", self.csr, key, spiffe_id
             )
             return key, csr, size, spent_key + spent_csr

@@ -36,21 +36,21 @@ __all__ = [
 
 def validate_path(
     leaf: x509.Certificate,
-    signers: Sequence[x509.Certificate],
-    roots: Sequence[x509.Certificate],
+    signers: list[x509.Certificate],
+    roots: list[x509.Certificate],
     when: datetime,
 ) -> None:
     """Refuse the chain unless path validation at ``when`` leads from
     ``leaf`` through ``signers`` to one of ``roots``."""
     verifier = (
         PolicyBuilder()
-        .store(Store(list(roots)))
+        .store(Store(roots))
         .time(when)
         .extension_policies(ca_policy=_CA_POLICY, ee_policy=_EE_POLICY)
         .build_client_verifier()
     )
     try:
-        verifier.verify(leaf, list(signers))
+        verifier.verify(leaf, signers)
     except VerificationError as exc:
         _raise_held_interrupt()
         raise _path_failure(leaf, signers, roots, when, exc) from exc
