@@ -160,7 +160,7 @@ def test_sigterm_cleans_up_like_ctrl_c(tmp_path: Path) -> None:
     if out.exists():
         assert_complete(out)
     else:
-        assert status == 143
+        assert status == 143, f"status {status}: {stderr}"
 
 
 def test_sigkill_at_any_moment_leaves_no_partial_folder(
