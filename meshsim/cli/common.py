@@ -166,17 +166,30 @@ class Interrupts:
 
     def check(self) -> None:
         """Raise again any interrupt received so far."""
+        stop = self.exception()
+        if stop is not None:
+            raise stop
+
+    def exception(self) -> KeyboardInterrupt | None:
+        """The exception of the signal received so far, if any."""
         if self.received == signal.SIGTERM:
-            raise Terminated
+            return Terminated()
         if self.received is not None:
-            raise KeyboardInterrupt
+            return KeyboardInterrupt()
+        return None
 
 
 @contextmanager
 def catching_interrupts() -> Iterator[Interrupts]:
     """Within the block, SIGINT raises ``KeyboardInterrupt`` and SIGTERM
     :class:`Terminated`, so that a stopped run cleans up the same way, and
-    both are remembered (main thread only; elsewhere nothing changes)."""
+    both are remembered (main thread only; elsewhere nothing changes).
+
+    An error that leaves the block after a signal came leaves it as that
+    signal's exception: a library that calls back into Python may wrap
+    the exception a signal raised there in its own error (pydantic's
+    serializer does), which would otherwise read as an internal error.
+    """
     interrupts = Interrupts()
     if threading.current_thread() is not threading.main_thread():
         yield interrupts
@@ -187,6 +200,11 @@ def catching_interrupts() -> Iterator[Interrupts]:
     }
     try:
         yield interrupts
+    except Exception as error:
+        stop = interrupts.exception()
+        if stop is None:
+            raise
+        raise stop from error
     finally:
         for number, handler in previous.items():
             signal.signal(

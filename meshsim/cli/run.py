@@ -75,8 +75,8 @@ def run(
 
     # Ctrl-C or SIGTERM at any point leaves nothing behind: the run is in
     # memory and the result folder appears whole or not at all.
-    with catching_interrupts() as interrupts:
-        try:
+    try:
+        with catching_interrupts() as interrupts:
             scenario = load_or_exit(scenario_file, overrides)
             out = out if out is not None else Path("results") / scenario.name
             try:
@@ -89,10 +89,10 @@ def run(
             _save(result, out, force, started_at)
             _show(result, out)
             interrupts.check()
-        except KeyboardInterrupt as stop:
-            if out is not None and _written_by(out, started_at):
-                interrupted(stop, f"interrupted; results written to {out}")
-            interrupted(stop, "interrupted; nothing written")
+    except KeyboardInterrupt as stop:
+        if out is not None and _written_by(out, started_at):
+            interrupted(stop, f"interrupted; results written to {out}")
+        interrupted(stop, "interrupted; nothing written")
 
 
 def _save(result: Run, out: Path, force: bool, started_at: datetime) -> None:

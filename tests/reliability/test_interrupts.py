@@ -10,6 +10,7 @@ guarantees must hold.
 from __future__ import annotations
 
 import json
+import os
 import random
 import signal
 import subprocess
@@ -19,8 +20,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from pydantic import BaseModel, field_serializer
 
 from meshsim.cli import main
+from meshsim.cli.common import Terminated, catching_interrupts
 
 from .conftest import (
     DEFAULT,
@@ -161,6 +164,32 @@ def test_sigterm_cleans_up_like_ctrl_c(tmp_path: Path) -> None:
         assert_complete(out)
     else:
         assert status == 143, f"status {status}: {stderr}"
+
+
+class _Signalling(BaseModel):
+    """A model whose serializer receives SIGTERM, as a field serializer
+    of the scenario may while a run writes its manifest."""
+
+    field: int = 0
+
+    @field_serializer("field")
+    def _signal(self, value: int) -> int:
+        os.kill(os.getpid(), signal.SIGTERM)
+        return value
+
+
+def test_a_signal_a_library_wraps_in_its_error_stops_as_that_signal() -> None:
+    # pydantic turns the Terminated raised in its callback into its own
+    # PydanticSerializationError, which alone would read as a bug
+    with pytest.raises(Terminated) as caught, catching_interrupts():
+        _Signalling().model_dump()
+
+    assert "PydanticSerializationError" in repr(caught.value.__cause__)
+
+
+def test_an_error_without_a_signal_is_left_alone() -> None:
+    with pytest.raises(ValueError, match="no signal"), catching_interrupts():
+        raise ValueError("no signal")
 
 
 def test_sigkill_at_any_moment_leaves_no_partial_folder(
