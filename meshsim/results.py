@@ -22,16 +22,15 @@ import logging
 import os
 import re
 import shutil
-import signal
 import socket
 import tempfile
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Any, Final
 
 import pandas as pd
+
+from meshsim.signals import signals_held
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -53,7 +52,6 @@ MANIFEST: Final = "manifest.json"
 
 _STAGING: Final = ".partial-"
 _OWNER: Final = re.compile(r"(?P<pid>[0-9]+)@(?P<host>.+)-[^-]+")
-_HELD_SIGNALS: Final = (signal.SIGINT, signal.SIGTERM)
 
 _log = logging.getLogger(__name__)
 
@@ -133,7 +131,7 @@ def staged_folder(out: Path, force: bool) -> Iterator[Path]:
     try:
         # A signal during creation is held until the folder is named, so
         # that the cleanup below always knows what to remove.
-        with _signals_held():
+        with signals_held():
             staging = Path(
                 tempfile.mkdtemp(prefix=_staging_prefix(out), dir=out.parent)
             )
@@ -143,7 +141,7 @@ def staged_folder(out: Path, force: bool) -> Iterator[Path]:
         _fsync_tree(staging)
     except BaseException:
         if staging is not None:
-            with _signals_held():
+            with signals_held():
                 shutil.rmtree(staging, ignore_errors=True)
         raise
     _publish(staging, out, force)
@@ -213,7 +211,7 @@ def _alive(pid: int) -> bool:
 def _publish(staging: Path, out: Path, force: bool) -> None:
     """Move ``staging`` to ``out``, replacing an old folder if present."""
     old: Path | None = None
-    with _signals_held():
+    with signals_held():
         try:
             # A folder may have appeared since the first check.
             check_output(out, force)
@@ -241,33 +239,6 @@ def _publish(staging: Path, out: Path, force: bool) -> None:
             _fsync_dir(out.parent)
         if old is not None:
             shutil.rmtree(old.parent, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def _signals_held() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM until the block ends, then deliver them.
-
-    Only the main thread can set signal handlers; elsewhere this does
-    nothing.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    held: list[int] = []
-
-    def hold(signum: int, frame: FrameType | None) -> None:
-        held.append(signum)
-
-    previous = {s: signal.signal(s, hold) for s in _HELD_SIGNALS}
-    try:
-        yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(
-                number, signal.SIG_DFL if handler is None else handler
-            )
-        for signum in dict.fromkeys(held):
-            signal.raise_signal(signum)
 
 
 def _fsync_tree(folder: Path) -> None:

@@ -20,6 +20,9 @@ from concurrent.futures import wait as wait_futures
 from itertools import islice
 from typing import Any, Protocol, TypeVar
 
+from meshsim.experiment.worker import end_with
+from meshsim.signals import signals_held
+
 __all__ = [
     "DaskExecutor",
     "Executor",
@@ -99,10 +102,22 @@ class LocalExecutor:
         # the fork server imports meshsim once; every worker forked from
         # it starts with meshsim loaded
         context.set_forkserver_preload([_WORKER_MODULE])
-        pool = ProcessPoolExecutor(self.jobs, mp_context=context)
+        pool = ProcessPoolExecutor(
+            self.jobs,
+            mp_context=context,
+            initializer=end_with,
+            initargs=(os.getpid(),),
+        )
         finished = False
+
+        def submit(*args: Any) -> Future[R]:
+            # A signal while the pool starts a worker process would leave
+            # it half started and unknown to the pool, so it waits.
+            with signals_held():
+                return pool.submit(*args)
+
         try:
-            yield from _windowed(pool.submit, function, tasks, self.jobs)
+            yield from _windowed(submit, function, tasks, self.jobs)
             finished = True
         finally:
             if not finished:

@@ -13,6 +13,10 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import select
+import threading
+import time
 import traceback
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +27,15 @@ from meshsim.metrics.summary import summarise
 from meshsim.runner import Run, run_scenario
 from meshsim.scenario import parse_scenario
 
-__all__ = ["Replication", "derived_metrics", "run_replication"]
+__all__ = [
+    "Replication",
+    "derived_metrics",
+    "end_with",
+    "run_replication",
+]
+
+# How often a worker without pidfd_open (not Linux) looks for its sweep.
+_POLL_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -152,3 +164,42 @@ def _steady_ca(run: Run, warmup_s: float) -> dict[str, Any]:
     )
     ca: dict[str, Any] = cut["ca"]
     return ca
+
+
+def end_with(sweep: int) -> None:
+    """Make this worker process end as soon as process ``sweep`` does.
+
+    A local executor's worker initializer. A worker whose sweep was
+    killed, or stopped while the pool was still starting the worker,
+    would otherwise wait for tasks forever, and keep the fork server and
+    the resource tracker alive with it. The watch runs in a daemon
+    thread that sleeps until the sweep's process ends.
+    """
+    watch = threading.Thread(
+        target=_watch, args=(sweep,), name="end-with-sweep", daemon=True
+    )
+    watch.start()
+
+
+def _watch(sweep: int) -> None:
+    try:
+        handle = os.pidfd_open(sweep)
+    except ProcessLookupError:
+        os._exit(1)  # the sweep already ended
+    except (AttributeError, OSError):
+        # no pidfd here: look for the process every _POLL_S instead
+        while _exists(sweep):
+            time.sleep(_POLL_S)
+        os._exit(1)
+    select.select([handle], [], [])  # readable once the process ends
+    os._exit(1)
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # a process of another user holds the number
+    return True

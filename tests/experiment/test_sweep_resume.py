@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from click.testing import CliRunner
 import meshsim.experiment.runner as runner_module
 from meshsim.cli import main
 from meshsim.experiment import (
+    LocalExecutor,
     SerialExecutor,
     SweepOutcome,
     WrongSweepError,
@@ -157,6 +159,75 @@ def test_a_signal_stops_a_sweep_and_its_running_workers_at_once(
     assert len(stored) == 2
     for record in stored:
         json.loads(record.read_text())  # whole, never half-written
+
+
+def test_workers_end_when_their_sweep_is_killed_outright(
+    write_sweep: Callable[..., Path], tmp_path: Path
+) -> None:
+    # SIGKILL gives the sweep no chance to stop its workers: each must
+    # notice on its own, and with it the fork server and resource tracker
+    path = write_sweep(_LONG, name="long.yaml")
+    out = tmp_path / "out"
+    command = [
+        sys.executable, "-m", "meshsim", "sweep", str(path),
+        "--out", str(out), "--jobs", "2",
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    helpers: list[int] = []
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(out.glob("runs/p*.json"))) < 2:
+            assert process.poll() is None, "the sweep ended before the kill"
+            assert time.monotonic() < deadline, "no runs stored in 60 s"
+            time.sleep(0.05)
+        helpers = _descendants(process.pid)
+
+        process.kill()
+        process.wait()
+
+        assert len(helpers) >= 3, "no fork server and two workers"
+        deadline = time.monotonic() + 10
+        while _alive(helpers):
+            assert time.monotonic() < deadline, (
+                f"outlived the sweep: {_alive(helpers)}"
+            )
+            time.sleep(0.05)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        for pid in _alive(helpers):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_a_signal_while_a_worker_starts_waits_until_it_has_started(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a worker the pool had not yet registered when the signal came
+    # could not be stopped: it waited for tasks forever, and kept the
+    # fork server and resource tracker alive
+    started: list[bool] = []
+    submit = ProcessPoolExecutor.submit
+
+    def interrupted_while_starting(
+        pool: ProcessPoolExecutor, *args: Any
+    ) -> Any:
+        signal.raise_signal(signal.SIGINT)
+        future = submit(pool, *args)
+        started.append(True)
+        return future
+
+    monkeypatch.setattr(
+        ProcessPoolExecutor, "submit", interrupted_while_starting
+    )
+    results = LocalExecutor(1).map_unordered(abs, [-1, -2])
+
+    with pytest.raises(KeyboardInterrupt):
+        next(results)
+
+    assert started == [True]
 
 
 def _alive(pids: list[int]) -> list[int]:
