@@ -51,3 +51,19 @@ def test_rows_keep_their_order_across_batches() -> None:
     data = columns.frame_data()
     assert data["installed_s"].tolist() == [float(i) for i in range(count)]
     assert data["agent"] == [f"agent-{i % 7}" for i in range(count)]
+
+
+def test_a_value_of_the_wrong_type_names_its_column_and_moves_no_row() -> None:
+    columns = Columns((("agent", "str"), ("started_s", "float"),
+                       ("attempts", "int")))  # fmt: skip
+    columns.add("agent-a", 1.0, 1)
+    columns.frame_data()  # the first row is in the columns now
+    columns.add("agent-b", 2.0, 1)
+    columns.add("agent-c", 3.0, 1.5)  # an int column cannot hold 1.5
+
+    with pytest.raises(TypeError, match=r"^attempts: expected int, got 1\.5$"):
+        columns.frame_data()
+
+    # the columns still agree: nothing of the failed batch moved
+    assert [len(column) for column in columns._columns] == [1, 1, 1]
+    assert len(columns) == 3

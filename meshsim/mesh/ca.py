@@ -224,7 +224,7 @@ class CaServer:
             # NOTE: a heap of free times, not a simpy.Resource, for speed;
             # exact for FIFO (tests/mesh/test_ca_queue.py replays it).
             service_s = (
-                self._service_time()
+                self._exponential_service_time()
                 if self.policy.exponential_service
                 else self.policy.sign_time_s
             )
@@ -259,13 +259,11 @@ class CaServer:
             yield self.env.timeout(spent)
         return answer, spiffe_id, started, spent
 
-    def _service_time(self) -> float:
-        """``sign_time``, fixed or exponential with that mean."""
+    def _exponential_service_time(self) -> float:
+        """A draw of an exponential service time of mean ``sign_time``."""
         mean = self.policy.sign_time_s
         assert mean is not None
-        if self.policy.exponential_service:
-            return float(self.service_rng.exponential(mean))
-        return mean
+        return float(self.service_rng.exponential(mean))
 
     def rotate_signer(self) -> Generator[simpy.Event, Any, None]:
         """Prepare the next signing CA, then activate it, at fixed

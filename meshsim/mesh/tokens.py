@@ -50,10 +50,10 @@ class TokenSource:
     service_account: str
     ttl_s: float | None
     refresh: bool = True
-    # The last token handed out and when it was issued: an agent asks
-    # once per CSR, and the token changes far less often.
-    _held: list[tuple[float, ServiceAccountToken]] = field(
-        default_factory=list, repr=False, compare=False
+    # The last token handed out, by the time it was issued: an agent
+    # asks once per CSR, and the token changes far less often.
+    _held: dict[float, ServiceAccountToken] = field(
+        default_factory=dict, repr=False, compare=False
     )
 
     def token_at(self, now: float) -> ServiceAccountToken:
@@ -63,8 +63,9 @@ class TokenSource:
             period = REFRESH_AT * self.ttl_s
             issued = math.floor(now / period) * period
         held = self._held
-        if held and held[0][0] == issued:
-            return held[0][1]
+        token = held.get(issued)
+        if token is not None:
+            return token
         if self.ttl_s is None:
             token = ServiceAccountToken(self.namespace, self.service_account)
         else:
@@ -73,5 +74,6 @@ class TokenSource:
                 self.service_account,
                 expires_s=issued + self.ttl_s,
             )
-        held[:] = [(issued, token)]
+        held.clear()
+        held[issued] = token
         return token

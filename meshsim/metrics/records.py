@@ -111,13 +111,30 @@ class Columns:
         }
 
     def _flush(self) -> None:
-        """Move the pending rows into the columns."""
+        """Move the pending rows into the columns, all or none of them."""
         if not self._pending:
             return
+        kept = len(self._columns[0])
         values = zip(*self._pending, strict=True)
-        for column, column_values in zip(self._columns, values, strict=True):
-            column.extend(column_values)
+        for index, column_values in enumerate(values):
+            try:
+                self._columns[index].extend(column_values)
+            except TypeError:
+                for column in self._columns:
+                    del column[kept:]
+                raise self._misfit(index) from None
         self._pending = []
+
+    def _misfit(self, index: int) -> TypeError:
+        """The error for a pending value column ``index`` cannot hold."""
+        name, kind = self.spec[index]
+        probe = array(_TYPECODES[kind])
+        for row in self._pending:
+            try:
+                probe.append(row[index])
+            except TypeError:
+                return TypeError(f"{name}: expected {kind}, got {row[index]!r}")
+        return TypeError(f"{name}: expected {kind} values")
 
 
 def _exported(column: Any) -> Any:
