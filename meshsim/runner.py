@@ -16,6 +16,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from meshsim import __version__
+from meshsim.collector import collector_eased
 from meshsim.metrics.summary import summarise
 from meshsim.metrics.tables import RunTables, build_tables
 from meshsim.results import (
@@ -53,7 +54,11 @@ def run_scenario(scenario: Scenario, progress: Progress | None = None) -> Run:
     """
     require_runnable(scenario, f"scenario {scenario.name}")
     result = simulate(scenario, progress)
-    tables = build_tables(result.recorder)
+
+    # The records become tables, with the collector eased as during the
+    # run: it would otherwise walk the run's millions of live objects.
+    with collector_eased():
+        tables = build_tables(result.recorder)
     crypto = result.recorder.crypto
     summary = {
         "name": scenario.name,

@@ -6,6 +6,7 @@ from dataclasses import fields
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from meshsim.metrics.records import (
     Columns,
@@ -119,5 +120,16 @@ def _frame(record_type: type, records: list[Any]) -> pd.DataFrame:
 def _columns_frame(columns: Columns) -> pd.DataFrame:
     """A table with one typed column per column of ``columns``."""
     dtypes = {name: _DTYPES[kind] for name, kind in columns.spec}
-    frame = pd.DataFrame(columns.frame_data(), columns=list(dtypes), copy=False)
+    data = {
+        name: _text(values) if dtypes[name] == "str" else values
+        for name, values in columns.frame_data().items()
+    }
+    frame = pd.DataFrame(data, columns=list(dtypes), copy=False)
     return frame.astype(dtypes)
+
+
+def _text(values: list[str]) -> Any:
+    """A ``str`` column of ``values``, converted by Arrow in one pass
+    (for millions of values, about twice as fast as pandas' own
+    conversion, which reaches the same type)."""
+    return pd.array(pa.array(values, type=pa.string()), dtype="str")
