@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterable
+from functools import partial
 
 import numpy as np
 import simpy
@@ -64,6 +65,8 @@ class TrafficEngine:
         self._due: dict[float, list[Callable[[], None]]] = {}
         self._times: list[float] = []
         self._wakes: list[float] = []
+        # Installs so far per slot, to tell a replaced credential's edges.
+        self._installs: dict[Slot, int] = {}
         self.prepare()
         state.on_install(self._installed)
         state.on_bundle(self.touch_node)
@@ -121,16 +124,19 @@ class TrafficEngine:
         self.recorder.handshakes.append(segment)
 
     def _installed(self, slot: Slot, credential: Credential) -> None:
-        pods = self.state.pods_of_slot.get(slot, [])
-        self.touch_pods(pods)
-        credentials = self.state.credentials
+        self.touch_pods(self.state.pods_of_slot.get(slot, ()))
+        installs = self._installs.get(slot, 0) + 1
+        self._installs[slot] = installs
+        # The edges name the install, not the credential, so that a
+        # replaced credential is freed at once rather than at its expiry.
+        self.watch(credential, partial(self._crossed, slot, installs))
 
-        def crossed() -> None:
-            # An edge of a credential already replaced changes nothing.
-            if credentials.get(slot) is credential:
-                self.touch_pods(pods)
-
-        self.watch(credential, crossed)
+    def _crossed(self, slot: Slot, install: int) -> None:
+        """A validity edge of ``slot``'s ``install``-th credential."""
+        # An edge of a credential already replaced or removed changes
+        # nothing.
+        if self._installs[slot] == install and slot in self.state.credentials:
+            self.touch_pods(self.state.pods_of_slot.get(slot, ()))
 
     def _at(self, when: float, action: Callable[[], None]) -> None:
         """Call ``action`` at ``when``, after the actions already due then.

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import math
 
 import pytest
 
+from meshsim.mesh.credential import Credential
 from meshsim.scenario import ScenarioError
+from meshsim.simulation import simulate as simulate_only
 
 HOUR = 3600.0
 
@@ -54,3 +57,24 @@ def test_class_engine_refuses_worlds_where_nodes_disagree(small):
 
     assert "traffic.detail" in str(caught.value)
     assert "mesh.clock_skew" in str(caught.value)
+
+
+@pytest.mark.parametrize("detail", ["pairs", "classes"])
+def test_a_replaced_credential_is_let_go_at_once(small, detail):
+    # The engine waits for both validity edges of every credential; the
+    # edges of a replaced one must not keep it (and its key) in memory
+    # until it expires: one credential per slot at any time.
+    scenario = small("pki.crypto=modeled", f"traffic.detail={detail}")
+    live: list[int] = []
+
+    def count(fraction: float) -> None:
+        if round(fraction * 100) % 5 == 0:
+            objects = gc.get_objects()
+            live.append(sum(isinstance(o, Credential) for o in objects))
+
+    gc.collect()
+    simulate_only(scenario, count)
+
+    # renewals at about half of the 4h life: three rounds in 12h
+    assert live[0] > 0
+    assert max(live) == live[0]
