@@ -139,13 +139,17 @@ def guarded(command: Callable[_P, _R]) -> Callable[_P, _R]:
 
 
 def interrupted(stop: KeyboardInterrupt, message: str) -> NoReturn:
-    """Print ``message`` (``terminated`` for SIGTERM) and exit 130 or 143."""
+    """Print ``message`` (``terminated`` for SIGTERM) and exit 130 or 143.
+
+    When stderr is gone (a closed pipe) the status alone says it.
+    """
+    status = EXIT_INTERRUPTED
     if isinstance(stop, Terminated):
         message = message.replace("interrupted", "terminated", 1)
+        status = EXIT_TERMINATED
+    with contextlib.suppress(OSError, ValueError):
         click.echo(message, err=True)
-        sys.exit(EXIT_TERMINATED)
-    click.echo(message, err=True)
-    sys.exit(EXIT_INTERRUPTED)
+    sys.exit(status)
 
 
 class Interrupts:

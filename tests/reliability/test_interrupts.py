@@ -166,6 +166,28 @@ def test_sigterm_cleans_up_like_ctrl_c(tmp_path: Path) -> None:
         assert status == 143, f"status {status}: {stderr}"
 
 
+@pytest.mark.parametrize(
+    ("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)]
+)
+def test_an_interrupt_keeps_its_status_when_stderr_is_gone(
+    signum: int, status: int, tmp_path: Path
+) -> None:
+    # a reader of stderr that went away (a closed pipe) must not turn
+    # the interrupt into an error: the status is all that is left to say
+    out = tmp_path / "o"
+    process = start(out, *SLOW)
+    assert process.stderr is not None
+    process.stderr.close()
+
+    time.sleep(0.5)
+    process.send_signal(signum)
+    process.wait(timeout=120)
+
+    assert process.returncode == status
+    assert not staging_left(out)
+    assert not out.exists()
+
+
 class _Signalling(BaseModel):
     """A model whose serializer receives SIGTERM, as a field serializer
     of the scenario may while a run writes its manifest."""
