@@ -51,6 +51,10 @@ MANIFEST: Final = "manifest.json"
 """The file that marks a folder as a meshsim result (see runner)."""
 
 _STAGING: Final = ".partial-"
+# Characters tempfile adds to a name it makes, and the usual limit on a
+# name where the system cannot say.
+_RANDOM_CHARS: Final = 8
+_NAME_MAX: Final = 255
 _OWNER: Final = re.compile(r"(?P<pid>[0-9]+)@(?P<host>.+)-[^-]+")
 
 _log = logging.getLogger(__name__)
@@ -65,8 +69,23 @@ def check_output(out: Path, force: bool) -> None:
     """Refuse early to overwrite an existing folder without ``force``.
 
     Even with ``force`` only a folder holding an earlier result (with its
-    manifest) or nothing at all is replaced, never any other folder.
+    manifest) or nothing at all is replaced, never any other folder. A
+    folder that could not be written is refused too, before a run rather
+    than after it: where ``out``'s parent exists, a staging folder is made
+    there and removed at once.
     """
+    try:
+        _check_output(out, force)
+        _check_staging(out)
+    except OutputExistsError:
+        raise
+    except OSError as error:  # a name too long, a loop of links, ...
+        raise OutputExistsError(
+            f"--out: {str(out)!r}: {error.strerror or error}"
+        ) from None
+
+
+def _check_output(out: Path, force: bool) -> None:
     if not out.exists() and not out.is_symlink():
         _check_parent(out)
         return
@@ -114,6 +133,38 @@ def _check_parent(out: Path) -> None:
             f"--out: {str(out)!r} cannot be created: {str(above)!r} is "
             "not writable"
         )
+
+
+def _check_staging(out: Path) -> None:
+    """Refuse ``out`` if no staging folder can be made beside it: its
+    name would be too long, or the parent refuses a new folder (which
+    ``os.access`` cannot tell, for root under ``/proc`` say)."""
+    out = Path(os.path.abspath(out))
+    above = out.parent
+    while not above.exists() and above != above.parent:
+        above = above.parent
+    try:
+        limit = os.pathconf(above, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = _NAME_MAX
+    prefix = _staging_prefix(out)
+    extra = len(prefix) + _RANDOM_CHARS - len(out.name)
+    if len(out.name) + extra > limit:
+        raise OutputExistsError(
+            f"--out: {out.name!r} is too long a name here: the run is "
+            f"staged beside it in a folder named after it plus {extra} "
+            f"characters, and a name may have at most {limit}"
+        )
+    if above != out.parent:
+        return  # made when the run is saved; _check_parent looked above
+    try:
+        trial = tempfile.mkdtemp(prefix=prefix, dir=out.parent)
+    except OSError as error:
+        raise OutputExistsError(
+            f"--out: cannot write in {str(out.parent)!r}: "
+            f"{error.strerror or error}"
+        ) from None
+    os.rmdir(trial)
 
 
 @contextlib.contextmanager

@@ -13,7 +13,8 @@
 Every file is written to a temporary name and renamed, so a kill at any
 moment leaves whole files only; the replications in flight are lost and
 run again next time. A folder holding another sweep is refused unless
-``force`` is given, and then started over.
+``force`` is given, and then started over; a non-empty folder that holds
+no sweep is refused even with ``force``.
 """
 
 from __future__ import annotations
@@ -85,6 +86,10 @@ class SweepFolder:
                     f"{where} holds {kept}; it is not replaced even with "
                     "--force"
                 )
+            if existing is None:
+                # --force starts a sweep's folder over, and empties no
+                # folder of anything else
+                raise WrongSweepError(self._refusal(existing, guard))
         return None, guard
 
     def _not_to_replace(self) -> str | None:
@@ -168,7 +173,8 @@ class SweepFolder:
         where = f"--out: {str(self.path)!r}"
         if existing is None:
             return (
-                f"{where} exists and holds no sweep; pass --force to replace it"
+                f"{where} exists and holds no sweep ({GUARD}); give a new "
+                "or empty folder (--force replaces only a sweep's folder)"
             )
         if existing.get("sweep_sha256") != guard["sweep_sha256"]:
             what = (

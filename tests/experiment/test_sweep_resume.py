@@ -396,8 +396,9 @@ def test_dry_run_refuses_a_folder_the_run_would_refuse(
         (".", "holds the sweep file; it is not replaced even with --force"),
         ("link", "is a symbolic link"),
         ("a-file/out", "is a file"),
+        ("elsewhere", "holds no sweep (sweep.json); give a new or empty"),
     ],
-    ids=["inputs-inside", "symlink", "under-a-file"],
+    ids=["inputs-inside", "symlink", "under-a-file", "not-a-sweep"],
 )
 def test_force_never_deletes_inputs_nor_follows_odd_paths(
     write_sweep: Callable[..., Path], tmp_path: Path, out: str, says: str

@@ -181,6 +181,50 @@ def test_output_inside_a_file_is_status_2(tmp_path: Path) -> None:
     )
 
 
+def test_a_name_the_system_refuses_is_status_2_before_running(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / ("a" * 300)  # longer than any name may be
+
+    result = invoke("run", str(DEFAULT), "--out", str(out), *SMALL)
+
+    assert result.exit_code == 2
+    assert one_line(result) == (
+        f"error: --out: {str(out)!r}: File name too long"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_name_too_long_for_its_staging_folder_is_status_2(
+    tmp_path: Path,
+) -> None:
+    # a legal name, but the hidden folder the run is staged in would
+    # have a longer one: refused before the run, not after it
+    out = tmp_path / ("b" * 245)
+
+    result = invoke("run", str(DEFAULT), "--out", str(out), *SMALL)
+
+    assert result.exit_code == 2
+    line = one_line(result)
+    assert line.startswith(f"error: --out: {out.name!r} is too long a name")
+    assert line.endswith("and a name may have at most 255")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(
+    not Path("/proc/self").is_dir(), reason="needs Linux's /proc"
+)
+def test_a_folder_that_refuses_new_folders_is_status_2_before_running() -> None:
+    # os.access calls /proc writable for root; making a folder there
+    # fails all the same
+    result = invoke("run", str(DEFAULT), "--out", "/proc/meshsim-o", *SMALL)
+
+    assert result.exit_code == 2
+    assert one_line(result).startswith(
+        "error: --out: cannot write in '/proc': "
+    )
+
+
 def test_failed_write_is_status_1_and_writes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
