@@ -105,8 +105,8 @@ def guarded(command: Callable[_P, _R]) -> Callable[_P, _R]:
     """Run ``command`` so that nothing escapes as a traceback.
 
     A scenario problem prints its lines (status 2); an interrupt prints
-    ``interrupted`` (130, or 143 for SIGTERM); a closed stdout ends quietly
-    (status 1); any other exception prints
+    ``interrupted`` (130), SIGTERM ``terminated`` (143); a closed stdout
+    ends quietly (status 1); any other exception prints
     ``error: internal error: TYPE: MESSAGE (please report)`` (status 1),
     with the traceback first if ``MESHSIM_DEBUG`` is set. A command that
     wants a more precise word on an interrupt catches it itself.
@@ -115,7 +115,8 @@ def guarded(command: Callable[_P, _R]) -> Callable[_P, _R]:
     @functools.wraps(command)
     def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         try:
-            return command(*args, **kwargs)
+            with catching_interrupts():
+                return command(*args, **kwargs)
         except ScenarioError as error:
             _report(error)
         except KeyboardInterrupt as stop:

@@ -188,6 +188,26 @@ def test_an_interrupt_keeps_its_status_when_stderr_is_gone(
     assert not out.exists()
 
 
+def test_sigterm_stops_every_command_with_its_line(tmp_path: Path) -> None:
+    # validate blocks on a FIFO no one writes to, as on a slow file
+    # system; SIGTERM killed such a command without a word (status -15)
+    fifo = tmp_path / "scenario.yaml"
+    os.mkfifo(fifo)
+    process = subprocess.Popen(
+        [sys.executable, "-c", _AFTER_IMPORTS, "validate", str(fifo)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    assert process.stderr.readline().strip() == READY
+
+    status, _, stderr = stop(process, signal.SIGTERM, 1.0)
+
+    assert status == 143, stderr
+    assert stderr in ("terminated\n", "terminated; nothing written\n")
+
+
 class _Signalling(BaseModel):
     """A model whose serializer receives SIGTERM, as a field serializer
     of the scenario may while a run writes its manifest."""
