@@ -411,7 +411,9 @@ class _Checker:
             *(("set", key) for key, _ in fixed),
         ]
         for section, key in keys:
-            normal = re.sub(r"\.(\d+)(?=\.|$)", r"[\1]", key.replace(" ", ""))
+            normal = re.sub(
+                r"\.([0-9]+)(?=\.|$)", r"[\1]", key.replace(" ", "")
+            )
             if normal in first:
                 rule = f"is already given in {first[normal]}"
                 self.fail((section, key), rule)

@@ -61,7 +61,7 @@ _NOT_METRICS: Final = {
 }
 
 _MACHINE: Final = re.compile(r"(^|\.)(wall_seconds|[a-z_]*cpu_s|bytes)$")
-_TOKEN: Final = re.compile(r"[^.\[\]]+|\[(\d+)\]")
+_TOKEN: Final = re.compile(r"[^.\[\]]+|\[([0-9]+)\]")
 
 
 def machine_dependent(column: str) -> bool:

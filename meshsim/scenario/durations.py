@@ -23,8 +23,8 @@ MAX_SECONDS: Final = 1000 * 365.25 * 86400.0
 """The longest duration accepted: 1000 years; anything longer is a typo."""
 
 _UNIT_ORDER: Final = tuple(UNITS)
-_PART: Final = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
-_BARE_NUMBER: Final = re.compile(r"[-+]?\d+(?:\.\d+)?")
+_PART: Final = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d)")
+_BARE_NUMBER: Final = re.compile(r"[-+]?[0-9]+(?:\.[0-9]+)?")
 _MS: Final = {"d": 86_400_000, "h": 3_600_000, "m": 60_000, "s": 1000, "ms": 1}
 
 SHAPE: Final = "must be a duration such as 90s, 15m, 24h, 7d or 1h30m"

@@ -58,6 +58,10 @@ def test_digits_without_unit_need_a_unit() -> None:
         (True, "must be a duration such as"),
         (None, "must be a duration such as"),
         ([1], "must be a duration such as"),
+        # digits of other scripts (Arabic-Indic, mathematical) are refused
+        ("\u0661h", "must be a duration such as"),
+        ("\U0001d7d7s", "must be a duration such as"),
+        ("\u0661\u0662", "must be a duration such as"),
     ],
 )
 def test_bad_durations_name_their_rule(value: object, rule: str) -> None:
