@@ -64,7 +64,7 @@ def show_value(value: object) -> str:
     elif isinstance(value, dict):
         text = "a mapping"
     elif isinstance(value, list | tuple):
-        text = "a list"
+        text = _listed(value)
     elif isinstance(value, int) and value.bit_length() > 128:
         # str() of a huge int is refused by Python; estimate the digits
         digits = int(value.bit_length() * 0.30103) + 1
@@ -74,6 +74,20 @@ def show_value(value: object) -> str:
     if len(text) > _MAX_SHOWN:
         text = text[: _MAX_SHOWN - 1] + "…"
     return text
+
+
+def _listed(items: list[object] | tuple[object, ...]) -> str:
+    """``[1, 2h, …]``: items as shown alone (a list inside as ``a
+    list``), no more than a line can show."""
+    shown: list[str] = []
+    length = 0
+    for item in items:
+        if length > _MAX_SHOWN:
+            break
+        part = "a list" if isinstance(item, list | tuple) else show_value(item)
+        shown.append(part)
+        length += len(part) + 2
+    return "[" + ", ".join(shown) + "]"
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,7 @@ set:
         f"{source}:8: grid.seed: cannot be varied or set: each "
         "replication's seed is spawned from the sweep's seed",
         f"{source}:11: zip.mesh.workloads: must have as many values as "
-        "zip.mesh.nodes (2) (got a list)",
+        "zip.mesh.nodes (2) (got [16])",
         f"{source}:13: set.mesh.nodes: is already given in zip",
     ]
 

@@ -124,7 +124,7 @@ def test_unknown_key_in_an_attack_suggests_from_its_kind(
         ("mesh: {mtls: 1}", "mesh.mtls: must be 'strict' or 'permissive'"),
         ("traffic: {rate: '1'}", "traffic.rate: must be a number (got '1')"),
         ("traffic: {rate: false}", "traffic.rate: must be a number"),
-        ("mesh: [1]", "mesh: must be a mapping of keys (got a list)"),
+        ("mesh: [1]", "mesh: must be a mapping of keys (got [1])"),
         ("attacks: {}", "attacks: must be a list (got a mapping)"),
     ],
 )
