@@ -188,7 +188,30 @@ def parse_sweep(
             points.append(Point(index, point_id, settings, scenario))
     if problems or found.problems:
         raise SweepError([*problems, *found.summarised()])
+    same = _same_points(spec, points)
+    if same:
+        raise SweepError(same)
     return Sweep(spec, tuple(overrides), tuple(points), seeds)
+
+
+def _same_points(spec: SweepSpec, points: list[Point]) -> list[Problem]:
+    """A problem for each point that resolves to the scenario of an
+    earlier one (``[4h, 240m]`` lists one TTL twice)."""
+    first: dict[str, Point] = {}
+    problems = []
+    for point in points:
+        text = dump_resolved(point.scenario)
+        earlier = first.setdefault(text, point)
+        if earlier is not point:
+            section = "grid" if spec.grid else "zip"
+            rule = (
+                f"point {point.id} ({point.label}) is the scenario of "
+                f"point {earlier.id} ({earlier.label}); list each value once"
+            )
+            problems.append(
+                Problem(spec.source, spec.line_of((section,)), section, rule)
+            )
+    return problems
 
 
 def _overrides_of_varied(

@@ -222,3 +222,22 @@ def test_dry_run_prints_a_path_with_brackets_as_it_is(
 
     assert result.exit_code == 0, result.output
     assert result.output.startswith(f"{moved}: ok (small): 8 points x 3")
+
+
+def test_two_values_of_one_scenario_are_one_point_listed_twice(
+    write_sweep: Callable[..., Path],
+) -> None:
+    # 4h and 240m are written apart but resolve to the same scenario,
+    # which would run the same point twice under two labels
+    path = write_sweep(
+        """scenario: tiny.yaml
+replications: 2
+grid:
+  pki.workload_ttl: [4h, 2h, 240m]
+"""
+    )
+
+    assert problems(path) == [
+        f"{path}:3: grid: point p002 (pki.workload_ttl=240m) is the "
+        "scenario of point p000 (pki.workload_ttl=4h); list each value once"
+    ]
