@@ -98,9 +98,14 @@ def _check_output(out: Path, force: bool) -> None:
             f"--out: {str(out)!r} already exists; pass --force to replace it"
         )
     if any(out.iterdir()) and not _is_result(out):
+        why = (
+            f"its {MANIFEST} is not one a meshsim run wrote"
+            if (out / MANIFEST).exists()
+            else f"no {MANIFEST} written by meshsim"
+        )
         raise OutputExistsError(
-            f"--out: {str(out)!r} is not a meshsim result folder (no "
-            f"{MANIFEST} written by meshsim); refusing to replace it"
+            f"--out: {str(out)!r} is not a meshsim result folder ({why}); "
+            "refusing to replace it"
         )
 
 

@@ -155,6 +155,22 @@ def test_force_replaces_only_a_result_folder(tmp_path: Path) -> None:
     assert (out / "thesis.tex").read_text() == "years of work"
 
 
+def test_force_names_a_manifest_that_is_not_a_runs(tmp_path: Path) -> None:
+    out = tmp_path / "sweep"
+    out.mkdir()
+    (out / "manifest.json").write_text('{"sweep": "mine"}')
+
+    result = invoke("run", str(DEFAULT), "--out", str(out), "--force", *SMALL)
+
+    assert result.exit_code == 2
+    assert one_line(result) == (
+        f"error: --out: {str(out)!r} is not a meshsim result folder (its "
+        "manifest.json is not one a meshsim run wrote); refusing to "
+        "replace it"
+    )
+    assert (out / "manifest.json").read_text() == '{"sweep": "mine"}'
+
+
 def test_output_that_is_a_file_is_status_2(tmp_path: Path) -> None:
     out = tmp_path / "o"
     out.write_text("x")
