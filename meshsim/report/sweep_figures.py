@@ -10,6 +10,7 @@ bands and error bars are their 95% confidence intervals (Student t).
 from __future__ import annotations
 
 import itertools
+import textwrap
 from collections.abc import Callable, Sequence
 from typing import Any, Final, cast
 
@@ -44,6 +45,8 @@ _HOUR: Final = 3600.0
 _COLOURS: Final = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e")
 _MARKERS: Final = ("o", "s", "^", "D", "v")
 _PANEL_WIDTH: Final = 4.6
+# Characters of a 12-point title that fit in an inch of figure.
+_TITLE_CHARS_PER_INCH: Final = 11
 
 
 def attack_window_figure(data: SweepData) -> Figure:
@@ -398,7 +401,9 @@ def _lines(
         y_label if dashed is None else f"{y_label}, log above 10"
     )
     axes_row[0].legend(title="agent", fontsize=8)
-    figure.suptitle(title + "  (bands: 95% CI)")
+    # one panel is narrower than the title: wrap it to the figure
+    width = int(figure.get_figwidth() * _TITLE_CHARS_PER_INCH)
+    figure.suptitle(textwrap.fill(title + "  (bands: 95% CI)", width))
     return figure
 
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.text import Text
 
 from meshsim.cli import main
 from meshsim.experiment import SerialExecutor, load_sweep, run_sweep
@@ -16,6 +18,7 @@ from meshsim.report.sweep_figures import (
     attack_window_figure,
     blast_radius_figure,
     ca_load_heatmap,
+    ca_wait_figure,
     outage_figure,
     pareto_figure,
 )
@@ -142,3 +145,33 @@ def test_report_refuses_unreadable_tables_in_one_line(tmp_path: Path) -> None:
     assert result.output.startswith(f"error: {tmp_path}: not a finished sweep")
     assert "runs.parquet" in result.output
     assert len(result.output.splitlines()) == 1
+
+
+TTL_ONLY = """
+scenario: base.yaml
+replications: 1
+grid:
+  pki.workload_ttl: [4h, 24h]
+set:
+  mesh.workloads: 24
+  traffic.rate: 0.005
+  ca.outages: []
+"""
+
+
+def test_a_one_panel_figure_wraps_its_title_to_fit(tmp_path: Path) -> None:
+    # a single panel is narrower than the longest titles
+    (tmp_path / "base.yaml").write_text((SWEEPS / "base.yaml").read_text())
+    (tmp_path / "ttl.yaml").write_text(TTL_ONLY)
+    out = tmp_path / "ttl"
+    run_sweep(load_sweep(tmp_path / "ttl.yaml"), out, SerialExecutor())
+    data = read_sweep(out)
+
+    for figure in (attack_window_figure(data), ca_wait_figure(data)):
+        canvas = FigureCanvasAgg(figure)
+        canvas.draw()
+        title = figure.get_suptitle()
+        (text,) = [t for t in figure.findobj(Text) if t.get_text() == title]
+        box = text.get_window_extent(canvas.get_renderer())
+        assert len(figure.axes) == 1
+        assert box.x0 >= 0 and box.x1 <= figure.bbox.width, title
