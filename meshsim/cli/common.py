@@ -73,7 +73,7 @@ class OneLineCommand(click.Command):
         try:
             return super().parse_args(ctx, args)
         except click.UsageError as error:
-            raise _UsageLine(error.format_message(), error.ctx) from None
+            raise _UsageLine(error.format_message(), error.ctx or ctx) from None
 
 
 class _UsageLine(click.UsageError):

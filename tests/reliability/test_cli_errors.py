@@ -115,7 +115,12 @@ def test_bad_override_is_one_line_and_status_2(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [("run", "--bogus"), ("run",), ("validate", "a.yaml", "b.yaml")],
+    [
+        ("run", "--bogus"),
+        ("run",),
+        ("validate", "a.yaml", "b.yaml"),
+        ("validate", "--set"),
+    ],
 )
 def test_usage_errors_are_one_line_and_status_2(args: tuple[str, ...]) -> None:
     result = invoke(*args)
