@@ -8,13 +8,19 @@ import click
 from rich.table import Table
 
 from meshsim.cli.common import OneLineCommand, guarded, table_console
+from meshsim.scenario.schema import MAX_SEED
 from meshsim.validation import compare_all
 
 __all__ = ["validate_model"]
 
 
 @click.command("validate-model", cls=OneLineCommand)
-@click.option("--seed", type=click.IntRange(0), default=1, show_default=True)
+@click.option(
+    "--seed",
+    type=click.IntRange(0, MAX_SEED),
+    default=1,
+    show_default=True,
+)
 @click.option("--quick", is_flag=True, help="Smaller runs, wider tolerance.")
 @guarded
 def validate_model(seed: int, quick: bool) -> None:
