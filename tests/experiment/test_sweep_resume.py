@@ -102,19 +102,13 @@ grid:
 """
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_a_signal_stops_a_sweep_and_its_running_workers_at_once(
-    signum: signal.Signals,
-    write_sweep: Callable[..., Path],
-    tmp_path: Path,
-) -> None:
-    path = write_sweep(_LONG, name="long.yaml")
-    out = tmp_path / "out"
+def _start_long_sweep(path: Path, out: Path) -> subprocess.Popen[str]:
+    """``meshsim sweep`` of ``_LONG`` on two local workers."""
     command = [
         sys.executable, "-m", "meshsim", "sweep", str(path),
         "--out", str(out), "--jobs", "2",
     ]  # fmt: skip
-    process = subprocess.Popen(
+    return subprocess.Popen(
         command,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -122,13 +116,28 @@ def test_a_signal_stops_a_sweep_and_its_running_workers_at_once(
         # as from a terminal, whatever the shell running the tests ignores
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
+
+
+def _wait_for_quick_runs(out: Path, process: subprocess.Popen[str]) -> None:
+    """Wait until the two quick runs are stored: the long ones run."""
+    deadline = time.monotonic() + 60
+    while len(list(out.glob("runs/p*.json"))) < 2:
+        assert process.poll() is None, "the sweep ended early"
+        assert time.monotonic() < deadline, "no runs stored in 60 s"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_stops_a_sweep_and_its_running_workers_at_once(
+    signum: signal.Signals,
+    write_sweep: Callable[..., Path],
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "out"
+    process = _start_long_sweep(write_sweep(_LONG, name="long.yaml"), out)
     workers: list[int] = []
     try:
-        deadline = time.monotonic() + 60
-        while len(list(out.glob("runs/p*.json"))) < 2:
-            assert process.poll() is None, "the sweep ended before the signal"
-            assert time.monotonic() < deadline, "no runs stored in 60 s"
-            time.sleep(0.05)
+        _wait_for_quick_runs(out, process)
         workers = _descendants(process.pid)
 
         sent = time.monotonic()
@@ -166,22 +175,11 @@ def test_workers_end_when_their_sweep_is_killed_outright(
 ) -> None:
     # SIGKILL gives the sweep no chance to stop its workers: each must
     # notice on its own, and with it the fork server and resource tracker
-    path = write_sweep(_LONG, name="long.yaml")
     out = tmp_path / "out"
-    command = [
-        sys.executable, "-m", "meshsim", "sweep", str(path),
-        "--out", str(out), "--jobs", "2",
-    ]  # fmt: skip
-    process = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    process = _start_long_sweep(write_sweep(_LONG, name="long.yaml"), out)
     helpers: list[int] = []
     try:
-        deadline = time.monotonic() + 60
-        while len(list(out.glob("runs/p*.json"))) < 2:
-            assert process.poll() is None, "the sweep ended before the kill"
-            assert time.monotonic() < deadline, "no runs stored in 60 s"
-            time.sleep(0.05)
+        _wait_for_quick_runs(out, process)
         helpers = _descendants(process.pid)
 
         process.kill()

@@ -146,35 +146,34 @@ def test_existing_output_needs_force(tmp_path: Path) -> None:
     assert [p.name for p in out.iterdir()] == ["manifest.json"]
 
 
-def test_force_replaces_only_a_result_folder(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("name", "text", "why"),
+    [
+        ("thesis.tex", "years of work", "no manifest.json written by meshsim"),
+        (
+            "manifest.json",
+            '{"sweep": "mine"}',
+            "its manifest.json is not one a meshsim run wrote",
+        ),
+    ],
+    ids=["no-manifest", "a-sweeps-manifest"],
+)
+def test_force_replaces_only_a_result_folder(
+    name: str, text: str, why: str, tmp_path: Path
+) -> None:
     out = tmp_path / "home"
     out.mkdir()
-    (out / "thesis.tex").write_text("years of work")
+    (out / name).write_text(text)
 
     result = invoke("run", str(DEFAULT), "--out", str(out), "--force", *SMALL)
 
     assert result.exit_code == 2
     assert one_line(result) == (
-        f"error: --out: {str(out)!r} is not a meshsim result folder (no "
-        "manifest.json written by meshsim); refusing to replace it"
+        f"error: --out: {str(out)!r} is not a meshsim result folder "
+        f"({why}); refusing to replace it"
     )
-    assert (out / "thesis.tex").read_text() == "years of work"
-
-
-def test_force_names_a_manifest_that_is_not_a_runs(tmp_path: Path) -> None:
-    out = tmp_path / "sweep"
-    out.mkdir()
-    (out / "manifest.json").write_text('{"sweep": "mine"}')
-
-    result = invoke("run", str(DEFAULT), "--out", str(out), "--force", *SMALL)
-
-    assert result.exit_code == 2
-    assert one_line(result) == (
-        f"error: --out: {str(out)!r} is not a meshsim result folder (its "
-        "manifest.json is not one a meshsim run wrote); refusing to "
-        "replace it"
-    )
-    assert (out / "manifest.json").read_text() == '{"sweep": "mine"}'
+    assert [p.name for p in out.iterdir()] == [name]
+    assert (out / name).read_text() == text
 
 
 def test_output_that_is_a_file_is_status_2(tmp_path: Path) -> None:
