@@ -162,14 +162,16 @@ def _check_staging(out: Path) -> None:
         )
     if above != out.parent:
         return  # made when the run is saved; _check_parent looked above
-    try:
-        trial = tempfile.mkdtemp(prefix=prefix, dir=out.parent)
-    except OSError as error:
-        raise OutputExistsError(
-            f"--out: cannot write in {str(out.parent)!r}: "
-            f"{error.strerror or error}"
-        ) from None
-    os.rmdir(trial)
+    # a signal meanwhile would leave the trial folder behind: it waits
+    with signals_held():
+        try:
+            trial = tempfile.mkdtemp(prefix=prefix, dir=out.parent)
+        except OSError as error:
+            raise OutputExistsError(
+                f"--out: cannot write in {str(out.parent)!r}: "
+                f"{error.strerror or error}"
+            ) from None
+        os.rmdir(trial)
 
 
 @contextlib.contextmanager
