@@ -11,11 +11,18 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import signal
 import sys
+from types import FrameType
 
 import click
 
-from meshsim.cli.common import EXIT_INTERRUPTED, EXIT_TERMINATED, interrupted
+from meshsim.cli.common import (
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    Terminated,
+    interrupted,
+)
 
 __all__ = ["SUMMARIES", "entry", "main"]
 
@@ -93,6 +100,9 @@ def entry() -> None:
     lands while pyarrow's threads write a table), so after an interrupt
     the process ends without it.
     """
+    # SIGTERM as Ctrl-C from the start, also while a command is imported
+    # (each command then catches both in the same way)
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         main()
     except SystemExit as done:
@@ -103,6 +113,10 @@ def entry() -> None:
             with contextlib.suppress(OSError, ValueError):
                 stream.flush()
         os._exit(done.code)
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise Terminated
 
 
 def _shortened(summary: str, width: int) -> str:
