@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import os
 import signal
 import sys
@@ -20,7 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import IO, Any, Final, NoReturn, ParamSpec, TypeVar
+from typing import IO, Any, Final, NoReturn, ParamSpec, TypeVar, cast
 
 import click
 from rich.console import Console
@@ -42,6 +43,8 @@ __all__ = [
     "interrupted",
     "load_or_exit",
     "overrides_option",
+    "progress_console",
+    "say",
     "table_console",
 ]
 
@@ -97,8 +100,45 @@ def load_or_exit(path: Path, overrides: tuple[str, ...]) -> Scenario:
 
 def fail(message: str, status: int = EXIT_USAGE) -> NoReturn:
     """One line on stderr, then exit with ``status`` (2 unless given)."""
-    click.echo(f"error: {_one_line(message)}", err=True)
+    say(f"error: {_one_line(message)}")
     sys.exit(status)
+
+
+def say(message: str) -> None:
+    """``message`` on stderr, or nothing when stderr is gone (a closed
+    pipe): the exit status still tells."""
+    with contextlib.suppress(OSError, ValueError):
+        click.echo(message, err=True)
+
+
+class _Stderr(io.TextIOBase):
+    """Standard error that drops what it cannot write (a closed pipe),
+    for progress bars: losing one must not fail the work it shows."""
+
+    def write(self, text: str) -> int:
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        try:
+            return sys.stderr.isatty()
+        except (OSError, ValueError):
+            return False
+
+    def fileno(self) -> int:
+        return sys.stderr.fileno()
+
+
+def progress_console() -> Console:
+    """A console on stderr for progress, which a closed stderr cannot
+    fail."""
+    # a text stream, though typeshed's IO[str] does not list TextIOBase
+    return Console(file=cast("IO[str]", _Stderr()))
 
 
 def guarded(command: Callable[_P, _R]) -> Callable[_P, _R]:
@@ -148,8 +188,7 @@ def interrupted(stop: KeyboardInterrupt, message: str) -> NoReturn:
     if isinstance(stop, Terminated):
         message = message.replace("interrupted", "terminated", 1)
         status = EXIT_TERMINATED
-    with contextlib.suppress(OSError, ValueError):
-        click.echo(message, err=True)
+    say(message)
     sys.exit(status)
 
 
@@ -219,7 +258,7 @@ def catching_interrupts() -> Iterator[Interrupts]:
 
 def _report(error: ScenarioError) -> NoReturn:
     for problem in error.problems:
-        click.echo(_one_line(str(problem)), err=True)
+        say(_one_line(str(problem)))
     sys.exit(EXIT_USAGE)
 
 

@@ -25,6 +25,7 @@ from meshsim.cli.common import (
     interrupted,
     load_or_exit,
     overrides_option,
+    progress_console,
 )
 from meshsim.results import MANIFEST, OutputExistsError, check_output
 from meshsim.runner import Run, run_scenario, save_run
@@ -35,7 +36,7 @@ __all__ = ["run", "validate"]
 # Show a progress bar only once a run has taken this long.
 _PROGRESS_AFTER_S = 2.0
 
-_err = Console(stderr=True)
+_err = progress_console()
 _out = Console()
 
 

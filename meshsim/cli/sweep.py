@@ -30,6 +30,8 @@ from meshsim.cli.common import (
     guarded,
     interrupted,
     overrides_option,
+    progress_console,
+    say,
 )
 from meshsim.experiment import (
     DaskExecutor,
@@ -48,7 +50,7 @@ from meshsim.experiment import (
 
 __all__ = ["sweep"]
 
-_err = Console(stderr=True)
+_err = progress_console()
 # Paths and labels are printed as they are: no markup, no wrapping.
 _out = Console(soft_wrap=True, markup=False, highlight=False)
 
@@ -125,7 +127,7 @@ def sweep(
         plan = load_sweep(sweep_file, overrides, replications)
     except SweepError as error:
         for problem in error.problems:
-            click.echo(str(problem), err=True)
+            say(str(problem))
         sys.exit(2)
     out = out if out is not None else Path("results") / plan.name
     try:

@@ -417,6 +417,42 @@ def test_errors_in_a_real_process_print_no_traceback(tmp_path: Path) -> None:
     assert not (tmp_path / "results").exists()
 
 
+def _with_stderr_closed(*args: str) -> tuple[int, str]:
+    """Status and stdout of ``meshsim ARGS`` whose stderr reader went
+    away at once (a closed pipe)."""
+    process = subprocess.Popen(
+        meshsim(*args),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    process.stderr.close()
+    stdout, _ = process.communicate(timeout=300)
+    return process.returncode, stdout
+
+
+def test_a_closed_stderr_changes_no_status(tmp_path: Path) -> None:
+    # a progress bar or an error line that cannot be written must not
+    # turn success into failure, nor one failure into another
+    sweep = tmp_path / "ttl.yaml"
+    sweep.write_text(
+        f"scenario: {DEFAULT}\nreplications: 1\n"
+        "grid:\n  pki.workload_ttl: [4h, 2h]\n"
+    )
+    out = tmp_path / "out"
+
+    swept, stdout = _with_stderr_closed(
+        "sweep", str(sweep), "--out", str(out), "--jobs", "1", *SMALL
+    )
+    missing, _ = _with_stderr_closed("validate", str(tmp_path / "no.yaml"))
+
+    assert swept == 0
+    assert f"results: {out}" in stdout
+    assert (out / "runs.parquet").is_file()
+    assert missing == 2
+
+
 def test_closed_stdout_ends_quietly() -> None:
     read, write = os.pipe()
     os.close(read)  # like `meshsim validate FILE | true`
