@@ -36,6 +36,8 @@ GUARD: Final = "sweep.json"
 """The file that says which sweep a folder holds."""
 
 _RUNS: Final = "runs"
+_GUARD_HASHES: Final = ("sweep_sha256", "plan_sha256")
+_SHA256_HEX: Final = 64
 
 
 class WrongSweepError(OutputExistsError):
@@ -161,11 +163,20 @@ class SweepFolder:
         }
 
     def _read_guard(self) -> dict[str, Any] | None:
+        """The folder's guard, if it is one meshsim wrote: an object with
+        the sweep's name and hashes."""
         try:
             guard = json.loads((self.path / GUARD).read_text())
         except (OSError, ValueError):
             return None
-        return guard if isinstance(guard, dict) else None
+        if not isinstance(guard, dict):
+            return None
+        hashes = (guard.get(key) for key in _GUARD_HASHES)
+        if not isinstance(guard.get("sweep"), str) or not all(
+            isinstance(h, str) and len(h) == _SHA256_HEX for h in hashes
+        ):
+            return None
+        return guard
 
     def _refusal(
         self, existing: dict[str, Any] | None, guard: dict[str, Any]

@@ -416,3 +416,22 @@ def test_force_never_deletes_inputs_nor_follows_odd_paths(
     assert refused.output.startswith("error: --out: ")
     assert says in refused.output
     assert sorted(p.name for p in tmp_path.rglob("*")) == before
+
+
+@pytest.mark.parametrize("guard", ["{}", '{"sweep": "x"}', "[]", "garbage{"])
+def test_force_never_empties_a_folder_whose_guard_meshsim_did_not_write(
+    guard: str, write_sweep: Callable[..., Path], tmp_path: Path
+) -> None:
+    path = write_sweep("scenario: tiny.yaml\nreplications: 1\n")
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "sweep.json").write_text(guard)
+    (folder / "keep.txt").write_text("important")
+
+    refused = CliRunner().invoke(
+        main, ["sweep", str(path), "--out", str(folder), "--force"]
+    )
+
+    assert refused.exit_code == 2, refused.output
+    assert "holds no sweep (sweep.json)" in refused.output
+    assert (folder / "keep.txt").read_text() == "important"
