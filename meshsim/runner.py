@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, requires, version
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -30,7 +30,10 @@ from meshsim.scenario import Scenario, dump_resolved, scenario_sha256
 from meshsim.scenario.runnable import require_runnable
 from meshsim.simulation import Progress, RunResult, simulate
 
-__all__ = ["Run", "run_scenario", "save_run"]
+__all__ = ["SCENARIO", "Run", "run_scenario", "save_run"]
+
+SCENARIO: Final = "scenario.yaml"
+"""A result's resolved scenario: the file to run it again from."""
 
 # Reported in the manifest if meshsim's own metadata cannot be read.
 _DEPENDENCIES = ("simpy", "cryptography", "numpy", "pandas", "pyarrow")
@@ -89,7 +92,7 @@ def save_run(
     scenario = run.result.scenario
     with staged_folder(out, force) as folder:
         write_json(folder / "summary.json", run.summary)
-        write_bytes(folder / "scenario.yaml", dump_resolved(scenario).encode())
+        write_bytes(folder / SCENARIO, dump_resolved(scenario).encode())
         for name, table in run.tables.items():
             write_table(folder / "tables" / f"{name}.parquet", table)
 

@@ -28,7 +28,7 @@ from meshsim.cli.common import (
     progress_console,
 )
 from meshsim.results import MANIFEST, OutputExistsError, check_output
-from meshsim.runner import Run, run_scenario, save_run
+from meshsim.runner import SCENARIO, Run, run_scenario, save_run
 from meshsim.scenario import Scenario
 
 __all__ = ["run", "validate"]
@@ -84,6 +84,12 @@ def run(
                 check_output(out, force)
             except OutputExistsError as error:
                 fail(str(error))
+            kept = _not_to_replace(out, scenario_file) if force else None
+            if kept is not None:
+                fail(
+                    f"--out: {str(out)!r} holds {kept}; it is not replaced "
+                    "even with --force"
+                )
 
             result = _simulate(scenario, interrupts)
             interrupts.check()
@@ -94,6 +100,21 @@ def run(
         if out is not None and _written_by(out, started_at):
             interrupted(stop, f"interrupted; results written to {out}")
         interrupted(stop, "interrupted; nothing written")
+
+
+def _not_to_replace(out: Path, scenario_file: Path) -> str | None:
+    """What inside ``out`` --force must not delete, if anything: the
+    current folder, or the scenario file unless it is the earlier
+    result's own ``scenario.yaml`` (written again by this run)."""
+    if not out.is_dir():
+        return None
+    inside = out.resolve()
+    if Path.cwd().resolve().is_relative_to(inside):
+        return "the current folder"
+    scenario = scenario_file.resolve()
+    if scenario.is_relative_to(inside) and scenario != inside / SCENARIO:
+        return "the scenario file"
+    return None
 
 
 def _save(result: Run, out: Path, force: bool, started_at: datetime) -> None:

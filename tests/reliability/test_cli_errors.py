@@ -176,6 +176,38 @@ def test_force_replaces_only_a_result_folder(
     assert (out / name).read_text() == text
 
 
+def test_force_keeps_the_scenario_and_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "o"
+    first = invoke("run", str(DEFAULT), "--out", str(out), *SMALL)
+    assert first.exit_code == 0, first.output
+    mine = out / "mine.yaml"
+    mine.write_text(DEFAULT.read_text())
+
+    inside = invoke("run", str(mine), "--out", str(out), "--force", *SMALL)
+    monkeypatch.chdir(out)
+    here = invoke("run", str(DEFAULT), "--out", ".", "--force", *SMALL)
+    monkeypatch.chdir(tmp_path)
+    again = invoke(
+        "run", str(out / "scenario.yaml"), "--out", str(out), "--force"
+    )
+
+    assert inside.exit_code == 2
+    assert one_line(inside) == (
+        f"error: --out: {str(out)!r} holds the scenario file; it is not "
+        "replaced even with --force"
+    )
+    assert here.exit_code == 2
+    assert one_line(here) == (
+        "error: --out: '.' holds the current folder; it is not replaced "
+        "even with --force"
+    )
+    # a result's own scenario.yaml is written again by the new run
+    assert again.exit_code == 0, again.output
+    assert not mine.exists()
+
+
 def test_output_that_is_a_file_is_status_2(tmp_path: Path) -> None:
     out = tmp_path / "o"
     out.write_text("x")
