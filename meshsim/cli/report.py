@@ -40,7 +40,12 @@ def report(folder: Path) -> None:
         data = read_sweep(folder)
     except (OSError, ValueError) as error:
         fail(f"{folder}: not a finished sweep ({error})")
-    written = write_report(folder, data)
+    try:
+        written = write_report(folder, data)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        where = f" ({error.filename})" if error.filename else ""
+        fail(f"{folder}: cannot write the report: {reason}{where}", 1)
     for title, path in written.figures.items():
         _out.print(f"{escape(title)}: {escape(str(path))}")
     for title, reason in written.skipped.items():

@@ -20,7 +20,9 @@ no sweep is refused even with ``force``.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +31,7 @@ from typing import Any, Final
 from meshsim.experiment.plan import Sweep
 from meshsim.results import OutputExistsError, write_bytes, write_json
 from meshsim.scenario import dump_resolved
+from meshsim.signals import signals_held
 
 __all__ = ["GUARD", "SweepFolder", "WrongSweepError"]
 
@@ -65,6 +68,37 @@ class SweepFolder:
     ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
         """The stored guard (when this sweep's) and the new one, or
         ``WrongSweepError``."""
+        try:
+            found = self._examined(force)
+            self._check_writable()
+        except WrongSweepError:
+            raise
+        except OSError as error:  # a name too long, a loop of links, ...
+            raise WrongSweepError(
+                f"--out: {str(self.path)!r}: {error.strerror or error}"
+            ) from None
+        return found
+
+    def _check_writable(self) -> None:
+        """Refuse a place meshsim could not write in: a trial folder is
+        made where the sweep would write first, and removed at once."""
+        place = self.path.absolute()
+        while not place.is_dir() and place != place.parent:
+            place = place.parent
+        # a signal meanwhile would leave the trial folder behind: it waits
+        with signals_held():
+            try:
+                trial = tempfile.mkdtemp(prefix=".meshsim-check-", dir=place)
+            except OSError as error:
+                raise WrongSweepError(
+                    f"--out: cannot write in {str(place)!r}: "
+                    f"{error.strerror or error}"
+                ) from None
+            os.rmdir(trial)
+
+    def _examined(
+        self, force: bool
+    ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
         where = f"--out: {str(self.path)!r}"
         if self.path.is_symlink():
             raise WrongSweepError(

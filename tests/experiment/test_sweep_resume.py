@@ -435,3 +435,32 @@ def test_force_never_empties_a_folder_whose_guard_meshsim_did_not_write(
     assert refused.exit_code == 2, refused.output
     assert "holds no sweep (sweep.json)" in refused.output
     assert (folder / "keep.txt").read_text() == "important"
+
+
+@pytest.mark.skipif(
+    not Path("/proc/self").is_dir(), reason="needs Linux's /proc"
+)
+@pytest.mark.parametrize(
+    ("out", "says"),
+    [
+        ("/proc/meshsim-o", "--out: cannot write in '/proc': "),
+        ("z" * 256, "File name too long"),
+    ],
+    ids=["cannot-write", "name-too-long"],
+)
+def test_an_out_the_system_refuses_is_one_line_before_running(
+    out: str, says: str, write_sweep: Callable[..., Path], tmp_path: Path
+) -> None:
+    path = write_sweep("scenario: tiny.yaml\nreplications: 1\n")
+    where = out if out.startswith("/") else str(tmp_path / out)
+
+    results = [
+        CliRunner().invoke(main, ["sweep", str(path), "--out", where, *more])
+        for more in ([], ["--dry-run"])
+    ]
+
+    for result in results:
+        assert result.exit_code == 2, result.output
+        assert result.output.startswith("error: --out: ")
+        assert says in result.output
+        assert len(result.output.splitlines()) == 1

@@ -3,6 +3,8 @@ units, a visible note for each it cannot, and one HTML page."""
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
 import pytest
@@ -175,3 +177,20 @@ def test_a_one_panel_figure_wraps_its_title_to_fit(tmp_path: Path) -> None:
         box = text.get_window_extent(canvas.get_renderer())
         assert len(figure.axes) == 1
         assert box.x0 >= 0 and box.x1 <= figure.bbox.width, title
+
+
+def test_report_that_cannot_be_written_is_one_line_and_status_1(
+    shipped_sweep: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def read_only(path: Path, figure: object) -> None:
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+
+    monkeypatch.setattr("meshsim.report.sweep_page.write_figure", read_only)
+    result = CliRunner().invoke(main, ["report", str(shipped_sweep)])
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        f"error: {shipped_sweep}: cannot write the report: Read-only file "
+        f"system ({shipped_sweep / 'figures'}"
+    )
+    assert len(result.stderr.splitlines()) == 1
