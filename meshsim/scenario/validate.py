@@ -234,8 +234,17 @@ class _Locator:
         """
         shown = format_path(path)
         for key in read:
-            if key in self.origins:
-                source = f"override {self.origins[key]}"
+            # an override sets the whole value under its key
+            setter = next(
+                (
+                    self.origins[key[:depth]]
+                    for depth in range(len(key), 0, -1)
+                    if key[:depth] in self.origins
+                ),
+                None,
+            )
+            if setter is not None:
+                source = f"override {setter}"
                 return Problem(source, None, shown, rule, value)
             if key in self.lines:
                 return Problem(self.source, self.lines[key], shown, rule, value)

@@ -84,6 +84,19 @@ def test_rule_broken_by_an_override_names_it(problems_of: Problems) -> None:
     ]
 
 
+def test_a_rule_broken_inside_a_value_an_override_set_names_it(
+    problems_of: Problems,
+) -> None:
+    # the rule also reads mesh.nodes, which the file wrote; the broken
+    # value came whole from the override, so the override is named
+    attack = "attacks=[{kind: key-theft, start: 1h, node: node-99}]"
+
+    found = problems_of(MINIMAL + "mesh: {nodes: 10}\n", attack)
+
+    assert len(found) == 1
+    assert found[0].startswith(f"override {attack}: attacks[0].node: not in")
+
+
 def test_file_problems_and_override_problems_come_together(
     problems_of: Problems,
 ) -> None:
