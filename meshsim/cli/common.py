@@ -34,6 +34,7 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_TERMINATED",
     "EXIT_USAGE",
+    "Count",
     "Interrupts",
     "OneLineCommand",
     "Terminated",
@@ -77,6 +78,23 @@ class OneLineCommand(click.Command):
             return super().parse_args(ctx, args)
         except click.UsageError as error:
             raise _UsageLine(error.format_message(), error.ctx or ctx) from None
+
+
+class Count(click.IntRange):
+    """A whole number within a range, written in ASCII digits (Python's
+    ``int`` also reads other scripts' digits, such as ``٣``)."""
+
+    name = "integer"
+
+    def convert(
+        self,
+        value: Any,
+        param: click.Parameter | None,
+        ctx: click.Context | None,
+    ) -> Any:
+        if isinstance(value, str) and not value.strip().isascii():
+            self.fail(f"{value!r} is not written in the digits 0-9", param, ctx)
+        return super().convert(value, param, ctx)
 
 
 class _UsageLine(click.UsageError):

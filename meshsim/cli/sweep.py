@@ -24,6 +24,7 @@ from rich.progress import (
 from rich.text import Text
 
 from meshsim.cli.common import (
+    Count,
     OneLineCommand,
     catching_interrupts,
     fail,
@@ -72,7 +73,7 @@ _out = Console(soft_wrap=True, markup=False, highlight=False)
 )
 @click.option(
     "--jobs",
-    type=click.IntRange(min=1),
+    type=Count(min=1),
     help="Worker processes (default: every core); with --executor dask "
     "and no --scheduler, the workers of a cluster on this machine.",
 )
@@ -83,7 +84,7 @@ _out = Console(soft_wrap=True, markup=False, highlight=False)
 )
 @click.option(
     "--replications",
-    type=click.IntRange(min=1),
+    type=Count(min=1),
     help="Replications of each point, instead of the file's.",
 )
 @click.option(

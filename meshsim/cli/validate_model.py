@@ -7,7 +7,12 @@ import sys
 import click
 from rich.table import Table
 
-from meshsim.cli.common import OneLineCommand, guarded, table_console
+from meshsim.cli.common import (
+    Count,
+    OneLineCommand,
+    guarded,
+    table_console,
+)
 from meshsim.scenario.schema import MAX_SEED
 from meshsim.validation import compare_all
 
@@ -17,7 +22,7 @@ __all__ = ["validate_model"]
 @click.command("validate-model", cls=OneLineCommand)
 @click.option(
     "--seed",
-    type=click.IntRange(0, MAX_SEED),
+    type=Count(0, MAX_SEED),
     default=1,
     show_default=True,
 )

@@ -121,6 +121,8 @@ def test_bad_override_is_one_line_and_status_2(tmp_path: Path) -> None:
         ("validate", "a.yaml", "b.yaml"),
         ("validate", "--set"),
         ("validate-model", "--seed", str(2**63)),
+        ("validate-model", "--seed", "\u0661"),
+        ("sweep", "s.yaml", "--replications", "\u0663"),
     ],
 )
 def test_usage_errors_are_one_line_and_status_2(args: tuple[str, ...]) -> None:
