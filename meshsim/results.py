@@ -39,6 +39,7 @@ __all__ = [
     "MANIFEST",
     "OutputExistsError",
     "check_output",
+    "check_writable",
     "remove_stale_staging",
     "staged_folder",
     "write_bytes",
@@ -162,13 +163,20 @@ def _check_staging(out: Path) -> None:
         )
     if above != out.parent:
         return  # made when the run is saved; _check_parent looked above
+    check_writable(out.parent, prefix)
+
+
+def check_writable(folder: Path, prefix: str) -> None:
+    """Raise ``OutputExistsError`` unless a folder can be made in
+    ``folder``: one named ``prefix…`` is made and removed at once (which
+    tells more than ``os.access``: a read-only file system, ``/proc``)."""
     # a signal meanwhile would leave the trial folder behind: it waits
     with signals_held():
         try:
-            trial = tempfile.mkdtemp(prefix=prefix, dir=out.parent)
+            trial = tempfile.mkdtemp(prefix=prefix, dir=folder)
         except OSError as error:
             raise OutputExistsError(
-                f"--out: cannot write in {str(out.parent)!r}: "
+                f"--out: cannot write in {str(folder)!r}: "
                 f"{error.strerror or error}"
             ) from None
         os.rmdir(trial)

@@ -20,18 +20,20 @@ no sweep is refused even with ``force``.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
 from meshsim.experiment.plan import Sweep
-from meshsim.results import OutputExistsError, write_bytes, write_json
+from meshsim.results import (
+    OutputExistsError,
+    check_writable,
+    write_bytes,
+    write_json,
+)
 from meshsim.scenario import dump_resolved
-from meshsim.signals import signals_held
 
 __all__ = ["GUARD", "SweepFolder", "WrongSweepError"]
 
@@ -85,16 +87,10 @@ class SweepFolder:
         place = self.path.absolute()
         while not place.is_dir() and place != place.parent:
             place = place.parent
-        # a signal meanwhile would leave the trial folder behind: it waits
-        with signals_held():
-            try:
-                trial = tempfile.mkdtemp(prefix=".meshsim-check-", dir=place)
-            except OSError as error:
-                raise WrongSweepError(
-                    f"--out: cannot write in {str(place)!r}: "
-                    f"{error.strerror or error}"
-                ) from None
-            os.rmdir(trial)
+        try:
+            check_writable(place, ".meshsim-check-")
+        except OutputExistsError as error:
+            raise WrongSweepError(str(error)) from None
 
     def _examined(
         self, force: bool
