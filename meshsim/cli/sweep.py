@@ -194,6 +194,8 @@ def _run(
         TimeRemainingColumn(),
         console=_err,
         transient=False,
+        # no bar in logs: its last state would come before any message
+        disable=not _err.is_terminal,
     ) as bar:
         task: Any = None
 
