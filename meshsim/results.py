@@ -126,9 +126,7 @@ def _is_result(folder: Path) -> bool:
 
 def _check_parent(out: Path) -> None:
     """The nearest existing folder above ``out`` must be a writable one."""
-    above = Path(os.path.abspath(out)).parent
-    while not above.exists() and above != above.parent:
-        above = above.parent
+    above = _nearest_existing(Path(os.path.abspath(out)).parent)
     if not above.is_dir():
         raise OutputExistsError(
             f"--out: {str(out)!r} is inside {str(above)!r}, "
@@ -146,9 +144,7 @@ def _check_staging(out: Path) -> None:
     name would be too long, or the parent refuses a new folder (which
     ``os.access`` cannot tell, for root under ``/proc`` say)."""
     out = Path(os.path.abspath(out))
-    above = out.parent
-    while not above.exists() and above != above.parent:
-        above = above.parent
+    above = _nearest_existing(out.parent)
     try:
         limit = os.pathconf(above, "PC_NAME_MAX")
     except (OSError, ValueError):
@@ -168,8 +164,10 @@ def _check_staging(out: Path) -> None:
 
 def check_writable(folder: Path, prefix: str) -> None:
     """Raise ``OutputExistsError`` unless a folder can be made in
-    ``folder``: one named ``prefix…`` is made and removed at once (which
-    tells more than ``os.access``: a read-only file system, ``/proc``)."""
+    ``folder``, or in the nearest folder above it while it does not exist
+    yet: one named ``prefix…`` is made and removed at once (which tells
+    more than ``os.access``: a read-only file system, ``/proc``)."""
+    folder = _nearest_existing(folder)
     # a signal meanwhile would leave the trial folder behind: it waits
     with signals_held():
         try:
@@ -180,6 +178,13 @@ def check_writable(folder: Path, prefix: str) -> None:
                 f"{error.strerror or error}"
             ) from None
         os.rmdir(trial)
+
+
+def _nearest_existing(path: Path) -> Path:
+    """``path``, or the nearest path above it that exists."""
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
 
 
 @contextlib.contextmanager
@@ -279,8 +284,9 @@ def _publish(staging: Path, out: Path, force: bool) -> None:
     old: Path | None = None
     with signals_held():
         try:
-            # A folder may have appeared since the first check.
-            check_output(out, force)
+            # A folder may have appeared since the first check (whether
+            # the place is writable, staging there has shown).
+            _check_output(out, force)
             if out.exists():
                 aside = tempfile.mkdtemp(
                     prefix=f".{out.name}.old-", dir=out.parent

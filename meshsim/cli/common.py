@@ -43,6 +43,7 @@ __all__ = [
     "guarded",
     "interrupted",
     "load_or_exit",
+    "os_reason",
     "overrides_option",
     "progress_console",
     "say",
@@ -120,6 +121,13 @@ def fail(message: str, status: int = EXIT_USAGE) -> NoReturn:
     """One line on stderr, then exit with ``status`` (2 unless given)."""
     say(f"error: {_one_line(message)}")
     sys.exit(status)
+
+
+def os_reason(error: OSError) -> str:
+    """Why the system refused, and the file it names if any:
+    ``No space left on device (FILE)``."""
+    reason = error.strerror or str(error)
+    return f"{reason} ({error.filename})" if error.filename else reason
 
 
 def say(message: str) -> None:

@@ -8,7 +8,13 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from meshsim.cli.common import OneLineCommand, fail, guarded
+from meshsim.cli.common import (
+    EXIT_FAILED,
+    OneLineCommand,
+    fail,
+    guarded,
+    os_reason,
+)
 from meshsim.report.sweep_data import read_sweep
 from meshsim.report.sweep_page import write_report
 
@@ -43,9 +49,10 @@ def report(folder: Path) -> None:
     try:
         written = write_report(folder, data)
     except OSError as error:
-        reason = error.strerror or str(error)
-        where = f" ({error.filename})" if error.filename else ""
-        fail(f"{folder}: cannot write the report: {reason}{where}", 1)
+        fail(
+            f"{folder}: cannot write the report: {os_reason(error)}",
+            EXIT_FAILED,
+        )
     for title, path in written.figures.items():
         _out.print(f"{escape(title)}: {escape(str(path))}")
     for title, reason in written.skipped.items():

@@ -24,6 +24,7 @@ from meshsim.cli.common import (
     guarded,
     interrupted,
     load_or_exit,
+    os_reason,
     overrides_option,
     progress_console,
 )
@@ -130,10 +131,8 @@ def _save(result: Run, out: Path, force: bool, started_at: datetime) -> None:
     except OutputExistsError as error:
         fail(f"{error}; nothing written")  # appeared while running
     except OSError as error:
-        reason = error.strerror or str(error)
-        where = f" ({error.filename})" if error.filename else ""
         fail(
-            f"--out: cannot write {str(out)!r}: {reason}{where}; "
+            f"--out: cannot write {str(out)!r}: {os_reason(error)}; "
             "nothing written",
             EXIT_FAILED,
         )

@@ -24,6 +24,7 @@ from rich.progress import (
 from rich.text import Text
 
 from meshsim.cli.common import (
+    EXIT_FAILED,
     Count,
     OneLineCommand,
     catching_interrupts,
@@ -147,7 +148,8 @@ def sweep(
     else:
         chosen = LocalExecutor(jobs)
     try:
-        # SIGTERM stops the sweep as Ctrl-C does, workers included.
+        # The interrupts are remembered, so that one a library swallowed
+        # still stops the sweep at its next result.
         with catching_interrupts() as interrupts:
             outcome = _run(
                 plan, out, chosen, force, retry_failed, interrupts.check
@@ -161,12 +163,11 @@ def sweep(
             "command again to resume",
         )
     except BrokenProcessPool as error:
-        click.echo(
-            f"error: a worker process died ({error}); finished runs are "
-            f"kept in {out}; run the same command again to resume",
-            err=True,
+        fail(
+            f"a worker process died ({error}); finished runs are kept in "
+            f"{out}; run the same command again to resume",
+            EXIT_FAILED,
         )
-        sys.exit(1)
     _show(outcome)
     if outcome.failed:
         sys.exit(1)

@@ -84,11 +84,8 @@ class SweepFolder:
     def _check_writable(self) -> None:
         """Refuse a place meshsim could not write in: a trial folder is
         made where the sweep would write first, and removed at once."""
-        place = self.path.absolute()
-        while not place.is_dir() and place != place.parent:
-            place = place.parent
         try:
-            check_writable(place, ".meshsim-check-")
+            check_writable(self.path.absolute(), ".meshsim-check-")
         except OutputExistsError as error:
             raise WrongSweepError(str(error)) from None
 
