@@ -104,9 +104,38 @@ class _World:
 def simulate(scenario: Scenario, progress: Progress | None = None) -> RunResult:
     """Run ``scenario`` to its end and return what was recorded."""
     began = time.perf_counter()
-    world = _build(scenario)
 
-    # Keep a few issued chains (public parts only) to show the user.
+    # Building makes an object or more per workload, all kept to the
+    # end: the collector would walk them again and again.
+    with collector_eased():
+        world, issued = _ready(scenario)
+
+        # Run the clock, in steps so that progress can be shown; what was
+        # built is frozen meanwhile.
+        with collector_eased():
+            for step in range(1, _PROGRESS_STEPS + 1):
+                world.env.run(until=scenario.duration * step / _PROGRESS_STEPS)
+                if progress is not None:
+                    progress(step / _PROGRESS_STEPS)
+        world.engine.finish()
+
+    return RunResult(
+        scenario=scenario,
+        topology=world.topology,
+        recorder=world.recorder,
+        root=world.ca.root,
+        issued=tuple(issued),
+        clock_offsets_s=tuple(world.state.clock_offsets_s),
+        wall_seconds=time.perf_counter() - began,
+    )
+
+
+def _ready(
+    scenario: Scenario,
+) -> tuple[_World, list[tuple[AnyCertificate, ...]]]:
+    """The world built with every process started, and the list that
+    keeps a few issued chains (public parts only) to show the user."""
+    world = _build(scenario)
     issued: list[tuple[AnyCertificate, ...]] = []
 
     def keep(slot: Slot, credential: Credential) -> None:
@@ -118,25 +147,8 @@ def simulate(scenario: Scenario, progress: Progress | None = None) -> RunResult:
     world.ca.start()
     _start_agents(scenario, world)
     _start_attacks(scenario, world)
-
-    # Run the clock, in steps so that progress can be shown.
     world.engine.start()
-    with collector_eased():
-        for step in range(1, _PROGRESS_STEPS + 1):
-            world.env.run(until=scenario.duration * step / _PROGRESS_STEPS)
-            if progress is not None:
-                progress(step / _PROGRESS_STEPS)
-    world.engine.finish()
-
-    return RunResult(
-        scenario=scenario,
-        topology=world.topology,
-        recorder=world.recorder,
-        root=world.ca.root,
-        issued=tuple(issued),
-        clock_offsets_s=tuple(world.state.clock_offsets_s),
-        wall_seconds=time.perf_counter() - began,
-    )
+    return world, issued
 
 
 def _build(scenario: Scenario) -> _World:

@@ -1,4 +1,4 @@
-"""The collector is eased only while the clock runs."""
+"""The collector is eased while a run builds and runs its world."""
 
 from __future__ import annotations
 
@@ -13,9 +13,32 @@ def test_collector_is_restored_after_the_run_even_on_an_error() -> None:
     before = gc.get_threshold()
 
     with pytest.raises(RuntimeError), collector_eased():
-        assert gc.get_threshold()[0] == 50_000
+        assert gc.get_threshold()[0] == 1_000_000
         assert gc.get_freeze_count() > 0
         raise RuntimeError("the run failed")
 
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
+
+
+def test_an_inner_block_restores_the_outer_blocks_thresholds() -> None:
+    before = gc.get_threshold()
+
+    with collector_eased():
+        eased = gc.get_threshold()
+        with collector_eased():
+            pass
+        assert gc.get_threshold() == eased
+
+    assert gc.get_threshold() == before
+
+
+def test_objects_made_in_the_block_leave_it_in_the_oldest_generation() -> None:
+    # Otherwise the first allocation after the block would start a young
+    # collection that walks every one of them.
+    with collector_eased():
+        made = [[index] for index in range(50_000)]
+
+    assert gc.get_count()[0] < len(made)
+    oldest = {id(item) for item in gc.get_objects(generation=2)}
+    assert all(id(item) in oldest for item in made[:100])
