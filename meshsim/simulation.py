@@ -118,6 +118,7 @@ def simulate(scenario: Scenario, progress: Progress | None = None) -> RunResult:
                 if progress is not None:
                     progress(step / _PROGRESS_STEPS)
         world.engine.finish()
+        world.crypto.settle()
 
     return RunResult(
         scenario=scenario,

@@ -37,6 +37,10 @@ def counts(run) -> dict[str, object]:
         "handshakes": run.summary["handshakes"],
         "csrs": tables.csrs.groupby("outcome").size().to_dict(),
         "rotations": len(tables.rotations),
+        "operations": {
+            operation: done["count"]
+            for operation, done in run.summary["rotation"]["operations"].items()
+        },
         "thefts": len(tables.thefts),
         "windows": tables.attack_windows[
             ["kind", "identity", "start_s", "end_s", "intercepted"]
@@ -76,3 +80,18 @@ def test_modeled_run_writes_no_certificates(small, simulate):
     assert run.summary["certs"] == []
     assert run.summary["rotation"]["crypto_cpu_s"] > 0
     assert run.summary["rotation"]["bytes"] > 0
+
+
+def test_modeled_meter_holds_only_the_costs_the_run_spent(small, simulate):
+    # An agent's renewal spends a keygen, a csr-sign and a verify-issued,
+    # and records their sum; with no failure each is spent once a renewal.
+    run = simulate(small("pki.crypto=modeled", "attacks=[]", "ca.outages=[]"))
+    done = run.summary["rotation"]["operations"]
+    agents = ("keygen", "csr-sign", "verify-issued")
+
+    assert [done[operation]["count"] for operation in agents] == [
+        len(run.tables.rotations)
+    ] * 3
+    assert sum(done[operation]["cpu_s"] for operation in agents) == (
+        pytest.approx(run.tables.rotations["crypto_cpu_s"].sum())
+    )
