@@ -36,7 +36,7 @@ class ServiceAccountToken:
         return None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class TokenSource:
     """The token a workload's agent holds for an identity at any time.
 
@@ -50,30 +50,23 @@ class TokenSource:
     service_account: str
     ttl_s: float | None
     refresh: bool = True
-    # The last token handed out, by the time it was issued: an agent
-    # asks once per CSR, and the token changes far less often.
-    _held: dict[float, ServiceAccountToken] = field(
-        default_factory=dict, repr=False, compare=False
+    # The last token handed out: an agent asks once per CSR, and the
+    # token changes far less often.
+    _held: ServiceAccountToken | None = field(
+        default=None, init=False, repr=False
     )
 
     def token_at(self, now: float) -> ServiceAccountToken:
         """The token held at ``now``."""
-        issued = 0.0
-        if self.ttl_s is not None and self.refresh:
+        expires = math.inf
+        if self.ttl_s is not None:
             period = REFRESH_AT * self.ttl_s
-            issued = math.floor(now / period) * period
+            issued = math.floor(now / period) * period if self.refresh else 0.0
+            expires = issued + self.ttl_s
         held = self._held
-        token = held.get(issued)
-        if token is not None:
-            return token
-        if self.ttl_s is None:
-            token = ServiceAccountToken(self.namespace, self.service_account)
-        else:
-            token = ServiceAccountToken(
-                self.namespace,
-                self.service_account,
-                expires_s=issued + self.ttl_s,
-            )
-        held.clear()
-        held[issued] = token
-        return token
+        if held is not None and held.expires_s == expires:
+            return held
+        self._held = ServiceAccountToken(
+            self.namespace, self.service_account, expires_s=expires
+        )
+        return self._held
