@@ -40,6 +40,7 @@ __all__ = [
     "OutputExistsError",
     "check_output",
     "check_writable",
+    "refusing_os_errors",
     "remove_stale_staging",
     "staged_folder",
     "write_bytes",
@@ -75,13 +76,24 @@ def check_output(out: Path, force: bool) -> None:
     than after it: where ``out``'s parent exists, a staging folder is made
     there and removed at once.
     """
-    try:
+    with refusing_os_errors(out, OutputExistsError):
         _check_output(out, force)
         _check_staging(out)
-    except OutputExistsError:
+
+
+@contextlib.contextmanager
+def refusing_os_errors(
+    out: Path, refusal: type[OutputExistsError]
+) -> Iterator[None]:
+    """Within the block, an ``OSError`` while looking at ``out`` (a name
+    too long, a loop of links, ...) becomes ``refusal`` naming ``out`` and
+    the system's reason; a ``refusal`` raised there passes as it is."""
+    try:
+        yield
+    except refusal:
         raise
-    except OSError as error:  # a name too long, a loop of links, ...
-        raise OutputExistsError(
+    except OSError as error:
+        raise refusal(
             f"--out: {str(out)!r}: {error.strerror or error}"
         ) from None
 

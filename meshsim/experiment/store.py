@@ -30,6 +30,7 @@ from meshsim.experiment.plan import Sweep
 from meshsim.results import (
     OutputExistsError,
     check_writable,
+    refusing_os_errors,
     write_bytes,
     write_json,
 )
@@ -70,15 +71,9 @@ class SweepFolder:
     ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
         """The stored guard (when this sweep's) and the new one, or
         ``WrongSweepError``."""
-        try:
+        with refusing_os_errors(self.path, WrongSweepError):
             found = self._examined(force)
             self._check_writable()
-        except WrongSweepError:
-            raise
-        except OSError as error:  # a name too long, a loop of links, ...
-            raise WrongSweepError(
-                f"--out: {str(self.path)!r}: {error.strerror or error}"
-            ) from None
         return found
 
     def _check_writable(self) -> None:

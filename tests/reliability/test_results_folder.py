@@ -4,6 +4,7 @@ summary for the same scenario and seed."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -28,6 +29,7 @@ from meshsim import __version__
 from meshsim.cli import main
 from meshsim.results import (
     OutputExistsError,
+    refusing_os_errors,
     remove_stale_staging,
     staged_folder,
     write_bytes,
@@ -164,6 +166,32 @@ def test_existing_folder_is_kept_without_force(
 
     assert (out / "manifest.json").read_bytes() == before
     assert not staging_left(out)
+
+
+class _RefusedError(OutputExistsError):
+    """A refusal of one command's own kind."""
+
+
+def test_an_os_error_looking_at_out_is_a_refusal_naming_it_and_why() -> None:
+    out = Path("results") / "x"
+
+    with (
+        pytest.raises(_RefusedError) as refused,
+        refusing_os_errors(out, _RefusedError),
+    ):
+        raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG))
+
+    assert str(refused.value) == (
+        f"--out: 'results/x': {os.strerror(errno.ENAMETOOLONG)}"
+    )
+
+
+def test_a_refusal_in_the_block_passes_as_it_is() -> None:
+    with (
+        pytest.raises(_RefusedError, match=r"^why$"),
+        refusing_os_errors(Path("x"), _RefusedError),
+    ):
+        raise _RefusedError("why")
 
 
 def test_force_replaces_a_result_whole(small_run: Run, tmp_path: Path) -> None:
