@@ -1,12 +1,15 @@
-"""The collector is eased while a run builds and runs its world."""
+"""The collector is eased while a run builds and runs its world, and
+the world is collected once the run is over."""
 
 from __future__ import annotations
 
 import gc
 
 import pytest
+import simpy
 
 from meshsim.collector import collector_eased
+from meshsim.simulation import simulate
 
 
 def test_collector_is_restored_after_the_run_even_on_an_error() -> None:
@@ -42,3 +45,16 @@ def test_objects_made_in_the_block_leave_it_in_the_oldest_generation() -> None:
     assert gc.get_count()[0] < len(made)
     oldest = {id(item) for item in gc.get_objects(generation=2)}
     assert all(id(item) in oldest for item in made[:100])
+
+
+def test_a_run_leaves_no_world_for_a_later_collection(small) -> None:
+    gc.collect()
+    before = _environments()
+
+    simulate(small("pki.crypto=modeled"))
+
+    assert _environments() == before
+
+
+def _environments() -> int:
+    return sum(isinstance(o, simpy.Environment) for o in gc.get_objects())
