@@ -64,7 +64,7 @@ def warm(scenario: Scenario) -> None:
     """Do the once-per-process work a run would otherwise be charged
     for: the calibration a modeled run draws its costs from."""
     if scenario.pki.crypto == "modeled":
-        calibrate(scenario.pki.key)
+        calibrate(scenario.pki.key, scenario.mesh.trust_domain)
 
 
 def timed_run(scenario: Scenario) -> tuple[float, float, Run]:

@@ -176,7 +176,11 @@ def _build(scenario: Scenario) -> _World:
     clock = SimClock(scenario.start_time)
     recorder = Recorder()
     crypto = Crypto(
-        scenario.pki.crypto, recorder.crypto, streams["costs"], scenario.pki.key
+        scenario.pki.crypto,
+        recorder.crypto,
+        streams["costs"],
+        scenario.pki.key,
+        mesh.trust_domain,
     )
 
     # The static mesh: where pods run and which services call which.

@@ -36,7 +36,7 @@ from meshsim.identity import SpiffeId, workload_spiffe_id
 from meshsim.mesh.crypto import AnyCertificate, Authority, Crypto
 from meshsim.mesh.tokens import ServiceAccountToken
 from meshsim.metrics.records import Recorder
-from meshsim.pki.authority import CsrRefusedError
+from meshsim.pki.authority import CsrRefusedError, intermediate_name
 
 __all__ = [
     "CaPolicy",
@@ -349,7 +349,7 @@ class CaServer:
             self.clock.x509_time(begin),
             self.clock.x509_time(begin + ttl),
             self.serials(),
-            f"{self.policy.trust_domain} intermediate",
+            intermediate_name(self.policy.trust_domain),
         )
 
     def _identity(self, namespace: str, account: str) -> tuple[SpiffeId, str]:

@@ -18,7 +18,7 @@ import numpy as np
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from meshsim.identity import SpiffeId
+from meshsim.identity import SCHEME_PREFIX, SpiffeId
 from meshsim.metrics.records import CryptoMeter
 from meshsim.pki.authority import (
     CertificateAuthority,
@@ -27,6 +27,7 @@ from meshsim.pki.authority import (
 )
 from meshsim.pki.calibration import Calibration, calibrate
 from meshsim.pki.csr import build_csr
+from meshsim.pki.der import resized_tlv
 from meshsim.pki.keys import generate_key, signature_hash
 from meshsim.pki.modeled import (
     ModeledAuthority,
@@ -73,6 +74,7 @@ class Crypto:
         meter: CryptoMeter,
         rng: np.random.Generator,
         algorithm: str,
+        trust_domain: str,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"pki.crypto: {mode!r} is not one of {MODES}")
@@ -80,7 +82,7 @@ class Crypto:
         self.meter = meter
         self.rng = rng
         self.calibration: Calibration | None = (
-            calibrate(algorithm) if self.modeled else None
+            calibrate(algorithm, trust_domain) if self.modeled else None
         )
         self._drawn: dict[str, list[Any]] = {}
         self._booked: set[str] = set()
@@ -114,7 +116,7 @@ class Crypto:
             return key, csr, size, spent_key + spent_csr
         spent_key = self._charge("keygen")
         modeled = ModeledKey.generate(algorithm)
-        size = self._size("csr")
+        size = self._carrying(spiffe_id, "csr")
         spent = spent_key + self._charge("csr-sign")
         return modeled, ModeledCsr(modeled, spiffe_id, size), size, spent
 
@@ -127,7 +129,7 @@ class Crypto:
     def csr(self, key: Any, spiffe_id: SpiffeId) -> tuple[Any, int]:
         """A CSR for ``spiffe_id`` and its DER size."""
         if isinstance(key, ModeledKey):
-            size = self._size("csr")
+            size = self._carrying(spiffe_id, "csr")
             return ModeledCsr(key, spiffe_id, size), size
         der = build_csr(key, spiffe_id).public_bytes(Encoding.DER)
         return der, len(der)
@@ -169,7 +171,11 @@ class Crypto:
         """A CA below ``parent`` for ``key``."""
         if isinstance(parent, ModeledAuthority):
             return parent.issue_intermediate(
-                key, not_before, not_after, serial_number, self._size("ca")
+                key,
+                not_before,
+                not_after,
+                serial_number,
+                self._size("intermediate"),
             )
         return parent.issue_intermediate(
             key, not_before, not_after, serial_number, name
@@ -188,6 +194,9 @@ class Crypto:
     ) -> tuple[AnyCertificate, ...]:
         """Parse, check and sign a CSR (raises ``CsrRefusedError``)."""
         if isinstance(signer, ModeledAuthority):
+            size = self._carrying(
+                spiffe_id, "leaf", below_intermediate=bool(signer.intermediates)
+            )
             return signer.sign_workload(
                 csr,
                 spiffe_id,
@@ -196,7 +205,7 @@ class Crypto:
                 backdate,
                 serial_number,
                 allowance,
-                self._size("leaf"),
+                size,
             )
         parsed = x509.load_der_x509_csr(csr)
         return signer.sign_workload(
@@ -228,7 +237,9 @@ class Crypto:
                 not_valid_after_utc=not_after,
                 is_ca=False,
                 spiffe_id=spiffe_id,
-                size=self._size("leaf"),
+                # NOTE: sized as a leaf the CA signs; a forged leaf's
+                # issuer name may differ by a few bytes.
+                size=self._carrying(spiffe_id, "leaf"),
             )
             return (forged,)
         if isinstance(issuer, CertificateAuthority):
@@ -262,6 +273,30 @@ class Crypto:
             else len(c.public_bytes(Encoding.DER))
             for c in chain
         )
+
+    def _carrying(
+        self, spiffe_id: SpiffeId, kind: str, below_intermediate: bool = False
+    ) -> int:
+        """A drawn DER size of a ``csr`` or ``leaf`` that carries
+        ``spiffe_id`` (once, as its URI SAN) instead of the calibrated one,
+        signed by an intermediate when ``below_intermediate``.
+
+        NOTE: only the outer element's length field is worked out again;
+        an inner one whose contents cross 128 or 256 bytes (a SPIFFE ID
+        some 90 characters longer or shorter than the calibrated one)
+        would add or remove a byte more.
+        """
+        calibration = self.calibration
+        assert calibration is not None
+        change = (
+            len(SCHEME_PREFIX)
+            + len(spiffe_id.trust_domain)
+            + len(spiffe_id.path)
+            - calibration.spiffe_id_bytes
+        )
+        if below_intermediate:
+            change += calibration.below_intermediate
+        return resized_tlv(self._size(kind), change)
 
     def _size(self, kind: str) -> int:
         """A modeled object's DER size, drawn."""

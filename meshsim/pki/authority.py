@@ -26,6 +26,7 @@ from meshsim.pki.keys import PrivateKey, signature_hash
 __all__ = [
     "CertificateAuthority",
     "CsrRefusedError",
+    "intermediate_name",
     "leaf_builder",
     "self_signed_root",
 ]
@@ -37,6 +38,11 @@ class CsrRefusedError(ValueError):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+def intermediate_name(trust_domain: str) -> str:
+    """The name of the CA server's intermediates in ``trust_domain``."""
+    return f"{trust_domain} intermediate"
 
 
 def self_signed_root(

@@ -1,11 +1,18 @@
-"""What real crypto costs on this machine, measured once per key type.
+"""What real crypto costs on this machine, measured once per key type
+and trust domain.
 
 Modeled runs draw each operation's CPU time and each object's DER size
-from these samples, so their costs are this machine's real ones.
+from these samples, so their costs are this machine's real ones. The
+objects measured are made as a run makes them: in the run's trust
+domain, with serial numbers of 127 random bits, and an intermediate CA
+named as the CA server names one. A run's identities differ from the
+one measured only in the length of their SPIFFE ID, which a modeled run
+adds (:attr:`Calibration.spiffe_id_bytes`).
 """
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -16,7 +23,11 @@ from typing import TypeVar
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from meshsim.identity import workload_spiffe_id
-from meshsim.pki.authority import CertificateAuthority, self_signed_root
+from meshsim.pki.authority import (
+    CertificateAuthority,
+    intermediate_name,
+    self_signed_root,
+)
 from meshsim.pki.csr import build_csr
 from meshsim.pki.keys import generate_key
 from meshsim.pki.svid import verify_svid
@@ -35,31 +46,62 @@ _DEFAULT_SAMPLES = 32
 
 @dataclass(frozen=True)
 class Calibration:
-    """CPU seconds per operation and DER bytes per object, as samples."""
+    """CPU seconds per operation and DER bytes per object, as samples.
+
+    ``sizes`` holds samples of ``csr``, ``leaf`` (signed by the root),
+    ``ca`` (a root) and ``intermediate``. ``spiffe_id_bytes`` is the
+    length of the SPIFFE ID the CSRs and leaves carry; ``below_intermediate``
+    is what a leaf signed by an intermediate adds (its issuer name is
+    the intermediate's, longer than the root's).
+    """
 
     algorithm: str
     cpu_s: Mapping[str, tuple[float, ...]]
     sizes: Mapping[str, tuple[int, ...]]
+    spiffe_id_bytes: int
+    below_intermediate: int
 
 
 @cache
-def calibrate(algorithm: str) -> Calibration:
+def calibrate(algorithm: str, trust_domain: str) -> Calibration:
     """Measure each operation on real keys and certificates of
-    ``algorithm`` (once per process and key type)."""
+    ``algorithm`` in ``trust_domain`` (once per process and pair)."""
     count = _SAMPLES.get(algorithm, _DEFAULT_SAMPLES)
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    spiffe_id = workload_spiffe_id("calibration.test", "ns", "sa")
+    spiffe_id = workload_spiffe_id(trust_domain, "ns", "sa")
+    # As the CA draws them: a serial of one byte would make every
+    # certificate 15 bytes shorter than a run's.
+    serials = random.Random(0)
+
+    def serial() -> int:
+        return serials.getrandbits(127) | 1
+
+    # The CA: a root, and an intermediate under it (with the root's key,
+    # which gives it the same size as a key of its own).
     ca_key = generate_key(algorithm)
     root = self_signed_root(
-        ca_key, "calibration.test", start, start + timedelta(days=3650), 1
+        ca_key, trust_domain, start, start + timedelta(days=3650), serial()
     )
     authority = CertificateAuthority(ca_key, (root,), timedelta(days=90))
+    intermediate = authority.issue_intermediate(
+        ca_key,
+        start,
+        start + timedelta(days=365),
+        serial(),
+        intermediate_name(trust_domain),
+    ).certificate
+    sizes: dict[str, list[int]] = {
+        "csr": [],
+        "leaf": [],
+        "ca": [len(root.public_bytes(Encoding.DER))],
+        "intermediate": [len(intermediate.public_bytes(Encoding.DER))],
+    }
+
+    # Keys, CSRs, leaves and their verification, timed one by one.
     cpu: dict[str, list[float]] = {op: [] for op in OPERATIONS}
-    sizes: dict[str, list[int]] = {"csr": [], "leaf": [], "ca": []}
-    sizes["ca"].append(len(root.public_bytes(Encoding.DER)))
-    bundle = {"calibration.test": [root]}
+    bundle = {trust_domain: [root]}
     later = start + timedelta(hours=1)
-    for serial in range(2, count + 2):
+    for _ in range(count):
         key = _timed(cpu["keygen"], partial(generate_key, algorithm))
         csr = _timed(cpu["csr-sign"], partial(build_csr, key, spiffe_id))
         chain = _timed(
@@ -71,7 +113,7 @@ def calibrate(algorithm: str) -> Calibration:
                 start,
                 timedelta(hours=24),
                 timedelta(minutes=2),
-                serial,
+                serial(),
             ),
         )
         _timed(cpu["verify"], partial(verify_svid, chain, bundle, later))
@@ -81,6 +123,9 @@ def calibrate(algorithm: str) -> Calibration:
         algorithm=algorithm,
         cpu_s={op: tuple(samples) for op, samples in cpu.items()},
         sizes={kind: tuple(samples) for kind, samples in sizes.items()},
+        spiffe_id_bytes=len(str(spiffe_id)),
+        below_intermediate=len(intermediate.subject.public_bytes())
+        - len(root.subject.public_bytes()),
     )
 
 

@@ -2,7 +2,8 @@
 
 Only what reading X509-SVIDs and bundles needs: the PEM blocks of a text
 in order, DER SEQUENCEs laid end to end, and whether a DER element is a
-PKCS#8 PrivateKeyInfo.
+PKCS#8 PrivateKeyInfo; and, for modeled objects, the size of a DER
+element whose contents grow or shrink.
 """
 
 from __future__ import annotations
@@ -11,7 +12,13 @@ import base64
 import binascii
 import re
 
-__all__ = ["is_private_key_info", "pem_blocks", "read_tlv", "split_der"]
+__all__ = [
+    "is_private_key_info",
+    "pem_blocks",
+    "read_tlv",
+    "resized_tlv",
+    "split_der",
+]
 
 _PEM_BLOCK = re.compile(
     rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----", re.DOTALL
@@ -80,3 +87,23 @@ def read_tlv(data: bytes, offset: int) -> tuple[int, int, int]:
     if end > len(data):
         raise ValueError(f"DER element at byte {offset} overruns the input")
     return tag, start, end
+
+
+def resized_tlv(size: int, change: int) -> int:
+    """The size of a DER element of ``size`` bytes (one tag byte) once
+    its contents change by ``change`` bytes: its length field takes one
+    byte below 128 bytes of contents, two below 256, three below 65,536.
+    """
+    contents = next(
+        size - 1 - octets
+        for octets in (1, 2, 3)
+        if _length_octets(size - 1 - octets) == octets
+    )
+    contents += change
+    return 1 + _length_octets(contents) + contents
+
+
+def _length_octets(contents: int) -> int:
+    if contents < 0x80:
+        return 1
+    return 1 + (contents.bit_length() + 7) // 8
