@@ -35,6 +35,7 @@ __all__ = [
     "EXIT_TERMINATED",
     "EXIT_USAGE",
     "Count",
+    "Folder",
     "Interrupts",
     "OneLineCommand",
     "Terminated",
@@ -95,6 +96,24 @@ class Count(click.IntRange):
     ) -> Any:
         if isinstance(value, str) and not value.strip().isascii():
             self.fail(f"{value!r} is not written in the digits 0-9", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+class Folder(click.Path):
+    """A result folder's path, which may not be empty: the system would
+    read an empty one as the current folder."""
+
+    def __init__(self) -> None:
+        super().__init__(path_type=Path)
+
+    def convert(
+        self,
+        value: Any,
+        param: click.Parameter | None,
+        ctx: click.Context | None,
+    ) -> Any:
+        if value == "":
+            self.fail("must not be empty", param, ctx)
         return super().convert(value, param, ctx)
 
 

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from meshsim.cli.common import (
     EXIT_FAILED,
+    Folder,
     Interrupts,
     OneLineCommand,
     catching_interrupts,
@@ -60,7 +61,7 @@ def validate(scenario_file: Path, overrides: tuple[str, ...]) -> None:
 @click.argument("scenario_file", type=click.Path(path_type=Path))
 @click.option(
     "--out",
-    type=click.Path(path_type=Path),
+    type=Folder(),
     help="Result folder (default: results/<scenario name>).",
 )
 @click.option("--force", is_flag=True, help="Replace an existing --out.")

@@ -26,6 +26,7 @@ from rich.text import Text
 from meshsim.cli.common import (
     EXIT_FAILED,
     Count,
+    Folder,
     OneLineCommand,
     catching_interrupts,
     fail,
@@ -61,7 +62,7 @@ _out = Console(soft_wrap=True, markup=False, highlight=False)
 @click.argument("sweep_file", type=click.Path(path_type=Path))
 @click.option(
     "--out",
-    type=click.Path(path_type=Path),
+    type=Folder(),
     help="Result folder (default: results/<sweep name>).",
 )
 @click.option(

@@ -123,6 +123,9 @@ def test_bad_override_is_one_line_and_status_2(tmp_path: Path) -> None:
         ("validate-model", "--seed", str(2**63)),
         ("validate-model", "--seed", "\u0661"),
         ("sweep", "s.yaml", "--replications", "\u0663"),
+        # an empty --out would be the current folder
+        ("run", str(DEFAULT), "--out", ""),
+        ("sweep", "s.yaml", "--out", ""),
     ],
 )
 def test_usage_errors_are_one_line_and_status_2(args: tuple[str, ...]) -> None:
