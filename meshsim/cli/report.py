@@ -37,6 +37,11 @@ def report(folder: Path) -> None:
         for name in ("manifest.json", "runs.parquet", "points.parquet")
         if not (folder / name).is_file()
     ]
+    if missing and (folder / "summary.json").is_file():
+        fail(
+            f"{folder}: a run's result, not a sweep's; meshsim report "
+            "draws a sweep's figures, and a run's are in its plots folder"
+        )
     if missing:
         fail(
             f"{folder}: not a finished sweep (no {', '.join(missing)}); "

@@ -118,6 +118,19 @@ def test_report_refuses_a_folder_without_a_finished_sweep(
     assert "not a finished sweep" in result.output
 
 
+def test_report_on_a_run_result_points_to_its_plots(tmp_path: Path) -> None:
+    for name in ("manifest.json", "summary.json"):
+        (tmp_path / name).write_text("{}")
+
+    result = CliRunner().invoke(main, ["report", str(tmp_path)])
+
+    assert result.exit_code == 2
+    assert result.output == (
+        f"error: {tmp_path}: a run's result, not a sweep's; meshsim report "
+        "draws a sweep's figures, and a run's are in its plots folder\n"
+    )
+
+
 @pytest.mark.parametrize(
     ("make", "says"),
     [(None, "no such folder"), ("file", "not a folder")],
