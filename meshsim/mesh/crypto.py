@@ -85,6 +85,18 @@ class Crypto:
             calibrate(algorithm, trust_domain) if self.modeled else None
         )
         self._drawn: dict[str, list[Any]] = {}
+        # What a SPIFFE ID's two parts add to the calibrated ID's length,
+        # and what an intermediate's name adds to a leaf.
+        self._id_change = (
+            len(SCHEME_PREFIX) - self.calibration.spiffe_id_bytes
+            if self.calibration is not None
+            else 0
+        )
+        self._below_intermediate = (
+            self.calibration.below_intermediate
+            if self.calibration is not None
+            else 0
+        )
         self._booked: set[str] = set()
         # A run makes objects of one kind only, real or modeled, so the
         # verifier is chosen once (an attribute: one call fewer per check).
@@ -286,16 +298,11 @@ class Crypto:
         some 90 characters longer or shorter than the calibrated one)
         would add or remove a byte more.
         """
-        calibration = self.calibration
-        assert calibration is not None
         change = (
-            len(SCHEME_PREFIX)
-            + len(spiffe_id.trust_domain)
-            + len(spiffe_id.path)
-            - calibration.spiffe_id_bytes
+            self._id_change + len(spiffe_id.trust_domain) + len(spiffe_id.path)
         )
         if below_intermediate:
-            change += calibration.below_intermediate
+            change += self._below_intermediate
         return resized_tlv(self._size(kind), change)
 
     def _size(self, kind: str) -> int:

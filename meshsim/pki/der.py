@@ -94,11 +94,13 @@ def resized_tlv(size: int, change: int) -> int:
     its contents change by ``change`` bytes: its length field takes one
     byte below 128 bytes of contents, two below 256, three below 65,536.
     """
-    contents = next(
-        size - 1 - octets
-        for octets in (1, 2, 3)
-        if _length_octets(size - 1 - octets) == octets
-    )
+    # Called for every modeled CSR and leaf: plain comparisons.
+    if size <= 0x7F + 2:
+        contents = size - 2
+    elif size <= 0xFF + 3:
+        contents = size - 3
+    else:
+        contents = size - 1 - _length_octets(size - 4)
     contents += change
     return 1 + _length_octets(contents) + contents
 
@@ -106,4 +108,6 @@ def resized_tlv(size: int, change: int) -> int:
 def _length_octets(contents: int) -> int:
     if contents < 0x80:
         return 1
+    if contents <= 0xFF:
+        return 2
     return 1 + (contents.bit_length() + 7) // 8

@@ -15,7 +15,9 @@ def der_size(contents: int) -> int:
     return 1 + 1 + (contents.bit_length() + 7) // 8 + contents
 
 
-@pytest.mark.parametrize("contents", [40, 100, 127, 128, 200, 255, 256, 300])
+@pytest.mark.parametrize(
+    "contents", [40, 100, 127, 128, 200, 255, 256, 300, 65_535, 65_536]
+)
 @pytest.mark.parametrize("change", [-40, -5, -1, 0, 1, 5, 40])
 def test_length_field_follows_the_new_contents(contents: int, change: int):
     assert resized_tlv(der_size(contents), change) == der_size(
