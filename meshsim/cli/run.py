@@ -28,10 +28,11 @@ from meshsim.cli.common import (
     os_reason,
     overrides_option,
     progress_console,
+    say,
 )
 from meshsim.results import MANIFEST, OutputExistsError, check_output
 from meshsim.runner import SCENARIO, Run, run_scenario, save_run
-from meshsim.scenario import Scenario
+from meshsim.scenario import Scenario, ScenarioError, load_scenario
 
 __all__ = ["run", "validate"]
 
@@ -48,7 +49,17 @@ _out = Console()
 @guarded
 def validate(scenario_file: Path, overrides: tuple[str, ...]) -> None:
     """Check a scenario file and report every error in it."""
-    scenario = load_or_exit(scenario_file, overrides)
+    try:
+        scenario = load_scenario(scenario_file, overrides)
+    except ScenarioError as error:
+        sweep_keys = _sweep_keys(error)
+        if sweep_keys:
+            say(
+                f"{scenario_file}: a sweep file, it seems (scenario and "
+                f"{', '.join(sweep_keys)}); check it with meshsim sweep "
+                "FILE --dry-run"
+            )
+        raise
     _out.print(
         f"{scenario_file}: ok ({scenario.name})",
         soft_wrap=True,
@@ -102,6 +113,19 @@ def run(
         if out is not None and _written_by(out, started_at):
             interrupted(stop, f"interrupted; results written to {out}")
         interrupted(stop, "interrupted; nothing written")
+
+
+def _sweep_keys(error: ScenarioError) -> list[str]:
+    """The sweep file's own keys that ``error`` calls unknown, when its
+    ``scenario`` key is one of them."""
+    unknown = [
+        p.path
+        for p in error.problems
+        if p.rule.startswith("unknown key") and p.line is not None
+    ]
+    if "scenario" not in unknown:
+        return []
+    return [key for key in ("grid", "zip", "replications") if key in unknown]
 
 
 def _not_to_replace(out: Path, scenario_file: Path) -> str | None:

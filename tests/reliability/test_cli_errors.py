@@ -19,7 +19,14 @@ from click.testing import CliRunner, Result
 
 from meshsim.cli import main
 
-from .conftest import DEFAULT, SMALL, assert_complete, meshsim, staging_left
+from .conftest import (
+    DEFAULT,
+    REPO,
+    SMALL,
+    assert_complete,
+    meshsim,
+    staging_left,
+)
 
 INTERNAL = (
     "error: internal error: RuntimeError: boom on two lines (please report)"
@@ -27,7 +34,6 @@ INTERNAL = (
 
 # the package exports the commands under the names of their modules
 RUN = importlib.import_module("meshsim.cli.run")
-COMMON = importlib.import_module("meshsim.cli.common")
 
 
 def invoke(*args: str) -> Result:
@@ -326,7 +332,7 @@ def test_internal_error_of_validate_is_status_1(
         raise RuntimeError("boom on\ntwo lines")
 
     monkeypatch.delenv("MESHSIM_DEBUG", raising=False)
-    monkeypatch.setattr(COMMON, "load_scenario", broken)
+    monkeypatch.setattr(RUN, "load_scenario", broken)
     result = invoke("validate", str(DEFAULT))
 
     assert result.exit_code == 1
@@ -529,3 +535,15 @@ def test_interrupt_swallowed_by_a_library_still_stops_the_run(
     assert one_line(result) == "interrupted; nothing written"
     assert not out.exists()
     assert not staging_left(out)
+
+
+def test_validate_of_a_sweep_file_says_how_to_check_one() -> None:
+    sweep = REPO / "scenarios" / "sweeps" / "ttl-vs-fanout.yaml"
+
+    result = invoke("validate", str(sweep))
+
+    assert result.exit_code == 2
+    assert result.output.splitlines()[0] == (
+        f"{sweep}: a sweep file, it seems (scenario and grid, "
+        "replications); check it with meshsim sweep FILE --dry-run"
+    )
