@@ -82,7 +82,7 @@ class _OverrideError(Exception):
 
 def _parse(text: str, source: str) -> tuple[KeyPath, object]:
     key, equals, value_text = text.partition("=")
-    if not equals:
+    if not equals or not key.strip():
         raise _OverrideError(DOCUMENT, _FORM, text)
     path = _key_path(key.strip())
     shown = format_path(path)
