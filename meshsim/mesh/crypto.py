@@ -27,7 +27,7 @@ from meshsim.pki.authority import (
 )
 from meshsim.pki.calibration import Calibration, calibrate
 from meshsim.pki.csr import build_csr
-from meshsim.pki.der import resized_tlv
+from meshsim.pki.der import GENERALIZED_FROM, dated_growth, resized_tlv
 from meshsim.pki.keys import generate_key, signature_hash
 from meshsim.pki.modeled import (
     ModeledAuthority,
@@ -156,9 +156,10 @@ class Crypto:
     ) -> AnyCertificate:
         """A self-signed root for ``key``."""
         if isinstance(key, ModeledKey):
-            return modeled_root(
-                key, not_before, not_after, serial_number, self._size("ca")
+            size = resized_tlv(
+                self._size("ca"), dated_growth(not_before, not_after)
             )
+            return modeled_root(key, not_before, not_after, serial_number, size)
         return self_signed_root(
             key, trust_domain, not_before, not_after, serial_number
         )
@@ -182,12 +183,10 @@ class Crypto:
     ) -> Authority:
         """A CA below ``parent`` for ``key``."""
         if isinstance(parent, ModeledAuthority):
+            dated = dated_growth(not_before, min(not_after, parent.not_after))
+            size = resized_tlv(self._size("intermediate"), dated)
             return parent.issue_intermediate(
-                key,
-                not_before,
-                not_after,
-                serial_number,
-                self._size("intermediate"),
+                key, not_before, not_after, serial_number, size
             )
         return parent.issue_intermediate(
             key, not_before, not_after, serial_number, name
@@ -206,9 +205,13 @@ class Crypto:
     ) -> tuple[AnyCertificate, ...]:
         """Parse, check and sign a CSR (raises ``CsrRefusedError``)."""
         if isinstance(signer, ModeledAuthority):
-            size = self._carrying(
-                spiffe_id, "leaf", below_intermediate=bool(signer.intermediates)
-            )
+            extra = self._below_intermediate if signer.intermediates else 0
+            latest = now + ttl + allowance
+            if latest >= GENERALIZED_FROM:
+                extra += dated_growth(
+                    now - backdate, min(latest, signer.not_after)
+                )
+            size = self._carrying(spiffe_id, "leaf", extra)
             return signer.sign_workload(
                 csr,
                 spiffe_id,
@@ -251,7 +254,9 @@ class Crypto:
                 spiffe_id=spiffe_id,
                 # NOTE: sized as a leaf the CA signs; a forged leaf's
                 # issuer name may differ by a few bytes.
-                size=self._carrying(spiffe_id, "leaf"),
+                size=self._carrying(
+                    spiffe_id, "leaf", dated_growth(not_before, not_after)
+                ),
             )
             return (forged,)
         if isinstance(issuer, CertificateAuthority):
@@ -286,24 +291,21 @@ class Crypto:
             for c in chain
         )
 
-    def _carrying(
-        self, spiffe_id: SpiffeId, kind: str, below_intermediate: bool = False
-    ) -> int:
+    def _carrying(self, spiffe_id: SpiffeId, kind: str, extra: int = 0) -> int:
         """A drawn DER size of a ``csr`` or ``leaf`` that carries
-        ``spiffe_id`` (once, as its URI SAN) instead of the calibrated one,
-        signed by an intermediate when ``below_intermediate``.
+        ``spiffe_id`` (once, as its URI SAN) instead of the calibrated one
+        and ``extra`` bytes more (an intermediate's longer name as issuer,
+        dates from 2050 on).
 
         NOTE: only the outer element's length field is worked out again;
-        an inner one whose contents cross 128 or 256 bytes (a SPIFFE ID
-        some 90 characters longer or shorter than the calibrated one)
-        would add or remove a byte more.
+        an inner one whose contents the change takes across 128 or 256
+        bytes would add or remove a byte more. The calibration is made in
+        the run's trust domain, so the change is a few characters of path.
         """
         change = (
             self._id_change + len(spiffe_id.trust_domain) + len(spiffe_id.path)
         )
-        if below_intermediate:
-            change += self._below_intermediate
-        return resized_tlv(self._size(kind), change)
+        return resized_tlv(self._size(kind), change + extra)
 
     def _size(self, kind: str) -> int:
         """A modeled object's DER size, drawn."""

@@ -24,6 +24,7 @@ from meshsim.pki.csr import requested_uris
 from meshsim.pki.keys import PrivateKey, signature_hash
 
 __all__ = [
+    "UB_COMMON_NAME",
     "CertificateAuthority",
     "CsrRefusedError",
     "intermediate_name",
@@ -38,6 +39,10 @@ class CsrRefusedError(ValueError):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+UB_COMMON_NAME = 64
+"""The longest X.509 common name (RFC 5280's ub-common-name)."""
 
 
 def intermediate_name(trust_domain: str) -> str:

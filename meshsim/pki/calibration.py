@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from meshsim.identity import workload_spiffe_id
 from meshsim.pki.authority import (
+    UB_COMMON_NAME,
     CertificateAuthority,
     intermediate_name,
     self_signed_root,
@@ -77,25 +78,31 @@ def calibrate(algorithm: str, trust_domain: str) -> Calibration:
         return serials.getrandbits(127) | 1
 
     # The CA: a root, and an intermediate under it (with the root's key,
-    # which gives it the same size as a key of its own).
+    # which gives it the same size as a key of its own) unless its name
+    # is too long for one, when no run in this trust domain has one.
     ca_key = generate_key(algorithm)
     root = self_signed_root(
         ca_key, trust_domain, start, start + timedelta(days=3650), serial()
     )
     authority = CertificateAuthority(ca_key, (root,), timedelta(days=90))
-    intermediate = authority.issue_intermediate(
-        ca_key,
-        start,
-        start + timedelta(days=365),
-        serial(),
-        intermediate_name(trust_domain),
-    ).certificate
     sizes: dict[str, list[int]] = {
         "csr": [],
         "leaf": [],
         "ca": [len(root.public_bytes(Encoding.DER))],
-        "intermediate": [len(intermediate.public_bytes(Encoding.DER))],
     }
+    below_intermediate = 0
+    if len(intermediate_name(trust_domain)) <= UB_COMMON_NAME:
+        intermediate = authority.issue_intermediate(
+            ca_key,
+            start,
+            start + timedelta(days=365),
+            serial(),
+            intermediate_name(trust_domain),
+        ).certificate
+        sizes["intermediate"] = [len(intermediate.public_bytes(Encoding.DER))]
+        below_intermediate = len(intermediate.subject.public_bytes()) - len(
+            root.subject.public_bytes()
+        )
 
     # Keys, CSRs, leaves and their verification, timed one by one.
     cpu: dict[str, list[float]] = {op: [] for op in OPERATIONS}
@@ -124,8 +131,7 @@ def calibrate(algorithm: str, trust_domain: str) -> Calibration:
         cpu_s={op: tuple(samples) for op, samples in cpu.items()},
         sizes={kind: tuple(samples) for kind, samples in sizes.items()},
         spiffe_id_bytes=len(str(spiffe_id)),
-        below_intermediate=len(intermediate.subject.public_bytes())
-        - len(root.subject.public_bytes()),
+        below_intermediate=below_intermediate,
     )
 
 

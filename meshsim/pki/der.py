@@ -3,7 +3,8 @@
 Only what reading X509-SVIDs and bundles needs: the PEM blocks of a text
 in order, DER SEQUENCEs laid end to end, and whether a DER element is a
 PKCS#8 PrivateKeyInfo; and, for modeled objects, the size of a DER
-element whose contents grow or shrink.
+element whose contents grow or shrink, and what validity dates from
+2050 on add to a certificate.
 """
 
 from __future__ import annotations
@@ -11,14 +12,21 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from datetime import UTC, datetime
 
 __all__ = [
+    "GENERALIZED_FROM",
+    "dated_growth",
     "is_private_key_info",
     "pem_blocks",
     "read_tlv",
     "resized_tlv",
     "split_der",
 ]
+
+GENERALIZED_FROM = datetime(2050, 1, 1, tzinfo=UTC)
+"""The first validity date X.509 writes as a GeneralizedTime (RFC 5280
+4.1.2.5), two bytes longer than the UTCTime of the dates before it."""
 
 _PEM_BLOCK = re.compile(
     rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----", re.DOTALL
@@ -111,3 +119,9 @@ def _length_octets(contents: int) -> int:
     if contents <= 0xFF:
         return 2
     return 1 + (contents.bit_length() + 7) // 8
+
+
+def dated_growth(*dates: datetime) -> int:
+    """The bytes validity ``dates`` add to a certificate over dates
+    before 2050: two for each one written as a GeneralizedTime."""
+    return 2 * sum(date >= GENERALIZED_FROM for date in dates)

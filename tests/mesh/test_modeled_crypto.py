@@ -119,3 +119,34 @@ def test_real_and_modeled_runs_send_the_same_bytes(shipped, simulate, profile):
     }
 
     assert sent["modeled"] == pytest.approx(sent["real"], rel=0.005)
+
+
+def test_a_trust_domain_too_long_for_an_intermediate_still_calibrates(
+    small, simulate
+):
+    # "<td> root" fits a common name of 64 characters; "<td> intermediate"
+    # does not, and validation refuses an intermediate in such a domain.
+    trust_domain = "a" * 59
+
+    calibration = calibrate("ecdsa-p256", trust_domain)
+    run = simulate(
+        small("pki.crypto=modeled", f"mesh.trust_domain={trust_domain}")
+    )
+
+    assert "intermediate" not in calibration.sizes
+    assert run.summary["rotation"]["bytes"] > 0
+
+
+def test_modeled_chains_are_as_long_as_real_ones_after_2049(small, simulate):
+    # From 2050 on X.509 writes dates as GeneralizedTime, two bytes more
+    # each; the calibration's certificates are dated 2026.
+    def chain_bytes(mode: str) -> float:
+        run = simulate(
+            small(f"pki.crypto={mode}", "start_time=2060-01-01T00:00:00Z")
+        )
+        issued = run.tables.csrs[run.tables.csrs["outcome"] == "issued"]
+        return float(issued["chain_bytes"].mean())
+
+    real = chain_bytes("real")
+
+    assert chain_bytes("modeled") == pytest.approx(real, rel=3e-3)

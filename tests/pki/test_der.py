@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
-from meshsim.pki.der import resized_tlv
+from meshsim.pki.der import dated_growth, resized_tlv
 
 
 def der_size(contents: int) -> int:
@@ -23,3 +25,14 @@ def test_length_field_follows_the_new_contents(contents: int, change: int):
     assert resized_tlv(der_size(contents), change) == der_size(
         contents + change
     )
+
+
+def test_dates_from_2050_are_two_bytes_longer() -> None:
+    # RFC 5280 4.1.2.5: UTCTime YYMMDDHHMMSSZ through 2049, GeneralizedTime
+    # YYYYMMDDHHMMSSZ from 2050.
+    last_utc = datetime(2049, 12, 31, 23, 59, 59, tzinfo=UTC)
+    first_generalized = datetime(2050, 1, 1, tzinfo=UTC)
+
+    assert dated_growth(last_utc, last_utc) == 0
+    assert dated_growth(last_utc, first_generalized) == 2
+    assert dated_growth(first_generalized, first_generalized) == 4
