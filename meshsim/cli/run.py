@@ -54,10 +54,10 @@ def validate(scenario_file: Path, overrides: tuple[str, ...]) -> None:
     except ScenarioError as error:
         sweep_keys = _sweep_keys(error)
         if sweep_keys:
+            keys = ", ".join(["scenario", *sweep_keys])
             say(
-                f"{scenario_file}: a sweep file, it seems (scenario and "
-                f"{', '.join(sweep_keys)}); check it with meshsim sweep "
-                "FILE --dry-run"
+                f"{scenario_file}: a sweep file, it seems (it has the keys "
+                f"{keys}); check it with meshsim sweep FILE --dry-run"
             )
         raise
     _out.print(

@@ -544,6 +544,6 @@ def test_validate_of_a_sweep_file_says_how_to_check_one() -> None:
 
     assert result.exit_code == 2
     assert result.output.splitlines()[0] == (
-        f"{sweep}: a sweep file, it seems (scenario and grid, "
+        f"{sweep}: a sweep file, it seems (it has the keys scenario, grid, "
         "replications); check it with meshsim sweep FILE --dry-run"
     )
