@@ -87,16 +87,12 @@ class Crypto:
         self._drawn: dict[str, list[Any]] = {}
         # What a SPIFFE ID's two parts add to the calibrated ID's length,
         # and what an intermediate's name adds to a leaf.
-        self._id_change = (
-            len(SCHEME_PREFIX) - self.calibration.spiffe_id_bytes
-            if self.calibration is not None
-            else 0
-        )
-        self._below_intermediate = (
-            self.calibration.below_intermediate
-            if self.calibration is not None
-            else 0
-        )
+        self._id_change = self._below_intermediate = 0
+        if self.calibration is not None:
+            self._id_change = (
+                len(SCHEME_PREFIX) - self.calibration.spiffe_id_bytes
+            )
+            self._below_intermediate = self.calibration.below_intermediate
         self._booked: set[str] = set()
         # A run makes objects of one kind only, real or modeled, so the
         # verifier is chosen once (an attribute: one call fewer per check).
