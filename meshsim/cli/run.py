@@ -93,16 +93,18 @@ def run(
         with catching_interrupts() as interrupts:
             scenario = load_or_exit(scenario_file, overrides)
             out = out if out is not None else Path("results") / scenario.name
-            try:
-                check_output(out, force)
-            except OutputExistsError as error:
-                fail(str(error))
-            kept = _not_to_replace(out, scenario_file) if force else None
+            # What --force would not replace is said first, so that
+            # nobody is told to pass it in vain.
+            kept = _not_to_replace(out, scenario_file)
             if kept is not None:
                 fail(
                     f"--out: {str(out)!r} holds {kept}; it is not replaced "
                     "even with --force"
                 )
+            try:
+                check_output(out, force)
+            except OutputExistsError as error:
+                fail(str(error))
 
             result = _simulate(scenario, interrupts)
             interrupts.check()
@@ -131,10 +133,14 @@ def _sweep_keys(error: ScenarioError) -> list[str]:
 def _not_to_replace(out: Path, scenario_file: Path) -> str | None:
     """What inside ``out`` --force must not delete, if anything: the
     current folder, or the scenario file unless it is the earlier
-    result's own ``scenario.yaml`` (written again by this run)."""
-    if not out.is_dir():
+    result's own ``scenario.yaml`` (written again by this run). A path
+    the system cannot look at is left to ``check_output`` to refuse."""
+    try:
+        if not out.is_dir():
+            return None
+        inside = out.resolve()
+    except OSError:
         return None
-    inside = out.resolve()
     if Path.cwd().resolve().is_relative_to(inside):
         return "the current folder"
     scenario = scenario_file.resolve()

@@ -199,6 +199,7 @@ def test_force_keeps_the_scenario_and_the_current_folder(
     inside = invoke("run", str(mine), "--out", str(out), "--force", *SMALL)
     monkeypatch.chdir(out)
     here = invoke("run", str(DEFAULT), "--out", ".", "--force", *SMALL)
+    here_unforced = invoke("run", str(DEFAULT), "--out", "./", *SMALL)
     monkeypatch.chdir(tmp_path)
     again = invoke(
         "run", str(out / "scenario.yaml"), "--out", str(out), "--force"
@@ -214,6 +215,9 @@ def test_force_keeps_the_scenario_and_the_current_folder(
         "error: --out: '.' holds the current folder; it is not replaced "
         "even with --force"
     )
+    # without --force too: it is not suggested, to be refused after
+    assert here_unforced.exit_code == 2
+    assert one_line(here_unforced) == one_line(here)
     # a result's own scenario.yaml is written again by the new run
     assert again.exit_code == 0, again.output
     assert not mine.exists()
