@@ -27,7 +27,7 @@ from meshsim.pki.authority import (
 )
 from meshsim.pki.calibration import Calibration, calibrate
 from meshsim.pki.csr import build_csr
-from meshsim.pki.der import GENERALIZED_FROM, dated_growth, resized_tlv
+from meshsim.pki.der import dated_growth, resized_tlv
 from meshsim.pki.keys import generate_key, signature_hash
 from meshsim.pki.modeled import (
     ModeledAuthority,
@@ -152,10 +152,9 @@ class Crypto:
     ) -> AnyCertificate:
         """A self-signed root for ``key``."""
         if isinstance(key, ModeledKey):
-            size = resized_tlv(
-                self._size("ca"), dated_growth(not_before, not_after)
+            return modeled_root(
+                key, not_before, not_after, serial_number, self._size("ca")
             )
-            return modeled_root(key, not_before, not_after, serial_number, size)
         return self_signed_root(
             key, trust_domain, not_before, not_after, serial_number
         )
@@ -179,10 +178,12 @@ class Crypto:
     ) -> Authority:
         """A CA below ``parent`` for ``key``."""
         if isinstance(parent, ModeledAuthority):
-            dated = dated_growth(not_before, min(not_after, parent.not_after))
-            size = resized_tlv(self._size("intermediate"), dated)
             return parent.issue_intermediate(
-                key, not_before, not_after, serial_number, size
+                key,
+                not_before,
+                not_after,
+                serial_number,
+                self._size("intermediate"),
             )
         return parent.issue_intermediate(
             key, not_before, not_after, serial_number, name
@@ -202,11 +203,6 @@ class Crypto:
         """Parse, check and sign a CSR (raises ``CsrRefusedError``)."""
         if isinstance(signer, ModeledAuthority):
             extra = self._below_intermediate if signer.intermediates else 0
-            latest = now + ttl + allowance
-            if latest >= GENERALIZED_FROM:
-                extra += dated_growth(
-                    now - backdate, min(latest, signer.not_after)
-                )
             size = self._carrying(spiffe_id, "leaf", extra)
             return signer.sign_workload(
                 csr,

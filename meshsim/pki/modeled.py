@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 from meshsim.identity import SpiffeId
 from meshsim.pki.authority import CsrRefusedError
+from meshsim.pki.der import GENERALIZED_FROM, dated_growth, resized_tlv
 from meshsim.pki.svid import SvidError
 
 __all__ = [
@@ -85,7 +86,8 @@ def modeled_root(
     serial_number: int,
     size: int,
 ) -> ModeledCertificate:
-    """A self-signed CA certificate for ``key``."""
+    """A self-signed CA certificate for ``key``; ``size`` is its DER size
+    with dates before 2050."""
     return ModeledCertificate(
         serial_number=serial_number,
         key_id=key.key_id,
@@ -94,7 +96,7 @@ def modeled_root(
         not_valid_after_utc=not_after,
         is_ca=True,
         spiffe_id=None,
-        size=size,
+        size=_dated(size, not_before, not_after),
     )
 
 
@@ -137,17 +139,18 @@ class ModeledAuthority:
         serial_number: int,
         size: int,
     ) -> ModeledAuthority:
-        """A CA one level below, clamped to this CA's chain."""
-        ceiling = self.not_after
+        """A CA one level below, clamped to this CA's chain; ``size`` is
+        its DER size with dates before 2050."""
+        not_after = min(not_after, self.not_after)
         certificate = ModeledCertificate(
             serial_number=serial_number,
             key_id=key.key_id,
             issuer_key_id=self.key.key_id,
             not_valid_before_utc=not_before,
-            not_valid_after_utc=min(not_after, ceiling),
+            not_valid_after_utc=not_after,
             is_ca=True,
             spiffe_id=None,
-            size=size,
+            size=_dated(size, not_before, not_after),
         )
         return ModeledAuthority(
             key, (certificate, *self.chain), self.max_workload_ttl
@@ -165,7 +168,8 @@ class ModeledAuthority:
         size: int,
     ) -> tuple[ModeledCertificate, ...]:
         """The leaf the real CA would sign, refused for the same reasons
-        (except a bad CSR signature, which cannot happen here)."""
+        (except a bad CSR signature, which cannot happen here); ``size``
+        is its DER size with dates before 2050."""
         if ttl > self.max_workload_ttl:
             raise CsrRefusedError(
                 "ttl-too-long",
@@ -183,18 +187,30 @@ class ModeledAuthority:
                 f"CSR asks for {str(csr.spiffe_id)!r}; caller is "
                 f"{str(spiffe_id)!r}",
             )
-        not_after = (now + ttl + allowance).replace(microsecond=0)
+        not_before = (now - backdate).replace(microsecond=0)
+        not_after = min(
+            (now + ttl + allowance).replace(microsecond=0), signer_not_after
+        )
         leaf = ModeledCertificate(
             serial_number,
             csr.key.key_id,
             self.key.key_id,
-            (now - backdate).replace(microsecond=0),
-            min(not_after, signer_not_after),
+            not_before,
+            not_after,
             False,
             spiffe_id,
-            size,
+            _dated(size, not_before, not_after),
         )
         return (leaf, *self.intermediates)
+
+
+def _dated(size: int, not_before: datetime, not_after: datetime) -> int:
+    """``size``, the DER size of a certificate with dates before 2050,
+    with its dates as they are."""
+    # Called for every modeled leaf: most are dated before 2050.
+    if not_after < GENERALIZED_FROM:
+        return size
+    return resized_tlv(size, dated_growth(not_before, not_after))
 
 
 def verify_modeled(
