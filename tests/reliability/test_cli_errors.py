@@ -187,12 +187,17 @@ def test_force_replaces_only_a_result_folder(
     assert (out / name).read_text() == text
 
 
+def _earlier_result(out: Path) -> Path:
+    """``out``, holding the result of a small run."""
+    first = invoke("run", str(DEFAULT), "--out", str(out), *SMALL)
+    assert first.exit_code == 0, first.output
+    return out
+
+
 def test_force_keeps_the_scenario_and_the_current_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    out = tmp_path / "o"
-    first = invoke("run", str(DEFAULT), "--out", str(out), *SMALL)
-    assert first.exit_code == 0, first.output
+    out = _earlier_result(tmp_path / "o")
     mine = out / "mine.yaml"
     mine.write_text(DEFAULT.read_text())
 
@@ -394,9 +399,7 @@ def test_interrupt_while_simulating_writes_nothing(
 def test_interrupt_while_writing_keeps_the_old_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    out = tmp_path / "o"
-    first = invoke("run", str(DEFAULT), "--out", str(out), *SMALL)
-    assert first.exit_code == 0, first.output
+    out = _earlier_result(tmp_path / "o")
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
 
     def interrupted(*args: Any, **kwargs: Any) -> None:
