@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from meshsim.pki.der import whole_second
+
 __all__ = ["SimClock"]
 
 
@@ -31,11 +33,12 @@ class SimClock:
 
     def to_datetime(self, t: float) -> datetime:
         """The UTC datetime at simulated second ``t``."""
-        return self._utc_start + timedelta(seconds=t)
+        # Positional: a third faster than ``timedelta(seconds=t)``.
+        return self._utc_start + timedelta(0, t)
 
     def x509_time(self, t: float) -> datetime:
         """The datetime at ``t`` floored to the second, as X.509 stores it."""
-        return self.to_datetime(t).replace(microsecond=0)
+        return whole_second(self.to_datetime(t))
 
     def to_seconds(self, when: datetime) -> float:
         """Simulated seconds of an aware datetime (may be negative)."""

@@ -21,7 +21,12 @@ from typing import NamedTuple
 
 from meshsim.identity import SpiffeId
 from meshsim.pki.authority import CsrRefusedError
-from meshsim.pki.der import GENERALIZED_FROM, dated_growth, resized_tlv
+from meshsim.pki.der import (
+    GENERALIZED_FROM,
+    dated_growth,
+    resized_tlv,
+    whole_second,
+)
 from meshsim.pki.svid import SvidError
 
 __all__ = [
@@ -187,10 +192,8 @@ class ModeledAuthority:
                 f"CSR asks for {str(csr.spiffe_id)!r}; caller is "
                 f"{str(spiffe_id)!r}",
             )
-        not_before = (now - backdate).replace(microsecond=0)
-        not_after = min(
-            (now + ttl + allowance).replace(microsecond=0), signer_not_after
-        )
+        not_before = whole_second(now - backdate)
+        not_after = min(whole_second(now + ttl + allowance), signer_not_after)
         leaf = ModeledCertificate(
             serial_number,
             csr.key.key_id,
@@ -219,7 +222,7 @@ def verify_modeled(
     at: datetime,
 ) -> SpiffeId:
     """Decide as :func:`~meshsim.pki.svid.verify_svid` would."""
-    when = at.replace(microsecond=0)
+    when = whole_second(at)
     if not chain or chain[0].spiffe_id is None:
         raise SvidError("chain: no leaf", reason="empty-chain", kind="empty")
     leaf = chain[0]

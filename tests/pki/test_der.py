@@ -1,12 +1,13 @@
-"""DER sizes a modeled object works out when its contents change."""
+"""DER sizes a modeled object works out when its contents change, and
+times cut to the whole seconds DER writes."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from meshsim.pki.der import dated_growth, resized_tlv
+from meshsim.pki.der import dated_growth, resized_tlv, whole_second
 
 
 def der_size(contents: int) -> int:
@@ -36,3 +37,13 @@ def test_dates_from_2050_are_two_bytes_longer() -> None:
     assert dated_growth(last_utc, last_utc) == 0
     assert dated_growth(last_utc, first_generalized) == 2
     assert dated_growth(first_generalized, first_generalized) == 4
+
+
+@pytest.mark.parametrize("zone", [UTC, timezone(timedelta(hours=-7))])
+def test_times_keep_whole_seconds_and_their_zone(zone: timezone) -> None:
+    # RFC 5280 4.1.2.5: validity times carry no fraction of a second.
+    at = datetime(2049, 12, 31, 23, 59, 59, 999_999, tzinfo=zone)
+    cut = whole_second(at)
+    assert cut == datetime(2049, 12, 31, 23, 59, 59, tzinfo=zone)
+    assert cut.tzinfo is zone
+    assert whole_second(cut) == cut
