@@ -94,6 +94,7 @@ class Crypto:
             )
             self._below_intermediate = self.calibration.below_intermediate
         self._booked: set[str] = set()
+        self._resized: dict[tuple[int, int], int] = {}
         # A run makes objects of one kind only, real or modeled, so the
         # verifier is chosen once (an attribute: one call fewer per check).
         self.verify: Verifier = verify_modeled if self.modeled else verify_svid
@@ -295,9 +296,20 @@ class Crypto:
         the run's trust domain, so the change is a few characters of path.
         """
         change = (
-            self._id_change + len(spiffe_id.trust_domain) + len(spiffe_id.path)
+            self._id_change
+            + len(spiffe_id.trust_domain)
+            + len(spiffe_id.path)
+            + extra
         )
-        return resized_tlv(self._size(kind), change + extra)
+        size = self._size(kind)
+
+        # A run draws few distinct sizes and changes: each pair is
+        # worked out once.
+        key = (size, change)
+        resized = self._resized.get(key)
+        if resized is None:
+            resized = self._resized[key] = resized_tlv(size, change)
+        return resized
 
     def _size(self, kind: str) -> int:
         """A modeled object's DER size, drawn."""
