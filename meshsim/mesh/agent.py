@@ -193,48 +193,48 @@ class Agent:
     def rotate(self, slot: Slot) -> Generator[simpy.Event, Any, None]:
         """Obtain a certificate, install it, sleep until renewal; repeat
         until the pod is deleted (an interrupt)."""
-        try:
-            yield from self._rotate(slot)
-        except simpy.Interrupt:
-            return
-
-    def _rotate(self, slot: Slot) -> Generator[simpy.Event, Any, None]:
         node_name = self.state.topology.nodes[self.node]
         id_text = str(self.state.topology.accounts[slot.account].spiffe_id)
         add_rotation = self.recorder.rotations.add
         env, renewal, graces = self.env, self.renewal, self.graces
         # Node clocks keep their offsets for the whole run.
         offset = self.state.clock_offsets_s[self.node]
-        while True:
-            credential, attempts, cost, size = yield from self._obtain(slot)
+        # One generator for the whole loop: each resumption passes through
+        # every generator it delegates to.
+        try:
+            while True:
+                obtained = yield from self._obtain(slot)
+                credential, attempts, cost, size = obtained
 
-            # Install: the pods of this slot present the new chain from now.
-            self.state.install(slot, credential)
+                # Install: the pods of this slot present it from now.
+                self.state.install(slot, credential)
 
-            # Schedule renewal from the lifetime seen on this node's clock.
-            installed = env.now
-            now = installed + offset
-            renew_at = renewal.renew_at(
-                now,
-                credential.valid_until_s,
-                graces(),
-                credential.not_before_s,
-            )
-            wait = max(0.0, renew_at - now)
-            add_rotation(
-                installed,
-                self.name,
-                node_name,
-                id_text,
-                credential.serial_hex,
-                credential.not_before_s,
-                credential.valid_until_s,
-                installed + wait,
-                attempts,
-                cost,
-                size,
-            )
-            yield env.timeout(wait)
+                # Renew from the lifetime seen on this node's clock.
+                installed = env.now
+                now = installed + offset
+                renew_at = renewal.renew_at(
+                    now,
+                    credential.valid_until_s,
+                    graces(),
+                    credential.not_before_s,
+                )
+                wait = max(0.0, renew_at - now)
+                add_rotation(
+                    installed,
+                    self.name,
+                    node_name,
+                    id_text,
+                    credential.serial_hex,
+                    credential.not_before_s,
+                    credential.valid_until_s,
+                    installed + wait,
+                    attempts,
+                    cost,
+                    size,
+                )
+                yield env.timeout(wait)
+        except simpy.Interrupt:
+            return
 
     def _obtain(
         self, slot: Slot
