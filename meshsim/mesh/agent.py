@@ -316,5 +316,9 @@ class Agent:
         if issued != spiffe_id:
             return None
         return Credential.from_chain(
-            spiffe_id, answer.chain, key, self.state.clock
+            spiffe_id,
+            answer.chain,
+            key,
+            self.state.clock,
+            checked=(self.env.now, answer.roots),
         )

@@ -27,7 +27,9 @@ class Credential:
     times at which every certificate of the chain is within its validity
     period: from the latest NotBefore to the earliest NotAfter, inclusive.
     ``verdicts`` keeps what verifiers made of the chain, by trust bundle
-    version and side of that window (see ``VerificationCache``).
+    version and side of that window (see ``VerificationCache``), and
+    ``checked`` when and with which roots the agent that obtained it
+    checked it (``None`` for a chain no agent checked, such as loot).
 
     NOTE: not a frozen dataclass, though nothing changes a field once it
     is made: a frozen one sets each field through ``object.__setattr__``,
@@ -44,6 +46,9 @@ class Credential:
     verdicts: dict[tuple[int, int], SpiffeId | str] = field(
         default_factory=dict, repr=False, compare=False
     )
+    checked: tuple[float, tuple[Any, ...]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     @classmethod
     def from_chain(
@@ -52,8 +57,10 @@ class Credential:
         chain: tuple[Any, ...],
         key: Any,
         clock: SimClock,
+        checked: tuple[float, tuple[Any, ...]] | None = None,
     ) -> Credential:
-        """Wrap a chain, reading its validity window from the certificates."""
+        """Wrap a chain, reading its validity window from the certificates;
+        ``checked`` is when and with which roots an agent checked it."""
         not_before = clock.to_seconds(chain[0].not_valid_before_utc)
         if len(chain) == 1:
             valid_from = not_before
@@ -65,7 +72,15 @@ class Credential:
             valid_until = clock.to_seconds(
                 min(c.not_valid_after_utc for c in chain)
             )
-        return cls(spiffe_id, chain, key, valid_from, valid_until, not_before)
+        return cls(
+            spiffe_id,
+            chain,
+            key,
+            valid_from,
+            valid_until,
+            not_before,
+            checked=checked,
+        )
 
     @property
     def leaf(self) -> Any:

@@ -22,6 +22,12 @@ WORLDS = {
         "mesh.clock_skew={offsets: [{node: node-0, offset: -30s}]}",
         "pki.backdate=0s",
     ),
+    # The 4h renewals fall while most nodes still trust only the old root:
+    # the agent's own check passes, its node's verifier refuses.
+    "root swap while bundles travel": (
+        "ca.root_rotations=[{at: 3h55m, key: new, overlap: false}]",
+        "ca.bundle_delay=1h",
+    ),
     "token theft under an intermediate": (
         "pki.token_ttl=6h",
         "ca.intermediate_ttl=8h",
