@@ -104,33 +104,32 @@ class _World:
 
 def simulate(scenario: Scenario, progress: Progress | None = None) -> RunResult:
     """Run ``scenario`` to its end and return what was recorded."""
-    result = _simulated(scenario, progress)
+    # Building makes an object or more per workload, all kept to the
+    # end: the collector would walk them again and again.
+    with collector_eased():
+        result = _simulated(scenario, progress)
 
-    # The world the run built (processes, pending events, agents) is left
-    # as reference cycles, which only a full collection frees; the eased
-    # collector would come to them late or never, and a notebook or a
-    # sweep worker making many runs would keep every one.
-    gc.collect()
+        # The world the run built (processes, pending events, agents) is
+        # left as reference cycles, which only a full collection frees;
+        # the eased collector would come to them late or never, and a
+        # notebook or a sweep worker making many runs would keep every
+        # one. Inside the block, what existed before the run is frozen,
+        # so the collection walks only what the run made.
+        gc.collect()
     return result
 
 
 def _simulated(scenario: Scenario, progress: Progress | None) -> RunResult:
     began = time.perf_counter()
+    world, issued = _ready(scenario)
 
-    # Building makes an object or more per workload, all kept to the
-    # end: the collector would walk them again and again.
-    with collector_eased():
-        world, issued = _ready(scenario)
-
-        # Run the clock, in steps so that progress can be shown; what was
-        # built is frozen meanwhile.
-        with collector_eased():
-            for step in range(1, _PROGRESS_STEPS + 1):
-                world.env.run(until=scenario.duration * step / _PROGRESS_STEPS)
-                if progress is not None:
-                    progress(step / _PROGRESS_STEPS)
-        world.engine.finish()
-        world.crypto.settle()
+    # Run the clock, in steps so that progress can be shown.
+    for step in range(1, _PROGRESS_STEPS + 1):
+        world.env.run(until=scenario.duration * step / _PROGRESS_STEPS)
+        if progress is not None:
+            progress(step / _PROGRESS_STEPS)
+    world.engine.finish()
+    world.crypto.settle()
 
     return RunResult(
         scenario=scenario,
