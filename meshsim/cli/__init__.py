@@ -21,6 +21,7 @@ from meshsim.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_TERMINATED,
     Terminated,
+    catching_interrupts,
     interrupted,
 )
 
@@ -74,8 +75,14 @@ class _LazyGroup(click.Group):
         if target is None:
             return None
         module, attribute = target.split(":")
+
+        # A library may swallow the exception a signal raises while it is
+        # imported (numpy.random's compiled modules have): the signal is
+        # remembered and raised again once the import is done.
         try:
-            command = getattr(importlib.import_module(module), attribute)
+            with catching_interrupts() as interrupts:
+                command = getattr(importlib.import_module(module), attribute)
+                interrupts.check()
         except KeyboardInterrupt as stop:
             interrupted(stop, "interrupted; nothing written")
         assert isinstance(command, click.Command)

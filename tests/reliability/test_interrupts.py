@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner
 from pydantic import BaseModel, field_serializer
 
-from meshsim.cli import main
+from meshsim.cli import _COMMANDS, main
 from meshsim.cli.common import Terminated, catching_interrupts
 
 from .conftest import (
@@ -227,6 +227,38 @@ def test_a_signal_a_library_wraps_in_its_error_stops_as_that_signal() -> None:
         _Signalling().model_dump()
 
     assert "PydanticSerializationError" in repr(caught.value.__cause__)
+
+
+def test_ctrl_c_a_library_swallows_while_a_command_is_imported_stops_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # numpy.random's compiled modules swallow a KeyboardInterrupt raised
+    # while they are imported; this command's module does the same
+    (tmp_path / "swallowing.py").write_text(
+        "import os\n"
+        "import signal\n"
+        "\n"
+        "import click\n"
+        "\n"
+        "try:\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "except KeyboardInterrupt:\n"
+        "    pass\n"
+        "\n"
+        "\n"
+        "@click.command()\n"
+        "def command() -> None:\n"
+        "    click.echo('ran')\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(_COMMANDS, "swallowing", "swallowing:command")
+
+    result = CliRunner().invoke(main, ["swallowing"])
+
+    assert (result.exit_code, result.output) == (
+        130,
+        "interrupted; nothing written\n",
+    )
 
 
 def test_an_error_without_a_signal_is_left_alone() -> None:
