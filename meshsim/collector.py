@@ -1,4 +1,5 @@
-"""Python's cyclic garbage collector while a simulation clock runs.
+"""Python's cyclic garbage collector while a run builds, runs and
+collects its world, and while its records become tables.
 
 A run makes and drops a few SimPy events per renewal and keeps
 everything else (agents, credentials, records) to its end, so the
