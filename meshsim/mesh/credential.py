@@ -34,7 +34,8 @@ class Credential:
     NOTE: not a frozen dataclass, though nothing changes a field once it
     is made: a frozen one sets each field through ``object.__setattr__``,
     which made building it four times slower, and runs build one per
-    renewal.
+    renewal. Freeze it again when a frozen dataclass is built as fast as
+    a plain one.
     """
 
     spiffe_id: SpiffeId
