@@ -21,6 +21,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from meshsim.identity import SpiffeId
 from meshsim.pki.csr import requested_uris
+from meshsim.pki.der import whole_second
 from meshsim.pki.keys import PrivateKey, signature_hash
 
 __all__ = [
@@ -191,8 +192,8 @@ class CertificateAuthority:
             )
 
         # Sign the leaf.
-        not_before = (now - backdate).replace(microsecond=0)
-        asked_end = (now + ttl + allowance).replace(microsecond=0)
+        not_before = whole_second(now - backdate)
+        asked_end = whole_second(now + ttl + allowance)
         not_after = min(asked_end, signer_not_after)
         public_key = csr.public_key()
         if not isinstance(

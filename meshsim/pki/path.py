@@ -23,6 +23,7 @@ from cryptography.x509.verification import (
     VerificationError,
 )
 
+from meshsim.pki.der import whole_second
 from meshsim.pki.refusal import SvidError
 
 __all__ = [
@@ -92,7 +93,7 @@ def whole_second_utc(at: datetime) -> datetime:
         raise ValueError(
             f"at: {at.isoformat()} must be timezone-aware (e.g. UTC)"
         )
-    return at.astimezone(UTC).replace(microsecond=0)
+    return whole_second(at.astimezone(UTC))
 
 
 def check_validity(cert: x509.Certificate, role: str, when: datetime) -> None:
