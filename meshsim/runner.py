@@ -19,6 +19,7 @@ from meshsim import __version__
 from meshsim.collector import collector_eased
 from meshsim.metrics.summary import summarise
 from meshsim.metrics.tables import RunTables, build_tables
+from meshsim.native import require_current
 from meshsim.results import (
     staged_folder,
     write_bytes,
@@ -53,9 +54,11 @@ def run_scenario(scenario: Scenario, progress: Progress | None = None) -> Run:
     """Simulate ``scenario`` and summarise it (nothing is written).
 
     Raise ``ScenarioError`` if meshsim cannot run it (an attack on a node
-    where nothing runs, dates outside X.509's), as loading it would have.
+    where nothing runs, dates outside X.509's), as loading it would have;
+    ``StaleBuildError`` if a compiled module is older than its source.
     """
     require_runnable(scenario, f"scenario {scenario.name}")
+    require_current()
     result = simulate(scenario, progress)
 
     # The records become tables, with the collector eased as during the

@@ -7,11 +7,24 @@ from pathlib import Path
 
 import pytest
 
+from meshsim.native import stale
 from meshsim.runner import Run, run_scenario
 from meshsim.scenario import Scenario, load_scenario, parse_scenario
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = REPO / "scenarios"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Refuse to test compiled modules older than their sources."""
+    changed = stale()
+    if changed:
+        pytest.exit(
+            f"{', '.join(changed)}: changed after it was compiled; run "
+            f"`make build` (or `make pure`) first",
+            returncode=2,
+        )
+
 
 SMALL_MESH = """
 name: small

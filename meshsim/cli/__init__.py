@@ -18,12 +18,15 @@ from types import FrameType
 import click
 
 from meshsim.cli.common import (
+    EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_TERMINATED,
     Terminated,
     catching_interrupts,
+    fail,
     interrupted,
 )
+from meshsim.native import StaleBuildError, require_current
 
 __all__ = ["SUMMARIES", "entry", "main"]
 
@@ -95,6 +98,11 @@ class _LazyGroup(click.Group):
 @click.version_option(package_name="meshsim")
 def main() -> None:
     """Simulate a service mesh's workload identities under attack."""
+    # A source edited after the build would not run: say so first.
+    try:
+        require_current()
+    except StaleBuildError as error:
+        fail(str(error), EXIT_FAILED)
 
 
 def entry() -> None:

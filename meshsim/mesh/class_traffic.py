@@ -80,7 +80,7 @@ class ClassTraffic(TrafficEngine):
             old = self.standing[index]
             if new == old:
                 continue
-            touched = {pod.account, *(s for s, _ in self.shares[index])}
+            touched = {pod.account, *[s for s, _ in self.shares[index]]}
             for service in sorted(touched):
                 self._close(service)
             self.standing[index] = new
@@ -92,7 +92,8 @@ class ClassTraffic(TrafficEngine):
 
     def touch_node(self, node: int) -> None:
         """Re-stand the pods on ``node``."""
-        self.touch_pods(p.index for p in self.state.topology.pods_on_node(node))
+        pods = self.state.topology.pods_on_node(node)
+        self.touch_pods([p.index for p in pods])
 
     def touch_all(self) -> None:
         """Re-stand every pod."""

@@ -110,9 +110,17 @@ def _window(
 _DTYPES = {"float": "float64", "int": "int64", "bool": "bool", "str": "str"}
 
 
+def _type_name(annotation: object) -> str:
+    """A field's type as its name: the annotation's text in a module run
+    from source, the class itself in a compiled one."""
+    if isinstance(annotation, str):
+        return annotation
+    return getattr(annotation, "__name__", str(annotation))
+
+
 def _frame(record_type: type, records: list[Any]) -> pd.DataFrame:
     """A table with one typed column per field of ``record_type``."""
-    columns = {f.name: _DTYPES[str(f.type)] for f in fields(record_type)}
+    columns = {f.name: _DTYPES[_type_name(f.type)] for f in fields(record_type)}
     values = [[getattr(r, n) for n in columns] for r in records]
     return pd.DataFrame(values, columns=list(columns)).astype(columns)
 
