@@ -33,7 +33,7 @@ from benchmarks import (
 from benchmarks.figures import FULL, QUICK, Figure, Sizes
 from benchmarks.report import print_table
 from benchmarks.scenarios import REPO
-from meshsim import __version__
+from meshsim import __version__, native
 from meshsim.results import write_json
 
 __all__ = ["BENCHMARKS", "main"]
@@ -101,7 +101,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     machine = _machine(load_before)
     title = (
         f"meshsim {__version__} on {machine['platform']}, "
-        f"{machine['cpu_count']} CPUs, Python {machine['python']}"
+        f"{machine['cpu_count']} CPUs, Python {machine['python']}, "
+        f"{machine['compiled_modules']} of {machine['listed_modules']} "
+        f"listed modules compiled"
     )
     if quick:
         title += "\nQUICK run: reduced sizes, not comparable with the targets"
@@ -260,6 +262,8 @@ def _machine(load_before: tuple[float, float, float]) -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "python": platform.python_version(),
         "meshsim_version": __version__,
+        "compiled_modules": len(native.compiled()),
+        "listed_modules": len(native.COMPILED),
         "load_average_before": list(load_before),
         "load_average_after": list(os.getloadavg()),
     }

@@ -57,7 +57,14 @@ def markdown_table(data: dict[str, Any]) -> str:
             else ""
         )
         + f", {machine['platform']}, "
-        f"{machine['cpu_count']} CPUs, Python {machine['python']}; "
+        f"{machine['cpu_count']} CPUs, Python {machine['python']}"
+        + (
+            f", {machine['compiled_modules']} of {machine['listed_modules']} "
+            f"listed modules compiled"
+            if "compiled_modules" in machine
+            else ""
+        )
+        + "; "
         f"load average {machine['load_average_before'][0]:.1f} before, "
         f"{machine['load_average_after'][0]:.1f} after; "
         f"{data['wall_s'] / 60:.1f} min in all"

@@ -61,7 +61,7 @@ InvalidSpiffeId = InvalidSpiffeIdError
 """The name the rest of meshsim catches; the same class."""
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@dataclass(frozen=True, slots=True)
 class SpiffeId:
     """A valid SPIFFE ID: a trust domain name and a path.
 
@@ -99,6 +99,19 @@ class SpiffeId:
 
     def __str__(self) -> str:
         return self.uri
+
+    # Written out rather than left to dataclass, which makes them as
+    # Python source at import: compiled, these two run natively, and a
+    # run compares IDs several times per renewal.
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SpiffeId):
+            return NotImplemented
+        return (
+            self.trust_domain == other.trust_domain and self.path == other.path
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.trust_domain, self.path))
 
 
 def parse_spiffe_id(text: str) -> SpiffeId:

@@ -19,7 +19,6 @@ __all__ = ["Credential", "TrustBundle"]
 _ids = itertools.count()
 
 
-@dataclass(slots=True, eq=False)
 class Credential:
     """An X509-SVID chain (leaf first) with its private key.
 
@@ -31,25 +30,52 @@ class Credential:
     ``checked`` when and with which roots the agent that obtained it
     checked it (``None`` for a chain no agent checked, such as loot).
 
-    NOTE: not a frozen dataclass, though nothing changes a field once it
-    is made: a frozen one sets each field through ``object.__setattr__``,
-    which made building it four times slower, and runs build one per
-    renewal. Freeze it again when a frozen dataclass is built as fast as
-    a plain one.
+    Two credentials are equal only when they are the same object.
+
+    NOTE: a plain class, not a frozen dataclass, though nothing changes a
+    field once it is made: a frozen dataclass sets each field through
+    ``object.__setattr__`` (four times slower to build here), and a
+    dataclass's generated ``__init__`` stays Python in a compiled module,
+    where this one runs natively; runs build one per renewal. Make it a
+    frozen dataclass again when either stops being true.
     """
 
-    spiffe_id: SpiffeId
-    chain: tuple[Any, ...]
-    key: Any = field(repr=False)
-    valid_from_s: float
-    valid_until_s: float
-    not_before_s: float
-    verdicts: dict[tuple[int, int], SpiffeId | str] = field(
-        default_factory=dict, repr=False, compare=False
+    __slots__ = (
+        "chain",
+        "checked",
+        "key",
+        "not_before_s",
+        "spiffe_id",
+        "valid_from_s",
+        "valid_until_s",
+        "verdicts",
     )
-    checked: tuple[float, tuple[Any, ...]] | None = field(
-        default=None, repr=False, compare=False
-    )
+
+    def __init__(
+        self,
+        spiffe_id: SpiffeId,
+        chain: tuple[Any, ...],
+        key: Any,
+        valid_from_s: float,
+        valid_until_s: float,
+        not_before_s: float,
+        checked: tuple[float, tuple[Any, ...]] | None = None,
+    ) -> None:
+        self.spiffe_id = spiffe_id
+        self.chain = chain
+        self.key = key
+        self.valid_from_s = valid_from_s
+        self.valid_until_s = valid_until_s
+        self.not_before_s = not_before_s
+        self.verdicts: dict[tuple[int, int], SpiffeId | str] = {}
+        self.checked = checked
+
+    def __repr__(self) -> str:
+        # The key stays out of it, as it stays out of everything written.
+        return (
+            f"Credential({self.spiffe_id}, serial {self.serial_hex}, "
+            f"valid {self.valid_from_s:g}s to {self.valid_until_s:g}s)"
+        )
 
     @classmethod
     def from_chain(
