@@ -2,7 +2,9 @@
 {crypto,kernel,scale} [--workloads N]`` runs figure 1's, 2's or 3's
 scenario at a reduced size under :mod:`cProfile` and prints the
 functions that take the most time, by own time and by time including
-callees.
+callees. cProfile sees no function of a compiled module (their time
+counts as their Python callers'), so the profile says how many ran
+compiled; ``make pure`` removes them for a profile of every function.
 
 ``--gc-share`` instead runs the scenario twice without the profiler,
 with Python's cyclic garbage collector on and then off, and prints the
@@ -20,6 +22,7 @@ import time
 from collections.abc import Sequence
 
 from benchmarks.scenarios import load, quiet_default, scale_overrides, warm
+from meshsim import native
 from meshsim.runner import run_scenario
 from meshsim.scenario import Scenario
 
@@ -62,6 +65,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{run.summary['rotation']['count']:,} renewals, "
         f"{run.summary['wall_seconds']:.1f} s simulated under the profiler"
     )
+    compiled = native.compiled()
+    if compiled:
+        print(
+            f"{len(compiled)} modules ran compiled and are not profiled "
+            f"(`make pure` to profile them): {', '.join(compiled)}"
+        )
     stats = pstats.Stats(profiler, stream=sys.stdout)
     stats.strip_dirs()
     for order in ("tottime", "cumulative"):
