@@ -4,14 +4,21 @@ A run starts at ``start`` (an aware datetime). Simulated time ``t`` (float
 seconds since the start) maps to ``start + t``. Certificates carry whole
 seconds, so :meth:`SimClock.to_datetime` keeps microseconds and
 :meth:`SimClock.x509_time` floors to the second.
+
+Modeled certificates keep their dates as integer microseconds since the
+Unix epoch instead of datetimes (a large run makes millions):
+:meth:`SimClock.to_posix_us` gives the same microsecond as
+:meth:`SimClock.to_datetime`, and :meth:`SimClock.posix_us_to_seconds`
+the same seconds as :meth:`SimClock.to_seconds`.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from meshsim.pki.der import whole_second
+from meshsim.pki.der import posix_us, whole_second
 
 __all__ = ["SimClock"]
 
@@ -22,6 +29,7 @@ class SimClock:
 
     start: datetime
     _utc_start: datetime = field(init=False, repr=False, compare=False)
+    _start_us: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is None:
@@ -30,6 +38,7 @@ class SimClock:
             )
         # Kept in UTC once, so that each conversion is one addition.
         object.__setattr__(self, "_utc_start", self.start.astimezone(UTC))
+        object.__setattr__(self, "_start_us", posix_us(self.start))
 
     def to_datetime(self, t: float) -> datetime:
         """The UTC datetime at simulated second ``t``."""
@@ -43,3 +52,16 @@ class SimClock:
     def to_seconds(self, when: datetime) -> float:
         """Simulated seconds of an aware datetime (may be negative)."""
         return (when - self.start).total_seconds()
+
+    def to_posix_us(self, t: float) -> int:
+        """Microseconds since the Unix epoch at simulated second ``t``:
+        those of :meth:`to_datetime`, without making a datetime."""
+        # As timedelta does: the whole seconds exactly, the fraction's
+        # microseconds rounded half to even.
+        fraction, whole = math.modf(t)
+        return self._start_us + int(whole) * 1_000_000 + round(fraction * 1e6)
+
+    def posix_us_to_seconds(self, us: int) -> float:
+        """Simulated seconds of microseconds since the Unix epoch: what
+        :meth:`to_seconds` gives for the same instant."""
+        return (us - self._start_us) / 1e6

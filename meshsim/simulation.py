@@ -180,6 +180,7 @@ def _build(scenario: Scenario) -> _World:
         streams["costs"],
         scenario.pki.key,
         mesh.trust_domain,
+        clock,
     )
 
     # The static mesh: where pods run and which services call which.

@@ -427,7 +427,7 @@ class CaServer:
                 signer,
                 csr,
                 spiffe_id,
-                self.clock.to_datetime(now),
+                now,
                 self.ttl,
                 self.backdate,
                 self.serials(),

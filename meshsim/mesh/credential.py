@@ -13,6 +13,7 @@ from typing import Any
 
 from meshsim.clock import SimClock
 from meshsim.identity import SpiffeId
+from meshsim.pki.modeled import ModeledCertificate
 
 __all__ = ["Credential", "TrustBundle"]
 
@@ -88,10 +89,13 @@ class Credential:
     ) -> Credential:
         """Wrap a chain, reading its validity window from the certificates;
         ``checked`` is when and with which roots an agent checked it."""
-        not_before = clock.to_seconds(chain[0].not_valid_before_utc)
+        leaf = chain[0]
+        if isinstance(leaf, ModeledCertificate):
+            return cls._from_modeled(spiffe_id, chain, key, clock, checked)
+        not_before = clock.to_seconds(leaf.not_valid_before_utc)
         if len(chain) == 1:
             valid_from = not_before
-            valid_until = clock.to_seconds(chain[0].not_valid_after_utc)
+            valid_until = clock.to_seconds(leaf.not_valid_after_utc)
         else:
             valid_from = clock.to_seconds(
                 max(c.not_valid_before_utc for c in chain)
@@ -107,6 +111,32 @@ class Credential:
             valid_until,
             not_before,
             checked=checked,
+        )
+
+    @classmethod
+    def _from_modeled(
+        cls,
+        spiffe_id: SpiffeId,
+        chain: tuple[ModeledCertificate, ...],
+        key: Any,
+        clock: SimClock,
+        checked: tuple[float, tuple[Any, ...]] | None,
+    ) -> Credential:
+        """:meth:`from_chain` for modeled certificates, whose dates are
+        microseconds rather than datetimes."""
+        leaf = chain[0]
+        begins, ends = leaf.not_before_us, leaf.not_after_us
+        for certificate in chain[1:]:
+            begins = max(begins, certificate.not_before_us)
+            ends = min(ends, certificate.not_after_us)
+        return cls(
+            spiffe_id,
+            chain,
+            key,
+            clock.posix_us_to_seconds(begins),
+            clock.posix_us_to_seconds(ends),
+            clock.posix_us_to_seconds(leaf.not_before_us),
+            checked,
         )
 
     @property

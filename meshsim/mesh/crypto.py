@@ -18,6 +18,7 @@ import numpy as np
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from meshsim.clock import SimClock
 from meshsim.identity import SCHEME_PREFIX, SpiffeId
 from meshsim.metrics.records import CryptoMeter
 from meshsim.pki.authority import (
@@ -27,7 +28,7 @@ from meshsim.pki.authority import (
 )
 from meshsim.pki.calibration import Calibration, calibrate
 from meshsim.pki.csr import build_csr
-from meshsim.pki.der import dated_growth, resized_tlv
+from meshsim.pki.der import MICROSECOND, dated_growth, posix_us, resized_tlv
 from meshsim.pki.keys import generate_key, signature_hash
 from meshsim.pki.modeled import (
     ModeledAuthority,
@@ -47,7 +48,7 @@ AnyCertificate = x509.Certificate | ModeledCertificate
 Authority = CertificateAuthority | ModeledAuthority
 T = TypeVar("T")
 Verifier = Callable[
-    [Sequence[Any], Mapping[str, Sequence[Any]], datetime], SpiffeId
+    [Sequence[Any], Mapping[str, Sequence[Any]], float], SpiffeId
 ]
 
 # Samples drawn per numpy call.
@@ -75,11 +76,13 @@ class Crypto:
         rng: np.random.Generator,
         algorithm: str,
         trust_domain: str,
+        clock: SimClock,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"pki.crypto: {mode!r} is not one of {MODES}")
         self.modeled = mode == "modeled"
         self.meter = meter
+        self.clock = clock
         self.rng = rng
         self.calibration: Calibration | None = (
             calibrate(algorithm, trust_domain) if self.modeled else None
@@ -95,11 +98,30 @@ class Crypto:
             self._below_intermediate = self.calibration.below_intermediate
         self._booked: set[str] = set()
         self._resized: dict[tuple[int, int], int] = {}
+        self._microseconds: dict[timedelta, int] = {}
         # A run makes objects of one kind only, real or modeled, so the
         # verifier is chosen once (an attribute: one call fewer per check).
-        self.verify: Verifier = verify_modeled if self.modeled else verify_svid
-        """``verify(chain, roots, at)``: the chain's SPIFFE ID, or
-        ``SvidError`` with the reason."""
+        self.verify: Verifier = (
+            self._verify_modeled if self.modeled else self._verify_real
+        )
+        """``verify(chain, roots, at_s)``: the chain's SPIFFE ID at
+        simulated second ``at_s``, or ``SvidError`` with the reason."""
+
+    def _verify_real(
+        self,
+        chain: Sequence[Any],
+        roots: Mapping[str, Sequence[Any]],
+        at_s: float,
+    ) -> SpiffeId:
+        return verify_svid(chain, roots, self.clock.to_datetime(at_s))
+
+    def _verify_modeled(
+        self,
+        chain: Sequence[Any],
+        roots: Mapping[str, Sequence[Any]],
+        at_s: float,
+    ) -> SpiffeId:
+        return verify_modeled(chain, roots, self.clock.to_posix_us(at_s))
 
     def measure(
         self, operation: str, work: Callable[..., T], *args: Any
@@ -201,30 +223,40 @@ class Crypto:
         signer: Authority,
         csr: Any,
         spiffe_id: SpiffeId,
-        now: datetime,
+        now_s: float,
         ttl: timedelta,
         backdate: timedelta,
         serial_number: int,
         allowance: timedelta,
     ) -> tuple[AnyCertificate, ...]:
-        """Parse, check and sign a CSR (raises ``CsrRefusedError``)."""
+        """Parse, check and sign a CSR at simulated second ``now_s``
+        (raises ``CsrRefusedError``)."""
         if isinstance(signer, ModeledAuthority):
             extra = self._below_intermediate if signer.intermediates else 0
             size = self._carrying(spiffe_id, "leaf", extra)
             return signer.sign_workload(
                 csr,
                 spiffe_id,
-                now,
-                ttl,
-                backdate,
+                self.clock.to_posix_us(now_s),
+                self._in_microseconds(ttl),
+                self._in_microseconds(backdate),
                 serial_number,
-                allowance,
+                self._in_microseconds(allowance),
                 size,
             )
         parsed = x509.load_der_x509_csr(csr)
+        now = self.clock.to_datetime(now_s)
         return signer.sign_workload(
             parsed, spiffe_id, now, ttl, backdate, serial_number, allowance
         )
+
+    def _in_microseconds(self, span: timedelta) -> int:
+        """``span`` in whole microseconds (a run has few distinct spans:
+        each is worked out once)."""
+        known = self._microseconds.get(span)
+        if known is None:
+            known = self._microseconds[span] = span // MICROSECOND
+        return known
 
     def forge(
         self,
@@ -247,8 +279,8 @@ class Crypto:
                 serial_number=serial_number,
                 key_id=key.key_id,
                 issuer_key_id=issuer_key,
-                not_valid_before_utc=not_before,
-                not_valid_after_utc=not_after,
+                not_before_us=posix_us(not_before),
+                not_after_us=posix_us(not_after),
                 is_ca=False,
                 spiffe_id=spiffe_id,
                 # NOTE: sized as a leaf the CA signs; a forged leaf's

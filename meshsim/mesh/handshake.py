@@ -149,9 +149,8 @@ class VerificationCache:
     def _verify(
         self, credential: Credential, bundle: TrustBundle, at_s: float
     ) -> SpiffeId | str:
-        at = self.state.clock.to_datetime(at_s)
         try:
-            return self.crypto.verify(credential.chain, bundle.roots, at)
+            return self.crypto.verify(credential.chain, bundle.roots, at_s)
         except SvidError as error:
             if error.reason in _OUTCOME_REASONS:
                 return error.reason

@@ -16,18 +16,32 @@ from datetime import UTC, datetime, timedelta
 
 __all__ = [
     "GENERALIZED_FROM",
+    "GENERALIZED_FROM_US",
+    "MICROSECOND",
+    "UNIX_EPOCH",
     "dated_growth",
+    "from_posix_us",
     "is_private_key_info",
     "pem_blocks",
+    "posix_us",
     "read_tlv",
     "resized_tlv",
     "split_der",
     "whole_second",
+    "whole_second_us",
 ]
 
 GENERALIZED_FROM = datetime(2050, 1, 1, tzinfo=UTC)
 """The first validity date X.509 writes as a GeneralizedTime (RFC 5280
 4.1.2.5), two bytes longer than the UTCTime of the dates before it."""
+
+GENERALIZED_FROM_US = 2_524_608_000_000_000
+"""The same instant in microseconds since the Unix epoch."""
+
+UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+MICROSECOND = timedelta(microseconds=1)
+
 
 _PEM_BLOCK = re.compile(
     rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----", re.DOTALL
@@ -126,6 +140,22 @@ def dated_growth(*dates: datetime) -> int:
     """The bytes validity ``dates`` add to a certificate over dates
     before 2050: two for each one written as a GeneralizedTime."""
     return 2 * sum(date >= GENERALIZED_FROM for date in dates)
+
+
+def posix_us(at: datetime) -> int:
+    """An aware datetime as whole microseconds since the Unix epoch."""
+    return (at - UNIX_EPOCH) // MICROSECOND
+
+
+def from_posix_us(us: int) -> datetime:
+    """The UTC datetime ``us`` microseconds after the Unix epoch."""
+    return UNIX_EPOCH + timedelta(microseconds=us)
+
+
+def whole_second_us(us: int) -> int:
+    """Microseconds since the epoch without their fraction of a second:
+    :func:`whole_second` on integers."""
+    return us - us % 1_000_000
 
 
 def whole_second(at: datetime) -> datetime:

@@ -9,6 +9,11 @@ validity periods, then whether the chain's signing keys lead to a root of
 the bundle. Signatures cannot be wrong here, and every SVID meshsim or an
 attacker makes follows the X509-SVID rules, so structural checks pass by
 construction.
+
+Dates are integer microseconds since the Unix epoch (whole seconds, as
+X.509 writes them), compared as integers; ``not_valid_before_utc`` and
+``not_valid_after_utc`` give them as datetimes, as a real certificate
+does.
 """
 
 from __future__ import annotations
@@ -22,10 +27,12 @@ from typing import NamedTuple
 from meshsim.identity import SpiffeId
 from meshsim.pki.authority import CsrRefusedError
 from meshsim.pki.der import (
-    GENERALIZED_FROM,
-    dated_growth,
+    GENERALIZED_FROM_US,
+    MICROSECOND,
+    from_posix_us,
+    posix_us,
     resized_tlv,
-    whole_second,
+    whole_second_us,
 )
 from meshsim.pki.svid import SvidError
 
@@ -67,13 +74,14 @@ class ModeledCsr(NamedTuple):
 
 
 class ModeledCertificate(NamedTuple):
-    """The fields of a certificate that verification reads."""
+    """The fields of a certificate that verification reads; its dates in
+    microseconds since the Unix epoch."""
 
     serial_number: int
     key_id: int
     issuer_key_id: int
-    not_valid_before_utc: datetime
-    not_valid_after_utc: datetime
+    not_before_us: int
+    not_after_us: int
     is_ca: bool
     spiffe_id: SpiffeId | None
     size: int
@@ -82,6 +90,16 @@ class ModeledCertificate(NamedTuple):
     def self_signed(self) -> bool:
         """Signed by its own key."""
         return self.key_id == self.issuer_key_id
+
+    @property
+    def not_valid_before_utc(self) -> datetime:
+        """NotBefore, as a real certificate gives it."""
+        return from_posix_us(self.not_before_us)
+
+    @property
+    def not_valid_after_utc(self) -> datetime:
+        """NotAfter, as a real certificate gives it."""
+        return from_posix_us(self.not_after_us)
 
 
 def modeled_root(
@@ -93,15 +111,16 @@ def modeled_root(
 ) -> ModeledCertificate:
     """A self-signed CA certificate for ``key``; ``size`` is its DER size
     with dates before 2050."""
+    begins, ends = posix_us(not_before), posix_us(not_after)
     return ModeledCertificate(
         serial_number=serial_number,
         key_id=key.key_id,
         issuer_key_id=key.key_id,
-        not_valid_before_utc=not_before,
-        not_valid_after_utc=not_after,
+        not_before_us=begins,
+        not_after_us=ends,
         is_ca=True,
         spiffe_id=None,
-        size=_dated(size, not_before, not_after),
+        size=_dated(size, begins, ends),
     )
 
 
@@ -114,16 +133,20 @@ class ModeledAuthority:
     chain: tuple[ModeledCertificate, ...]
     max_workload_ttl: timedelta
     # Read on every signature, so worked out once: when the chain's
-    # first certificate expires, and the CAs a leaf's chain carries.
-    not_after: datetime = field(init=False, repr=False, compare=False)
+    # first certificate expires, the longest TTL in microseconds, and the
+    # CAs a leaf's chain carries.
+    not_after_us: int = field(init=False, repr=False, compare=False)
+    max_workload_ttl_us: int = field(init=False, repr=False, compare=False)
     intermediates: tuple[ModeledCertificate, ...] = field(
         init=False, repr=False, compare=False
     )
 
     def __post_init__(self) -> None:
-        ceiling = min(c.not_valid_after_utc for c in self.chain)
+        ceiling = min(c.not_after_us for c in self.chain)
         below_root = tuple(c for c in self.chain if not c.self_signed)
-        object.__setattr__(self, "not_after", ceiling)
+        longest = self.max_workload_ttl // MICROSECOND
+        object.__setattr__(self, "not_after_us", ceiling)
+        object.__setattr__(self, "max_workload_ttl_us", longest)
         object.__setattr__(self, "intermediates", below_root)
 
     @property
@@ -146,16 +169,17 @@ class ModeledAuthority:
     ) -> ModeledAuthority:
         """A CA one level below, clamped to this CA's chain; ``size`` is
         its DER size with dates before 2050."""
-        not_after = min(not_after, self.not_after)
+        begins = posix_us(not_before)
+        ends = min(posix_us(not_after), self.not_after_us)
         certificate = ModeledCertificate(
             serial_number=serial_number,
             key_id=key.key_id,
             issuer_key_id=self.key.key_id,
-            not_valid_before_utc=not_before,
-            not_valid_after_utc=not_after,
+            not_before_us=begins,
+            not_after_us=ends,
             is_ca=True,
             spiffe_id=None,
-            size=_dated(size, not_before, not_after),
+            size=_dated(size, begins, ends),
         )
         return ModeledAuthority(
             key, (certificate, *self.chain), self.max_workload_ttl
@@ -165,26 +189,27 @@ class ModeledAuthority:
         self,
         csr: ModeledCsr,
         spiffe_id: SpiffeId,
-        now: datetime,
-        ttl: timedelta,
-        backdate: timedelta,
+        now_us: int,
+        ttl_us: int,
+        backdate_us: int,
         serial_number: int,
-        allowance: timedelta,
+        allowance_us: int,
         size: int,
     ) -> tuple[ModeledCertificate, ...]:
-        """The leaf the real CA would sign, refused for the same reasons
-        (except a bad CSR signature, which cannot happen here); ``size``
-        is its DER size with dates before 2050."""
-        if ttl > self.max_workload_ttl:
+        """The leaf the real CA would sign at ``now_us``, refused for the
+        same reasons (except a bad CSR signature, which cannot happen
+        here); times and spans in microseconds, ``size`` its DER size
+        with dates before 2050."""
+        if ttl_us > self.max_workload_ttl_us:
             raise CsrRefusedError(
                 "ttl-too-long",
-                f"ttl: {ttl.total_seconds():g}s exceeds max_workload_ttl",
+                f"ttl: {ttl_us / 1e6:g}s exceeds max_workload_ttl",
             )
-        signer_not_after = self.not_after
-        if now > signer_not_after:
+        signer_not_after = self.not_after_us
+        if now_us > signer_not_after:
+            expired = from_posix_us(signer_not_after)
             raise CsrRefusedError(
-                "signer-expired",
-                f"signer expired at {signer_not_after.isoformat()}",
+                "signer-expired", f"signer expired at {expired.isoformat()}"
             )
         if csr.spiffe_id != spiffe_id:
             raise CsrRefusedError(
@@ -192,8 +217,10 @@ class ModeledAuthority:
                 f"CSR asks for {str(csr.spiffe_id)!r}; caller is "
                 f"{str(spiffe_id)!r}",
             )
-        not_before = whole_second(now - backdate)
-        not_after = min(whole_second(now + ttl + allowance), signer_not_after)
+        not_before = whole_second_us(now_us - backdate_us)
+        not_after = min(
+            whole_second_us(now_us + ttl_us + allowance_us), signer_not_after
+        )
         leaf = ModeledCertificate(
             serial_number,
             csr.key.key_id,
@@ -207,22 +234,25 @@ class ModeledAuthority:
         return (leaf, *self.intermediates)
 
 
-def _dated(size: int, not_before: datetime, not_after: datetime) -> int:
+def _dated(size: int, not_before_us: int, not_after_us: int) -> int:
     """``size``, the DER size of a certificate with dates before 2050,
-    with its dates as they are."""
+    with its dates as they are (two bytes more for each from 2050 on,
+    written as a GeneralizedTime)."""
     # Called for every modeled leaf: most are dated before 2050.
-    if not_after < GENERALIZED_FROM:
+    if not_after_us < GENERALIZED_FROM_US:
         return size
-    return resized_tlv(size, dated_growth(not_before, not_after))
+    growth = 2 * (not_before_us >= GENERALIZED_FROM_US) + 2
+    return resized_tlv(size, growth)
 
 
 def verify_modeled(
     chain: Sequence[ModeledCertificate],
     bundles: Mapping[str, Sequence[ModeledCertificate]],
-    at: datetime,
+    at_us: int,
 ) -> SpiffeId:
-    """Decide as :func:`~meshsim.pki.svid.verify_svid` would."""
-    when = whole_second(at)
+    """Decide as :func:`~meshsim.pki.svid.verify_svid` would at ``at_us``
+    (microseconds since the Unix epoch)."""
+    when = whole_second_us(at_us)
     if not chain or chain[0].spiffe_id is None:
         raise SvidError("chain: no leaf", reason="empty-chain", kind="empty")
     leaf = chain[0]
@@ -238,13 +268,13 @@ def verify_modeled(
 
     # Validity periods of the presented certificates.
     for cert in chain:
-        if when < cert.not_valid_before_utc:
+        if when < cert.not_before_us:
             raise SvidError(
                 "certificate is not yet valid",
                 reason="not-yet-valid",
                 kind="not_yet_valid",
             )
-        if when > cert.not_valid_after_utc:
+        if when > cert.not_after_us:
             raise SvidError(
                 "certificate expired", reason="expired", kind="expired"
             )
@@ -261,7 +291,7 @@ def verify_modeled(
     anchored = False
     for root in roots:
         if root.key_id == issuer:
-            if root.not_valid_before_utc <= when <= root.not_valid_after_utc:
+            if root.not_before_us <= when <= root.not_after_us:
                 return spiffe_id
             anchored = True
     if not anchored:
