@@ -13,7 +13,6 @@ untouched.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -152,8 +151,7 @@ class Mitm:
         intercepted: bool = False,
     ) -> Decision:
         """``decision`` as taken with this attacker on the path."""
-        return replace(
-            decision,
+        return decision._replace(
             attack=self.index,
             presented=presented or self.presents,
             intercepted=intercepted,
