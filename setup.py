@@ -7,8 +7,8 @@ With MESHSIM_PURE=1 nothing is compiled and meshsim runs from source.
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
+import sysconfig
 from pathlib import Path
 from typing import Any
 
@@ -28,41 +28,59 @@ def _native() -> Any:
     return module
 
 
+def _pure() -> bool:
+    return os.environ.get(_native().PURE_ENV, "") not in ("", "0")
+
+
 class _BuildExt(build_ext):
-    """Build the extensions, then record the digest of each source
-    compiled, where the built package will read it."""
+    """Build the extensions and record what was compiled from which
+    source, where the built package reads it; built in place, first
+    remove every compiled module of an earlier build."""
 
     def run(self) -> None:
         native = _native()
-        package = Path(self.build_lib) / "meshsim"
-        if self.inplace:
-            package = HERE / "meshsim"
-        digests = package / native.DIGESTS
-        digests.unlink(missing_ok=True)
-        recorded = {
+        package = HERE / "meshsim" if self.inplace else None
+        if package is not None:
+            suffix = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
+            for path in package.rglob(f"*{suffix}"):
+                path.unlink()
+            (package / native.RECORD).unlink(missing_ok=True)
+        sources = {
             module: native.digest(native.source(module, HERE / "meshsim"))
             for module in native.COMPILED
         }
         super().run()
-        if self.extensions:
-            package.mkdir(parents=True, exist_ok=True)
-            text = json.dumps(recorded, indent=1, sort_keys=True)
-            digests.write_text(text + "\n")
+        built = sources if self.extensions else {}
+        target = package or Path(self.build_lib) / "meshsim"
+        target.mkdir(parents=True, exist_ok=True)
+        (target / native.RECORD).write_text(native.record(built))
 
 
 def _compiled_extensions() -> list[Any]:
     """The extensions mypyc makes of the listed modules (none with
     MESHSIM_PURE=1)."""
-    native = _native()
-    if os.environ.get(native.PURE_ENV, "") not in ("", "0"):
+    if _pure():
         return []
+    native = _native()
 
     from mypyc.build import mypycify
 
+    # pip builds in an environment of its own, without meshsim's
+    # dependencies or their type stubs: what mypyc cannot find it takes as
+    # Any (calls into those libraries are Python calls either way), with
+    # mypy's default checks rather than the project's strict ones, and no
+    # error reported of modules it only reads. `make typecheck` is where
+    # types are checked.
+    options = [
+        "--config-file=",
+        "--ignore-missing-imports",
+        "--follow-imports=silent",
+    ]
     # One shared library inside the package (not at the top level, where
     # an editable install would not find it).
     return mypycify(
-        [str(native.source(m, Path("meshsim"))) for m in native.COMPILED],
+        options
+        + [str(native.source(m, Path("meshsim"))) for m in native.COMPILED],
         group_name="meshsim._native",
     )
 

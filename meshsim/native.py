@@ -2,15 +2,19 @@
 
 The modules a run spends its time in (the mesh's processes, the CA, the
 crypto face, the traffic engines, the records) are compiled to C with
-mypyc when meshsim is installed (``setup.py``); the rest stay Python.
+mypyc when meshsim is built (``setup.py``); the rest stay Python.
 Compiled and plain modules are the same source and make the same
-decisions; compiled ones are faster. ``MESHSIM_PURE=1`` at install time
-builds none.
+decisions; compiled ones are faster. ``MESHSIM_PURE=1`` at build time
+compiles none.
 
 A compiled module sits beside its source and Python loads it first, so a
-source edited after the build would not run. The build records a digest
-of each source it compiled (``native.json``); :func:`require_current`
-refuses to run when a source no longer matches its compiled module.
+source edited after the build would not run. Each build records what it
+compiled and the SHA-256 of each source (``native.json``);
+:func:`require_current` refuses to run when a compiled module's source
+no longer matches, or when a compiled module is not in the record.
+
+``python -m meshsim.native`` exits 0 when the build is current for the
+list below (``make build`` compiles again otherwise).
 
 This module imports nothing of meshsim: ``setup.py`` reads
 :data:`COMPILED` from it before meshsim is built.
@@ -21,18 +25,22 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import sys
 import sysconfig
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 __all__ = [
     "COMPILED",
-    "DIGESTS",
     "PURE_ENV",
+    "RECORD",
     "StaleBuildError",
+    "build_problem",
     "compiled",
     "digest",
+    "record",
     "require_current",
+    "source",
     "stale",
 ]
 
@@ -63,18 +71,21 @@ COMPILED: Final = (
 )
 """Modules compiled by the build, by import name."""
 
-DIGESTS: Final = "native.json"
+RECORD: Final = "native.json"
 """The file, beside this one, where the build records what it compiled."""
 
 PURE_ENV: Final = "MESHSIM_PURE"
-"""Set to 1 when installing to build no compiled module."""
+"""Set to 1 when building to compile no module."""
+
+# The library every compiled module calls into (setup.py's group name).
+_SHARED = "meshsim._native__mypyc"
 
 _PACKAGE = Path(__file__).resolve().parent
 
 
 class StaleBuildError(RuntimeError):
-    """A source changed after it was compiled; running would use the old
-    code."""
+    """A compiled module does not match its source; running would use
+    other code than the source says."""
 
 
 def source(module: str, package: Path = _PACKAGE) -> Path:
@@ -88,45 +99,106 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def record(modules: dict[str, str]) -> str:
+    """The text of a build's record: the modules it was asked to compile
+    and the digest of each source it compiled (none for a pure build)."""
+    text = json.dumps(
+        {"listed": list(COMPILED), "compiled": modules},
+        indent=1,
+        sort_keys=True,
+    )
+    return text + "\n"
+
+
 def compiled(package: Path = _PACKAGE) -> list[str]:
-    """The modules of :data:`COMPILED` that have a compiled module beside
-    their source under ``package``."""
+    """Every module under ``package`` that has a compiled module beside
+    its source (listed or not), but the shared library they call."""
     suffix = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
-    return [
-        module
-        for module in COMPILED
-        if source(module, package).with_suffix(suffix).exists()
-    ]
+    found = []
+    for path in sorted(package.rglob(f"*{suffix}")):
+        relative = path.relative_to(package.parent)
+        name = str(relative)[: -len(suffix)].replace("/", ".")
+        if name != _SHARED:
+            found.append(name)
+    return found
+
+
+def _read_record(package: Path) -> dict[str, Any] | None:
+    """The build's record, or None when missing or not one."""
+    try:
+        recorded = json.loads((package / RECORD).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(recorded, dict):
+        return None
+    modules = recorded.get("compiled")
+    if not isinstance(modules, dict) or not isinstance(
+        recorded.get("listed"), list
+    ):
+        return None
+    return recorded
 
 
 def stale(package: Path = _PACKAGE) -> list[str]:
-    """Compiled modules whose source differs from what the build compiled
-    (all of them when the build's record is missing or unreadable)."""
+    """Why compiled modules under ``package`` cannot be trusted, one
+    line each (empty when there are none, or all match their sources)."""
     built = compiled(package)
     if not built:
         return []
-    try:
-        recorded = json.loads((package / DIGESTS).read_text())
-    except (OSError, ValueError):
-        return built
-    if not isinstance(recorded, dict):
-        return built
-    return [
-        module
-        for module in built
-        if recorded.get(module) != digest(source(module, package))
-    ]
+    recorded = _read_record(package)
+    if recorded is None:
+        return [f"meshsim/{RECORD}: missing or unreadable beside them"]
+    modules = recorded["compiled"]
+    problems = []
+    for module in built:
+        path = source(module, package).relative_to(package.parent)
+        if module not in modules:
+            problems.append(f"{path}: compiled by another build")
+        elif modules[module] != digest(source(module, package)):
+            problems.append(f"{path}: changed after it was compiled")
+    return problems
+
+
+def build_problem(package: Path = _PACKAGE) -> str | None:
+    """Why the build under ``package`` is not current for
+    :data:`COMPILED` (None when it is): no record, a list changed since,
+    a listed module it compiled missing, or a stale one."""
+    recorded = _read_record(package)
+    if recorded is None and not (package / RECORD).exists():
+        return "not built yet"
+    if recorded is None:
+        return f"meshsim/{RECORD}: unreadable"
+    if recorded["listed"] != list(COMPILED):
+        return "the list of compiled modules changed"
+    missing = set(recorded["compiled"]) - set(compiled(package))
+    if missing:
+        return f"{min(missing)}: compiled module missing"
+    problems = stale(package)
+    return problems[0] if problems else None
 
 
 @functools.cache
 def require_current() -> None:
-    """Raise :class:`StaleBuildError` if a compiled module is older than
-    its source (checked once per process)."""
-    changed = stale()
-    if changed:
-        path = source(changed[0]).relative_to(_PACKAGE.parent)
-        more = f" and {len(changed) - 1} more" if len(changed) > 1 else ""
+    """Raise :class:`StaleBuildError` if a compiled module cannot be
+    trusted (checked once per process while it can)."""
+    problems = stale()
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise StaleBuildError(
-            f"{path}{more}: changed after it was compiled; run `make build` "
-            f"to compile again, or `make pure` to run from source"
+            f"compiled modules out of date: {problems[0]}{more}; run "
+            f"`make build` to compile again, or `make pure` to run from "
+            f"source"
         )
+
+
+def main() -> int:
+    """Exit 0 when the build is current, 1 (with the reason) when not."""
+    problem = build_problem()
+    if problem is None:
+        return 0
+    print(f"meshsim: compiled modules: {problem}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from meshsim.native import stale
+from meshsim.native import StaleBuildError, require_current
 from meshsim.runner import Run, run_scenario
 from meshsim.scenario import Scenario, load_scenario, parse_scenario
 
@@ -16,14 +16,11 @@ SCENARIOS = REPO / "scenarios"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Refuse to test compiled modules older than their sources."""
-    changed = stale()
-    if changed:
-        pytest.exit(
-            f"{', '.join(changed)}: changed after it was compiled; run "
-            f"`make build` (or `make pure`) first",
-            returncode=2,
-        )
+    """Refuse to test compiled modules that do not match their sources."""
+    try:
+        require_current()
+    except StaleBuildError as error:
+        pytest.exit(str(error), returncode=2)
 
 
 SMALL_MESH = """

@@ -32,7 +32,8 @@ def _built_package(tmp_path: Path) -> Path:
         shutil.copyfile(native.source(module, PACKAGE), target)
         target.with_suffix(SUFFIX).write_bytes(b"")
         recorded[module] = native.digest(target)
-    (package / native.DIGESTS).write_text(json.dumps(recorded))
+    (package / f"_native__mypyc{SUFFIX}").write_bytes(b"")
+    (package / native.RECORD).write_text(native.record(recorded))
     return package
 
 
@@ -45,36 +46,68 @@ def test_every_listed_module_has_a_source() -> None:
 
 def test_a_build_that_matches_its_sources_is_current(tmp_path: Path) -> None:
     package = _built_package(tmp_path)
-    assert native.compiled(package) == list(native.COMPILED)
+    assert native.compiled(package) == sorted(native.COMPILED)
     assert native.stale(package) == []
+    assert native.build_problem(package) is None
 
 
 def test_a_source_edited_after_the_build_is_stale(tmp_path: Path) -> None:
     package = _built_package(tmp_path)
     edited = native.source("meshsim.mesh.agent", package)
     edited.write_text(edited.read_text() + "\n# edited\n")
-    assert native.stale(package) == ["meshsim.mesh.agent"]
+    expected = ["meshsim/mesh/agent.py: changed after it was compiled"]
+    assert native.stale(package) == expected
+    assert native.build_problem(package) == expected[0]
 
 
-def test_compiled_modules_without_the_record_are_all_stale(
+def test_a_compiled_module_the_record_does_not_name_is_stale(
     tmp_path: Path,
 ) -> None:
     package = _built_package(tmp_path)
-    (package / native.DIGESTS).write_text("not json")
-    assert native.stale(package) == list(native.COMPILED)
-    (package / native.DIGESTS).unlink()
-    assert native.stale(package) == list(native.COMPILED)
+    leftover = package / "mesh" / f"gone{SUFFIX}"
+    leftover.write_bytes(b"")
+    expected = ["meshsim/mesh/gone.py: compiled by another build"]
+    assert native.stale(package) == expected
 
 
-def test_sources_without_compiled_modules_are_never_stale(
+def test_compiled_modules_without_a_readable_record_are_stale(
     tmp_path: Path,
 ) -> None:
     package = _built_package(tmp_path)
-    for module in native.COMPILED:
-        native.source(module, package).with_suffix(SUFFIX).unlink()
-    (package / native.DIGESTS).unlink()
+    for text in ("not json", "[1, 2]", '{"compiled": {}}'):
+        (package / native.RECORD).write_text(text)
+        assert native.stale(package) == [
+            "meshsim/native.json: missing or unreadable beside them"
+        ]
+        assert (
+            native.build_problem(package) == "meshsim/native.json: unreadable"
+        )
+    (package / native.RECORD).unlink()
+    assert len(native.stale(package)) == 1
+    assert native.build_problem(package) == "not built yet"
+
+
+def test_a_changed_list_needs_a_new_build(tmp_path: Path) -> None:
+    package = _built_package(tmp_path)
+    recorded = json.loads((package / native.RECORD).read_text())
+    recorded["listed"] = recorded["listed"][1:]
+    (package / native.RECORD).write_text(json.dumps(recorded))
+    assert native.stale(package) == []
+    assert native.build_problem(package) == (
+        "the list of compiled modules changed"
+    )
+
+
+def test_a_build_from_source_is_current_and_never_stale(
+    tmp_path: Path,
+) -> None:
+    package = _built_package(tmp_path)
+    for path in package.rglob(f"*{SUFFIX}"):
+        path.unlink()
+    (package / native.RECORD).write_text(native.record({}))
     assert native.compiled(package) == []
     assert native.stale(package) == []
+    assert native.build_problem(package) is None
 
 
 def test_the_cli_refuses_a_stale_build_in_one_line(

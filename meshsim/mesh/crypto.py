@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 import numpy as np
 from cryptography import x509
@@ -44,8 +44,8 @@ __all__ = ["MODES", "AnyCertificate", "Authority", "Crypto"]
 
 MODES = ("real", "modeled")
 
-AnyCertificate = x509.Certificate | ModeledCertificate
-Authority = CertificateAuthority | ModeledAuthority
+AnyCertificate: TypeAlias = x509.Certificate | ModeledCertificate
+Authority: TypeAlias = CertificateAuthority | ModeledAuthority
 T = TypeVar("T")
 Verifier = Callable[
     [Sequence[Any], Mapping[str, Sequence[Any]], float], SpiffeId
