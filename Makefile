@@ -6,6 +6,16 @@ STAMP := $(VENV)/.installed
 
 .PHONY: venv build compile pure demo test lint typecheck unit bench clean
 
+# Exits 0 when the compiled modules are current, else says why.
+define BUILD_CURRENT
+import sys
+from meshsim.native import build_problem
+problem = build_problem()
+if problem:
+    sys.exit(f"meshsim: compiled modules: {problem}")
+endef
+export BUILD_CURRENT
+
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml setup.py
@@ -22,7 +32,7 @@ $(STAMP): pyproject.toml setup.py
 # compiling fails (no C compiler, no Python headers, an error), meshsim
 # runs from source, unless MESHSIM_STRICT_BUILD=1 (as in CI).
 build: $(STAMP)
-	@$(BIN)/python -m meshsim.native || $(MAKE) --no-print-directory compile
+	@$(BIN)/python -c "$$BUILD_CURRENT" || $(MAKE) --no-print-directory compile
 
 compile: $(STAMP)
 	@echo "compiling meshsim's core with mypyc (about a minute and a half)"

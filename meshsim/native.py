@@ -13,8 +13,8 @@ compiled and the SHA-256 of each source (``native.json``);
 :func:`require_current` refuses to run when a compiled module's source
 no longer matches, or when a compiled module is not in the record.
 
-``python -m meshsim.native`` exits 0 when the build is current for the
-list below (``make build`` compiles again otherwise).
+:func:`build_problem` says whether the build is current for the list
+below (``make build`` compiles again when it is not).
 
 This module imports nothing of meshsim: ``setup.py`` reads
 :data:`COMPILED` from it before meshsim is built.
@@ -25,7 +25,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import sys
 import sysconfig
 from pathlib import Path
 from typing import Any, Final
@@ -190,15 +189,3 @@ def require_current() -> None:
             f"source"
         )
 
-
-def main() -> int:
-    """Exit 0 when the build is current, 1 (with the reason) when not."""
-    problem = build_problem()
-    if problem is None:
-        return 0
-    print(f"meshsim: compiled modules: {problem}", file=sys.stderr)
-    return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
