@@ -188,4 +188,3 @@ def require_current() -> None:
             f"`make build` to compile again, or `make pure` to run from "
             f"source"
         )
-

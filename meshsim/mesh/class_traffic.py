@@ -18,7 +18,6 @@ from collections.abc import Iterable
 
 from meshsim.mesh.handshake import OUTSIDE, Decision, combine
 from meshsim.mesh.traffic import ANY, TrafficEngine
-from meshsim.metrics.records import HandshakeSegment
 
 __all__ = ["ClassTraffic"]
 
@@ -126,21 +125,14 @@ class ClassTraffic(TrafficEngine):
             if count == 0:
                 continue
             self.record(
-                HandshakeSegment(
-                    start_s=start,
-                    end_s=now,
-                    caller=ANY,
-                    caller_node=ANY,
-                    server=ANY,
-                    server_node=ANY,
-                    service=account.service,
-                    server_id=str(account.spiffe_id),
-                    outcome=decision.outcome,
-                    refused_by=decision.refused_by,
-                    attack=-1,
-                    presented="",
-                    intercepted=False,
-                    stolen_from=-1,
-                    count=count,
-                )
+                start,
+                now,
+                ANY,
+                ANY,
+                ANY,
+                ANY,
+                account.service,
+                str(account.spiffe_id),
+                decision,
+                count,
             )

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from meshsim.mesh.handshake import Decision
 from meshsim.mesh.topology import Caller, Pod, Topology
 from meshsim.mesh.traffic import TrafficEngine
-from meshsim.metrics.records import HandshakeSegment
 
 __all__ = ["Pair", "PairTraffic", "build_pairs"]
 
@@ -94,23 +93,16 @@ class PairTraffic(TrafficEngine):
         topology = self.state.topology
         account = topology.accounts[pair.server.account]
         self.record(
-            HandshakeSegment(
-                start_s=start,
-                end_s=now,
-                caller=pair.caller.name,
-                caller_node=topology.nodes[pair.caller.node],
-                server=pair.server.name,
-                server_node=topology.nodes[pair.server.node],
-                service=account.service,
-                server_id=str(account.spiffe_id),
-                outcome=decision.outcome,
-                refused_by=decision.refused_by,
-                attack=decision.attack,
-                presented=decision.presented,
-                intercepted=decision.intercepted,
-                stolen_from=decision.stolen_from,
-                count=count,
-            )
+            start,
+            now,
+            pair.caller.name,
+            topology.nodes[pair.caller.node],
+            pair.server.name,
+            topology.nodes[pair.server.node],
+            account.service,
+            str(account.spiffe_id),
+            decision,
+            count,
         )
 
 

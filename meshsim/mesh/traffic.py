@@ -29,9 +29,9 @@ import numpy as np
 import simpy
 
 from meshsim.mesh.credential import Credential
-from meshsim.mesh.handshake import Handshaker
+from meshsim.mesh.handshake import Decision, Handshaker
 from meshsim.mesh.state import MeshState, Slot
-from meshsim.metrics.records import HandshakeSegment, Recorder
+from meshsim.metrics.records import Recorder
 
 __all__ = ["ANY", "TrafficEngine"]
 
@@ -119,9 +119,34 @@ class TrafficEngine:
         in ``[start, end)``."""
         return int(self.rng.poisson(rate * (end - start)))
 
-    def record(self, segment: HandshakeSegment) -> None:
-        """Keep one span of connections."""
-        self.recorder.handshakes.append(segment)
+    def record(
+        self,
+        start_s: float,
+        end_s: float,
+        caller: str,
+        caller_node: str,
+        server: str,
+        server_node: str,
+        service: str,
+        server_id: str,
+        decision: Decision,
+        count: int,
+    ) -> None:
+        """Keep one span: ``count`` connections opened in ``[start_s,
+        end_s)``, each ending as ``decision`` (a row of
+        ``HANDSHAKE_COLUMNS``)."""
+        self.recorder.handshakes.add(
+            start_s,
+            end_s,
+            caller,
+            caller_node,
+            server,
+            server_node,
+            service,
+            server_id,
+            *decision,
+            count,
+        )
 
     def _installed(self, slot: Slot, credential: Credential) -> None:
         self.touch_pods(self.state.pods_of_slot.get(slot, ()))

@@ -1,10 +1,11 @@
 """Records of what happened during a run.
 
-CSRs and rotations, one or more per renewal, are kept column by column
-as they happen (:class:`Columns`): numbers in typed arrays of 8 bytes a
-value and text as references to strings the run already holds, so a
-large run keeps no object per row for the collector to walk. Handshake
-spans and thefts, a few per state change, are immutable rows.
+CSRs and rotations, one or more per renewal, and spans of connections
+are kept column by column as they happen (:class:`Columns`): numbers in
+typed arrays of 8 bytes a value, text and flags as references to
+objects the run already holds, so a large run keeps no object per row
+for the collector to walk. Thefts, a few per attack, are immutable
+rows.
 :class:`Recorder` collects them all and :mod:`meshsim.metrics.tables`
 turns them into pandas tables.
 """
@@ -22,10 +23,10 @@ import numpy as np
 
 __all__ = [
     "CSR_COLUMNS",
+    "HANDSHAKE_COLUMNS",
     "ROTATION_COLUMNS",
     "Columns",
     "CryptoMeter",
-    "HandshakeSegment",
     "Recorder",
     "TheftRecord",
 ]
@@ -60,7 +61,30 @@ ROTATION_COLUMNS = (
     ("bytes", "int"),
 )
 
-# Array type codes of the numeric kinds.
+# ``count`` connections from one caller to one pod (or ``*`` for many),
+# all with one outcome: within ``[start_s, end_s)`` nothing that decides
+# the outcome changed, and ``count`` is the number of connections the
+# callers' Poisson processes opened in that span. The last six fields
+# before ``count`` are those of a ``mesh.handshake.Decision``.
+HANDSHAKE_COLUMNS = (
+    ("start_s", "float"),
+    ("end_s", "float"),
+    ("caller", "str"),
+    ("caller_node", "str"),
+    ("server", "str"),
+    ("server_node", "str"),
+    ("service", "str"),
+    ("server_id", "str"),
+    ("outcome", "str"),
+    ("refused_by", "str"),
+    ("attack", "int"),
+    ("presented", "str"),
+    ("intercepted", "bool"),
+    ("stolen_from", "int"),
+    ("count", "int"),
+)
+
+# Array type codes of the numeric kinds (others are kept in lists).
 _TYPECODES = {"float": "d", "int": "q"}
 
 # Rows kept as tuples before they move into the columns.
@@ -71,7 +95,8 @@ class Columns:
     """Rows of one kind, stored as one column per field.
 
     ``add`` takes a row's values in the order of ``spec``; ``frame_data``
-    gives each column as a numpy view of its numbers, or a list of text.
+    gives each column as a numpy view of its numbers, or a list of its
+    other values (text, flags).
     Rows are added while the run goes and read once it has ended. New
     rows wait as tuples and move into the columns ``_BATCH`` at a time:
     one C-level extend per column costs far less than an append per
@@ -146,38 +171,6 @@ def _exported(column: Any) -> Any:
     return column
 
 
-@dataclass(slots=True)
-class HandshakeSegment:
-    """``count`` connections from one caller to one pod with one outcome.
-
-    Within ``[start_s, end_s)`` nothing that decides the outcome changed,
-    so every connection in it ended the same way; ``count`` is the number
-    of connections the caller's Poisson process opened in that span.
-
-    NOTE: not frozen, though nothing changes a segment once recorded: a
-    frozen dataclass sets each of these fifteen fields through
-    ``object.__setattr__`` (4.7 instead of 1.5 us to make one here), and
-    every pod's first certificate closes several spans. Freeze it again
-    when a frozen dataclass is built as fast as a plain one.
-    """
-
-    start_s: float
-    end_s: float
-    caller: str
-    caller_node: str
-    server: str
-    server_node: str
-    service: str
-    server_id: str
-    outcome: str
-    refused_by: str
-    attack: int
-    presented: str
-    intercepted: bool
-    stolen_from: int
-    count: int
-
-
 @dataclass(frozen=True, slots=True)
 class TheftRecord:
     """A credential copied by an attacker."""
@@ -224,6 +217,8 @@ class Recorder:
     rotations: Columns = field(
         default_factory=lambda: Columns(ROTATION_COLUMNS)
     )
-    handshakes: list[HandshakeSegment] = field(default_factory=list)
+    handshakes: Columns = field(
+        default_factory=lambda: Columns(HANDSHAKE_COLUMNS)
+    )
     thefts: list[TheftRecord] = field(default_factory=list)
     crypto: CryptoMeter = field(default_factory=CryptoMeter)

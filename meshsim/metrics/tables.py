@@ -10,7 +10,6 @@ import pyarrow as pa
 
 from meshsim.metrics.records import (
     Columns,
-    HandshakeSegment,
     Recorder,
     TheftRecord,
 )
@@ -33,7 +32,7 @@ class RunTables:
     attack windows."""
 
     def __init__(self, recorder: Recorder) -> None:
-        self.handshakes = _frame(HandshakeSegment, recorder.handshakes)
+        self.handshakes = _columns_frame(recorder.handshakes)
         self.csrs = _columns_frame(recorder.csrs)
         self.csrs["wait_s"] = self.csrs["started_s"] - self.csrs["submitted_s"]
         self.rotations = _columns_frame(recorder.rotations)
