@@ -6,6 +6,7 @@ With MESHSIM_PURE=1 nothing is compiled and meshsim runs from source.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import sysconfig
@@ -18,6 +19,7 @@ from setuptools.command.build_ext import build_ext
 HERE = Path(__file__).resolve().parent
 
 
+@functools.cache
 def _native() -> Any:
     """meshsim/native.py, loaded from its file: meshsim is not built yet."""
     path = HERE / "meshsim" / "native.py"

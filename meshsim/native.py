@@ -147,7 +147,14 @@ def stale(package: Path = _PACKAGE) -> list[str]:
     recorded = _read_record(package)
     if recorded is None:
         return [f"meshsim/{RECORD}: missing or unreadable beside them"]
-    modules = recorded["compiled"]
+    return _mismatches(package, built, recorded["compiled"])
+
+
+def _mismatches(
+    package: Path, built: list[str], modules: dict[str, str]
+) -> list[str]:
+    """The compiled modules in ``built`` that ``modules`` (the record's
+    digests) does not name, or names with another source's digest."""
     problems = []
     for module in built:
         path = source(module, package).relative_to(package.parent)
@@ -169,10 +176,11 @@ def build_problem(package: Path = _PACKAGE) -> str | None:
         return f"meshsim/{RECORD}: unreadable"
     if recorded["listed"] != list(COMPILED):
         return "the list of compiled modules changed"
-    missing = set(recorded["compiled"]) - set(compiled(package))
+    built = compiled(package)
+    missing = set(recorded["compiled"]) - set(built)
     if missing:
         return f"{min(missing)}: compiled module missing"
-    problems = stale(package)
+    problems = _mismatches(package, built, recorded["compiled"])
     return problems[0] if problems else None
 
 

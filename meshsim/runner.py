@@ -55,7 +55,7 @@ def run_scenario(scenario: Scenario, progress: Progress | None = None) -> Run:
 
     Raise ``ScenarioError`` if meshsim cannot run it (an attack on a node
     where nothing runs, dates outside X.509's), as loading it would have;
-    ``StaleBuildError`` if a compiled module is older than its source.
+    ``StaleBuildError`` if a compiled module does not match its source.
     """
     require_runnable(scenario, f"scenario {scenario.name}")
     require_current()

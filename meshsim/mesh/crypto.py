@@ -28,7 +28,12 @@ from meshsim.pki.authority import (
 )
 from meshsim.pki.calibration import Calibration, calibrate
 from meshsim.pki.csr import build_csr
-from meshsim.pki.der import MICROSECOND, dated_growth, posix_us, resized_tlv
+from meshsim.pki.der import (
+    MICROSECOND,
+    dated_growth_us,
+    posix_us,
+    resized_tlv,
+)
 from meshsim.pki.keys import generate_key, signature_hash
 from meshsim.pki.modeled import (
     ModeledAuthority,
@@ -275,18 +280,19 @@ class Crypto:
                 if isinstance(issuer, ModeledAuthority)
                 else key.key_id
             )
+            begins, ends = posix_us(not_before), posix_us(not_after)
             forged = ModeledCertificate(
                 serial_number=serial_number,
                 key_id=key.key_id,
                 issuer_key_id=issuer_key,
-                not_before_us=posix_us(not_before),
-                not_after_us=posix_us(not_after),
+                not_before_us=begins,
+                not_after_us=ends,
                 is_ca=False,
                 spiffe_id=spiffe_id,
                 # NOTE: sized as a leaf the CA signs; a forged leaf's
                 # issuer name may differ by a few bytes.
                 size=self._carrying(
-                    spiffe_id, "leaf", dated_growth(not_before, not_after)
+                    spiffe_id, "leaf", dated_growth_us(begins, ends)
                 ),
             )
             return (forged,)

@@ -20,6 +20,7 @@ __all__ = [
     "MICROSECOND",
     "UNIX_EPOCH",
     "dated_growth",
+    "dated_growth_us",
     "from_posix_us",
     "is_private_key_info",
     "pem_blocks",
@@ -35,12 +36,12 @@ GENERALIZED_FROM = datetime(2050, 1, 1, tzinfo=UTC)
 """The first validity date X.509 writes as a GeneralizedTime (RFC 5280
 4.1.2.5), two bytes longer than the UTCTime of the dates before it."""
 
-GENERALIZED_FROM_US = 2_524_608_000_000_000
-"""The same instant in microseconds since the Unix epoch."""
-
 UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 MICROSECOND = timedelta(microseconds=1)
+
+GENERALIZED_FROM_US = (GENERALIZED_FROM - UNIX_EPOCH) // MICROSECOND
+"""The same instant in microseconds since the Unix epoch."""
 
 
 _PEM_BLOCK = re.compile(
@@ -139,7 +140,12 @@ def _length_octets(contents: int) -> int:
 def dated_growth(*dates: datetime) -> int:
     """The bytes validity ``dates`` add to a certificate over dates
     before 2050: two for each one written as a GeneralizedTime."""
-    return 2 * sum(date >= GENERALIZED_FROM for date in dates)
+    return dated_growth_us(*[posix_us(date) for date in dates])
+
+
+def dated_growth_us(*dates_us: int) -> int:
+    """:func:`dated_growth` of dates in microseconds since the epoch."""
+    return 2 * sum(date >= GENERALIZED_FROM_US for date in dates_us)
 
 
 def posix_us(at: datetime) -> int:

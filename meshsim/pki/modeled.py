@@ -29,6 +29,7 @@ from meshsim.pki.authority import CsrRefusedError
 from meshsim.pki.der import (
     GENERALIZED_FROM_US,
     MICROSECOND,
+    dated_growth_us,
     from_posix_us,
     posix_us,
     resized_tlv,
@@ -241,8 +242,7 @@ def _dated(size: int, not_before_us: int, not_after_us: int) -> int:
     # Called for every modeled leaf: most are dated before 2050.
     if not_after_us < GENERALIZED_FROM_US:
         return size
-    growth = 2 * (not_before_us >= GENERALIZED_FROM_US) + 2
-    return resized_tlv(size, growth)
+    return resized_tlv(size, dated_growth_us(not_before_us, not_after_us))
 
 
 def verify_modeled(
