@@ -26,7 +26,7 @@ import heapq
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, NamedTuple
+from typing import Any, Final
 
 import numpy as np
 import simpy
@@ -100,15 +100,33 @@ class CaPolicy:
     exponential_service: bool = False
 
 
-class CsrAnswer(NamedTuple):
+class CsrAnswer:
     """What the CA sends back: a chain (leaf first) and its DER size, or a
-    refusal reason, with the roots it trusts now. (A named tuple: one is
-    made per CSR.)"""
+    refusal reason, with the roots it trusts now.
 
-    chain: tuple[AnyCertificate, ...] | None
-    reason: str
-    roots: tuple[AnyCertificate, ...] = ()
-    chain_bytes: int = 0
+    A plain class with fields set once, like the modeled certificates:
+    one is made per CSR.
+    """
+
+    __slots__ = ("chain", "chain_bytes", "reason", "roots")
+
+    def __init__(
+        self,
+        chain: tuple[AnyCertificate, ...] | None,
+        reason: str,
+        roots: tuple[AnyCertificate, ...] = (),
+        chain_bytes: int = 0,
+    ) -> None:
+        self.chain: Final = chain
+        self.reason: Final = reason
+        self.roots: Final = roots
+        self.chain_bytes: Final = chain_bytes
+
+    def __repr__(self) -> str:
+        return (
+            f"CsrAnswer({self.reason!r}, {len(self.chain or ())} "
+            f"certificates, {self.chain_bytes} bytes)"
+        )
 
 
 class SerialNumbers:
