@@ -59,6 +59,7 @@ COMPILED: Final = (
     "meshsim.mesh.crypto",
     "meshsim.mesh.handshake",
     "meshsim.mesh.pair_traffic",
+    "meshsim.mesh.poisson",
     "meshsim.mesh.state",
     "meshsim.mesh.tokens",
     "meshsim.mesh.topology",

@@ -30,6 +30,7 @@ import simpy
 
 from meshsim.mesh.credential import Credential
 from meshsim.mesh.handshake import Decision, Handshaker
+from meshsim.mesh.poisson import PoissonCounts
 from meshsim.mesh.state import MeshState, Slot
 from meshsim.metrics.records import Recorder
 
@@ -58,6 +59,7 @@ class TrafficEngine:
         self.recorder = recorder
         self.rng = rng
         self.rate = rate
+        self._counts = PoissonCounts(rng)
         # Node clocks keep their offsets for the whole run.
         self._offsets = sorted(set(state.clock_offsets_s))
         # Actions due at validity edges by time, in the order they came; a
@@ -117,7 +119,7 @@ class TrafficEngine:
     def draw(self, rate: float, start: float, end: float) -> int:
         """The number of connections a Poisson process of ``rate`` opens
         in ``[start, end)``."""
-        return int(self.rng.poisson(rate * (end - start)))
+        return self._counts(rate * (end - start))
 
     def record(
         self,
