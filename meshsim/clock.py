@@ -14,7 +14,6 @@ the same seconds as :meth:`SimClock.to_seconds`.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -57,9 +56,10 @@ class SimClock:
         """Microseconds since the Unix epoch at simulated second ``t``:
         those of :meth:`to_datetime`, without making a datetime."""
         # As timedelta does: the whole seconds exactly, the fraction's
-        # microseconds rounded half to even.
-        fraction, whole = math.modf(t)
-        return self._start_us + int(whole) * 1_000_000 + round(fraction * 1e6)
+        # microseconds rounded half to even. (A float less its integer
+        # part, both toward zero, is exact.)
+        whole = int(t)
+        return self._start_us + whole * 1_000_000 + round((t - whole) * 1e6)
 
     def posix_us_to_seconds(self, us: int) -> float:
         """Simulated seconds of microseconds since the Unix epoch: what

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import simpy
@@ -29,7 +29,7 @@ from meshsim.pki.svid import SvidError
 __all__ = ["Agent", "Backoff", "Graces", "RenewalPolicy"]
 
 # Grace ratios drawn per numpy call.
-_GRACE_BLOCK = 1024
+_GRACE_BLOCK: Final = 1024
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,12 +48,12 @@ __all__ = [
 ]
 
 # Serial numbers drawn per numpy call.
-_SERIAL_BLOCK = 1024
+_SERIAL_BLOCK: Final = 1024
 
 # CA certificates are valid from an hour before they are made, so that
 # leaves backdated at the start of the run, or checked by a lagging clock,
 # chain to them.
-CA_BACKDATE_S = 3600.0
+CA_BACKDATE_S: Final = 3600.0
 
 Publish = Callable[[tuple[AnyCertificate, ...]], None]
 Authorize = Callable[[int, str], bool]

@@ -13,8 +13,8 @@ service with caller and server ``*``.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
 from collections.abc import Iterable
+from typing import Final
 
 from meshsim.mesh.handshake import OUTSIDE, Decision, combine
 from meshsim.mesh.traffic import ANY, TrafficEngine
@@ -23,7 +23,7 @@ __all__ = ["ClassTraffic"]
 
 # Caller rates are sums of shares; below this a standing has no callers
 # left (what remains is rounding).
-_NOTHING = 1e-12
+_NOTHING: Final = 1e-12
 
 
 class ClassTraffic(TrafficEngine):
@@ -37,11 +37,13 @@ class ClassTraffic(TrafficEngine):
         self.backends = [0] * services
         for pod in topology.pods:
             self.backends[pod.account] += 1
-        # Per service: caller rate by standing, pods by standing.
-        self.callers: list[defaultdict[str, float]] = [
-            defaultdict(float) for _ in range(services)
-        ]
-        self.pods: list[Counter[str]] = [Counter() for _ in range(services)]
+        # Per service: caller rate by standing, pods by standing. (Plain
+        # dictionaries: a compiled module reads them natively.)
+        self.callers: list[dict[str, float]] = [{} for _ in range(services)]
+        self.pods: list[dict[str, int]] = [{} for _ in range(services)]
+        # How a connection ends, by the standing of its client, then of
+        # its server (combine's answers, kept where a lookup is cheap).
+        self._decisions: dict[str, dict[str, Decision]] = {}
         self.since = [0.0] * services
         self.standing: list[str] = []
 
@@ -54,7 +56,8 @@ class ClassTraffic(TrafficEngine):
             share = rate / len(targets)
             if caller.pod is None:
                 for service in targets:
-                    self.callers[service][OUTSIDE] += share
+                    rates = self.callers[service]
+                    rates[OUTSIDE] = rates.get(OUTSIDE, 0.0) + share
             else:
                 self.shares[caller.pod] = [(s, share) for s in targets]
 
@@ -64,9 +67,11 @@ class ClassTraffic(TrafficEngine):
         for pod in topology.pods:
             standing = self.handshaker.standing(pod)
             self.standing.append(standing)
-            self.pods[pod.account][standing] += 1
+            counts = self.pods[pod.account]
+            counts[standing] = counts.get(standing, 0) + 1
             for service, share in self.shares[pod.index]:
-                self.callers[service][standing] += share
+                rates = self.callers[service]
+                rates[standing] = rates.get(standing, 0.0) + share
 
     def touch_pods(self, pods: Iterable[int]) -> None:
         """Re-stand ``pods``; move their weight where it changed."""
@@ -83,11 +88,13 @@ class ClassTraffic(TrafficEngine):
             for service in sorted(touched):
                 self._close(service)
             self.standing[index] = new
-            self.pods[pod.account][old] -= 1
-            self.pods[pod.account][new] += 1
+            counts = self.pods[pod.account]
+            counts[old] -= 1
+            counts[new] = counts.get(new, 0) + 1
             for service, share in self.shares[index]:
-                self.callers[service][old] -= share
-                self.callers[service][new] += share
+                rates = self.callers[service]
+                rates[old] -= share
+                rates[new] = rates.get(new, 0.0) + share
 
     def touch_node(self, node: int) -> None:
         """Re-stand the pods on ``node``."""
@@ -109,16 +116,16 @@ class ClassTraffic(TrafficEngine):
         self.since[service] = now
         if now <= start or not self.backends[service]:
             return
-        rates: defaultdict[Decision, float] = defaultdict(float)
+        rates: dict[Decision, float] = {}
         total = self.backends[service]
-        mtls = self.handshaker.mtls
         for client, caller_rate in self.callers[service].items():
             if caller_rate <= _NOTHING:
                 continue
             for server, count in self.pods[service].items():
                 if count > 0:
-                    decision = combine(client, server, mtls)
-                    rates[decision] += caller_rate * count / total
+                    decision = self._decided(client, server)
+                    share = caller_rate * count / total
+                    rates[decision] = rates.get(decision, 0.0) + share
         account = self.state.topology.accounts[service]
         for decision, rate in rates.items():
             count = self.draw(rate, start, now)
@@ -136,3 +143,16 @@ class ClassTraffic(TrafficEngine):
                 decision,
                 count,
             )
+
+    def _decided(self, client: str, server: str) -> Decision:
+        """How a connection from a caller standing ``client`` to a pod
+        standing ``server`` ends."""
+        row = self._decisions.get(client)
+        if row is None:
+            row = self._decisions[client] = {}
+        decision = row.get(server)
+        if decision is None:
+            decision = row[server] = combine(
+                client, server, self.handshaker.mtls
+            )
+        return decision

@@ -147,7 +147,10 @@ class Credential:
     @property
     def serial_hex(self) -> str:
         """The leaf's serial number in hex, as openssl prints it."""
-        return format(self.leaf.serial_number, "X")
+        # Serial numbers are positive; hex() is the cheapest way to write
+        # one (a renewal writes one).
+        serial: int = self.leaf.serial_number
+        return hex(serial)[2:].upper()
 
     @property
     def not_after_s(self) -> float:

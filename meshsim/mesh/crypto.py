@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, Final, TypeAlias, TypeVar
 
 import numpy as np
 from cryptography import x509
@@ -57,7 +57,7 @@ Verifier = Callable[
 ]
 
 # Samples drawn per numpy call.
-_PICK_BLOCK = 4096
+_PICK_BLOCK: Final = 4096
 
 # Which calibrated operation stands for each operation a run records.
 _CALIBRATED = {

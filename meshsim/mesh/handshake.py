@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import NamedTuple, Protocol
+from typing import Final, NamedTuple, Protocol
 
 from meshsim.identity import SpiffeId
 from meshsim.mesh.credential import Credential, TrustBundle
@@ -29,7 +29,7 @@ __all__ = [
     "combine",
 ]
 
-OUTSIDE = "outside"
+OUTSIDE: Final = "outside"
 """The standing of a caller outside the mesh (no certificate, plaintext)."""
 
 OUTCOMES = (

@@ -23,7 +23,7 @@ INVERTED_UP_TO: Final = 10.0
 """The largest mean drawn by inversion; larger ones are drawn by numpy."""
 
 # Uniform variates drawn per numpy call.
-_UNIFORM_BLOCK = 4096
+_UNIFORM_BLOCK: Final = 4096
 
 
 class PoissonCounts:

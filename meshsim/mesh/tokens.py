@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Final
 
 __all__ = ["CA_AUDIENCE", "ServiceAccountToken", "TokenSource"]
 
 # The kubelet refreshes a projected token at 80% of its lifetime.
-REFRESH_AT = 0.8
+REFRESH_AT: Final = 0.8
 
-CA_AUDIENCE = "istio-ca"
+CA_AUDIENCE: Final = "istio-ca"
 
 
 @dataclass(frozen=True, slots=True)

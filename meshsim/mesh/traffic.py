@@ -24,6 +24,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Iterable
 from functools import partial
+from typing import Final
 
 import numpy as np
 import simpy
@@ -36,7 +37,7 @@ from meshsim.metrics.records import Recorder
 
 __all__ = ["ANY", "TrafficEngine"]
 
-ANY = "*"
+ANY: Final = "*"
 """Caller or server of a span that counts connections of many pairs."""
 
 

@@ -17,7 +17,7 @@ from array import array
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import numpy as np
 
@@ -88,7 +88,7 @@ HANDSHAKE_COLUMNS = (
 _TYPECODES = {"float": "d", "int": "q"}
 
 # Rows kept as tuples before they move into the columns.
-_BATCH = 4096
+_BATCH: Final = 4096
 
 
 class Columns:
