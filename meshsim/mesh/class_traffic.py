@@ -42,8 +42,11 @@ class ClassTraffic(TrafficEngine):
         self.callers: list[dict[str, float]] = [{} for _ in range(services)]
         self.pods: list[dict[str, int]] = [{} for _ in range(services)]
         # How a connection ends, by the standing of its client, then of
-        # its server (combine's answers, kept where a lookup is cheap).
-        self._decisions: dict[str, dict[str, Decision]] = {}
+        # its server: the index of combine()'s answer in ``decisions``,
+        # where equal answers share one index (a lookup by string, and
+        # rates summed by integer, cost far less than by Decision).
+        self._decision_of: dict[str, dict[str, int]] = {}
+        self.decisions: list[Decision] = []
         self.since = [0.0] * services
         self.standing: list[str] = []
 
@@ -116,18 +119,18 @@ class ClassTraffic(TrafficEngine):
         self.since[service] = now
         if now <= start or not self.backends[service]:
             return
-        rates: dict[Decision, float] = {}
+        rates: dict[int, float] = {}
         total = self.backends[service]
         for client, caller_rate in self.callers[service].items():
             if caller_rate <= _NOTHING:
                 continue
             for server, count in self.pods[service].items():
                 if count > 0:
-                    decision = self._decided(client, server)
+                    index = self._decided(client, server)
                     share = caller_rate * count / total
-                    rates[decision] = rates.get(decision, 0.0) + share
+                    rates[index] = rates.get(index, 0.0) + share
         account = self.state.topology.accounts[service]
-        for decision, rate in rates.items():
+        for index, rate in rates.items():
             count = self.draw(rate, start, now)
             if count == 0:
                 continue
@@ -140,19 +143,20 @@ class ClassTraffic(TrafficEngine):
                 ANY,
                 account.service,
                 str(account.spiffe_id),
-                decision,
+                self.decisions[index],
                 count,
             )
 
-    def _decided(self, client: str, server: str) -> Decision:
-        """How a connection from a caller standing ``client`` to a pod
-        standing ``server`` ends."""
-        row = self._decisions.get(client)
+    def _decided(self, client: str, server: str) -> int:
+        """The index in ``decisions`` of how a connection from a caller
+        standing ``client`` to a pod standing ``server`` ends."""
+        row = self._decision_of.get(client)
         if row is None:
-            row = self._decisions[client] = {}
-        decision = row.get(server)
-        if decision is None:
-            decision = row[server] = combine(
-                client, server, self.handshaker.mtls
-            )
-        return decision
+            row = self._decision_of[client] = {}
+        index = row.get(server)
+        if index is None:
+            decision = combine(client, server, self.handshaker.mtls)
+            if decision not in self.decisions:
+                self.decisions.append(decision)
+            index = row[server] = self.decisions.index(decision)
+        return index
