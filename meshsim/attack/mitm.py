@@ -197,7 +197,7 @@ class Mitm:
             issuer,
             not_before,
             not_after,
-            self.serials(),
+            self.serials.draw(),
         )
         return Credential.from_chain(spiffe_id, chain, key, self.clock)
 
@@ -212,7 +212,7 @@ class Mitm:
                 trust_domain,
                 not_before,
                 not_before + timedelta(seconds=10 * _FORGED_FOR_S),
-                self.serials(),
+                self.serials.draw(),
             )
             self._rogue = crypto.authority(key, root, timedelta(days=90))
         return self._rogue

@@ -87,7 +87,7 @@ class Graces:
         self.rng = rng
         self._block: list[float] = []
 
-    def __call__(self) -> float:
+    def draw(self) -> float:
         """The next grace ratio."""
         if not self._block:
             self._block = self.policy.draw_graces(self.rng, _GRACE_BLOCK)
@@ -215,7 +215,7 @@ class Agent:
                 renew_at = renewal.renew_at(
                     now,
                     credential.valid_until_s,
-                    graces(),
+                    graces.draw(),
                     credential.not_before_s,
                 )
                 wait = max(0.0, renew_at - now)
@@ -308,8 +308,9 @@ class Agent:
         """
         assert answer.chain is not None
         roots = {spiffe_id.trust_domain: answer.roots}
+        now = self.env.now
         try:
-            issued = self.crypto.verify(answer.chain, roots, self.env.now)
+            issued = self.crypto.verify(answer.chain, roots, now)
         except SvidError:
             return None
         if issued != spiffe_id:
@@ -319,5 +320,5 @@ class Agent:
             answer.chain,
             key,
             self.state.clock,
-            checked=(self.env.now, answer.roots),
+            checked=(now, answer.roots),
         )

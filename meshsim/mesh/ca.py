@@ -137,7 +137,7 @@ class SerialNumbers:
         self.rng = rng
         self._block: list[int] = []
 
-    def __call__(self) -> int:
+    def draw(self) -> int:
         """The next serial number."""
         if not self._block:
             halves = self.rng.integers(
@@ -349,7 +349,7 @@ class CaServer:
             self.policy.trust_domain,
             self.clock.x509_time(begin),
             self.clock.x509_time(begin + self.policy.root_ttl_s),
-            self.serials(),
+            self.serials.draw(),
         )
         max_ttl = timedelta(seconds=self.policy.max_workload_ttl_s)
         return self.crypto.authority(key, root, max_ttl)
@@ -366,7 +366,7 @@ class CaServer:
             self._keygen(),
             self.clock.x509_time(begin),
             self.clock.x509_time(begin + ttl),
-            self.serials(),
+            self.serials.draw(),
             intermediate_name(self.policy.trust_domain),
         )
 
@@ -448,7 +448,7 @@ class CaServer:
                 now,
                 self.ttl,
                 self.backdate,
-                self.serials(),
+                self.serials.draw(),
                 self.allowance,
             )
         except CsrRefusedError as refused:

@@ -52,9 +52,6 @@ MODES = ("real", "modeled")
 AnyCertificate: TypeAlias = x509.Certificate | ModeledCertificate
 Authority: TypeAlias = CertificateAuthority | ModeledAuthority
 T = TypeVar("T")
-Verifier = Callable[
-    [Sequence[Any], Mapping[str, Sequence[Any]], float], SpiffeId
-]
 
 # Samples drawn per numpy call.
 _PICK_BLOCK: Final = 4096
@@ -104,29 +101,18 @@ class Crypto:
         self._booked: set[str] = set()
         self._resized: dict[tuple[int, int], int] = {}
         self._microseconds: dict[timedelta, int] = {}
-        # A run makes objects of one kind only, real or modeled, so the
-        # verifier is chosen once (an attribute: one call fewer per check).
-        self.verify: Verifier = (
-            self._verify_modeled if self.modeled else self._verify_real
-        )
-        """``verify(chain, roots, at_s)``: the chain's SPIFFE ID at
-        simulated second ``at_s``, or ``SvidError`` with the reason."""
 
-    def _verify_real(
+    def verify(
         self,
         chain: Sequence[Any],
         roots: Mapping[str, Sequence[Any]],
         at_s: float,
     ) -> SpiffeId:
+        """The chain's SPIFFE ID at simulated second ``at_s``, or
+        ``SvidError`` with the reason."""
+        if self.modeled:
+            return verify_modeled(chain, roots, self.clock.to_posix_us(at_s))
         return verify_svid(chain, roots, self.clock.to_datetime(at_s))
-
-    def _verify_modeled(
-        self,
-        chain: Sequence[Any],
-        roots: Mapping[str, Sequence[Any]],
-        at_s: float,
-    ) -> SpiffeId:
-        return verify_modeled(chain, roots, self.clock.to_posix_us(at_s))
 
     def measure(
         self, operation: str, work: Callable[..., T], *args: Any

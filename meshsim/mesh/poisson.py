@@ -33,7 +33,7 @@ class PoissonCounts:
         self.rng = rng
         self._uniforms: list[float] = []
 
-    def __call__(self, mean: float) -> int:
+    def draw(self, mean: float) -> int:
         """One draw of a Poisson count of mean ``mean`` (``mean >= 0``)."""
         if mean <= 0.0:
             return 0

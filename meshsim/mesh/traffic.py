@@ -120,7 +120,7 @@ class TrafficEngine:
     def draw(self, rate: float, start: float, end: float) -> int:
         """The number of connections a Poisson process of ``rate`` opens
         in ``[start, end)``."""
-        return self._counts(rate * (end - start))
+        return self._counts.draw(rate * (end - start))
 
     def record(
         self,
