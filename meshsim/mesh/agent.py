@@ -195,7 +195,7 @@ class Agent:
         until the pod is deleted (an interrupt)."""
         node_name = self.state.topology.nodes[self.node]
         id_text = str(self.state.topology.accounts[slot.account].spiffe_id)
-        add_rotation = self.recorder.rotations.add
+        rotations = self.recorder.rotations
         env, renewal, graces = self.env, self.renewal, self.graces
         # Node clocks keep their offsets for the whole run.
         offset = self.state.clock_offsets_s[self.node]
@@ -219,7 +219,7 @@ class Agent:
                     credential.not_before_s,
                 )
                 wait = max(0.0, renew_at - now)
-                add_rotation(
+                rotations.add(
                     installed,
                     self.name,
                     node_name,

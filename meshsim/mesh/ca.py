@@ -175,7 +175,7 @@ class CaServer:
         self.authorize = authorize
         self.workers = simpy.Resource(env, capacity=policy.workers)
         self._free_at = [env.now] * policy.workers
-        self._add_csr = recorder.csrs.add
+        self._csrs = recorder.csrs
         self.ttl = timedelta(seconds=policy.workload_ttl_s)
         self.backdate = timedelta(seconds=policy.backdate_s)
         self.allowance = timedelta(seconds=policy.allowance_s)
@@ -227,7 +227,7 @@ class CaServer:
         """
         submitted = self.env.now
         if self.policy.outages and not self.reachable(submitted):
-            self._add_csr(
+            self._csrs.add(
                 submitted, submitted, submitted, agent, "", "unreachable",
                 0.0, 0, 0,
             )  # fmt: skip
@@ -253,7 +253,7 @@ class CaServer:
             answer, spiffe_id, _ = self._sign(token, csr, node, started)
             yield self.env.timeout(service_s)
 
-        self._add_csr(
+        self._csrs.add(
             submitted,
             started,
             self.env.now,
