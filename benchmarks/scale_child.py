@@ -48,7 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             stream.write(json.dumps(line) + "\n")
             stream.flush()
 
-        run = run_scenario(scenario, progress)
+        # One run, then exit, as the meshsim command does.
+        run = run_scenario(scenario, progress, exit_after=True)
 
     write_json(
         args.result,

@@ -102,8 +102,18 @@ class _World:
     streams: Streams
 
 
-def simulate(scenario: Scenario, progress: Progress | None = None) -> RunResult:
-    """Run ``scenario`` to its end and return what was recorded."""
+def simulate(
+    scenario: Scenario,
+    progress: Progress | None = None,
+    *,
+    collect: bool = True,
+) -> RunResult:
+    """Run ``scenario`` to its end and return what was recorded.
+
+    The world the run built is collected before returning unless
+    ``collect`` is false, which suits only a process that exits after
+    this one run (see :func:`meshsim.runner.run_scenario`).
+    """
     # Building makes an object or more per workload, all kept to the
     # end: the collector would walk them again and again.
     with collector_eased():
@@ -115,7 +125,8 @@ def simulate(scenario: Scenario, progress: Progress | None = None) -> RunResult:
         # notebook or a sweep worker making many runs would keep every
         # one. Inside the block, what existed before the run is frozen,
         # so the collection walks only what the run made.
-        gc.collect()
+        if collect:
+            gc.collect()
     return result
 
 

@@ -1,5 +1,6 @@
 """The collector is eased while a run builds and runs its world, and
-the world is collected once the run is over."""
+the world is collected once the run is over (or left to the exit of a
+process that makes one run)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 import simpy
 
 from meshsim.collector import collector_eased
+from meshsim.runner import run_scenario
 from meshsim.simulation import simulate
 
 
@@ -80,6 +82,25 @@ def test_the_closing_collection_leaves_alone_what_existed_before(
     # start one on the way in).
     assert frozen_at_full_collections
     assert frozen_at_full_collections[-1] > 0.9 * existing
+
+
+def test_a_run_before_exit_leaves_its_world_frozen_for_the_exit(small):
+    # The meshsim command exits after its one run: the world is not
+    # walked, neither by the run nor by the interpreter's collection at
+    # exit, which skips frozen objects.
+    gc.collect()
+    before = _environments()
+
+    try:
+        run_scenario(small("pki.crypto=modeled"), exit_after=True)
+        frozen = gc.get_freeze_count()
+    finally:
+        gc.unfreeze()  # the collector lists no frozen object
+
+    assert frozen > 0
+    assert _environments() == before + 1
+    gc.collect()
+    assert _environments() == before
 
 
 def _environments() -> int:

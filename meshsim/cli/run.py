@@ -198,7 +198,8 @@ def _simulate(scenario: Scenario, interrupts: Interrupts) -> Run:
             if task is not None:
                 bar.update(task, completed=fraction)
 
-        return run_scenario(scenario, progress)
+        # One run per command: its world is left to the exit.
+        return run_scenario(scenario, progress, exit_after=True)
 
 
 def _show(run: Run, out: Path) -> None:

@@ -529,11 +529,11 @@ def test_interrupt_swallowed_by_a_library_still_stops_the_run(
     out = tmp_path / "o"
     real = RUN.run_scenario
 
-    def swallowing(scenario: Any, progress: Any = None) -> Any:
+    def swallowing(scenario: Any, progress: Any, **options: Any) -> Any:
         progress(0.1)
         with contextlib.suppress(KeyboardInterrupt):  # the callback ate it
             signal.raise_signal(signal.SIGINT)
-        return real(scenario, progress)
+        return real(scenario, progress, **options)
 
     monkeypatch.setattr(RUN, "run_scenario", swallowing)
     result = invoke("run", str(DEFAULT), "--out", str(out), *SMALL)
