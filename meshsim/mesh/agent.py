@@ -263,14 +263,9 @@ class Agent:
             )
             if answer.chain is not None:
                 size += answer.chain_bytes
-                credential, spent = crypto.measure(
-                    "verify-issued",
-                    self._accept,
-                    account.spiffe_id,
-                    answer,
-                    key,
-                )
-                cost += spent
+                began = crypto.began()
+                credential = self._accept(account.spiffe_id, answer, key)
+                cost += crypto.charged("verify-issued", began)
                 if credential is not None:
                     return credential, attempts, cost, size
 

@@ -10,6 +10,7 @@ machine. Both make the same decisions for the same fields.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final, TypeAlias, TypeVar
@@ -123,6 +124,24 @@ class Crypto:
             return self.meter.measure(operation, work, *args)
         result = work(*args)
         return result, self._charge(operation)
+
+    def began(self) -> float:
+        """Where this process's CPU clock stands as work begins, for
+        :meth:`charged` once it is done (0 when modeled: nothing is
+        timed).
+
+        :meth:`measure` is the same pair around a call; these two spare
+        the hot paths its generic call of ``work``.
+        """
+        return 0.0 if self.modeled else time.process_time()
+
+    def charged(self, operation: str, began: float) -> float:
+        """Charge ``operation`` for the work done since :meth:`began`
+        gave ``began``: its CPU time measured when real, drawn from the
+        calibration when modeled."""
+        if self.calibration is None:
+            return self.meter.add(operation, time.process_time() - began)
+        return self._charge(operation)
 
     def repeated(self, operation: str) -> float:
         """Charge a modeled ``operation`` whose result is already known,

@@ -215,10 +215,14 @@ class CryptoMeter:
         both."""
         begin = time.process_time()
         result = work(*args)
-        spent = time.process_time() - begin
+        return result, self.add(operation, time.process_time() - begin)
+
+    def add(self, operation: str, spent: float) -> float:
+        """Count one ``operation`` that took ``spent`` CPU seconds; return
+        ``spent``."""
         self.cpu_s[operation] += spent
         self.count[operation] += 1
-        return result, spent
+        return spent
 
     @property
     def total_cpu_s(self) -> float:
