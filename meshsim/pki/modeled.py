@@ -331,13 +331,17 @@ def _dated(size: int, not_before_us: int, not_after_us: int) -> int:
 
 
 def verify_modeled(
-    chain: Sequence[ModeledCertificate],
+    presented: Sequence[ModeledCertificate],
     bundles: Mapping[str, Sequence[ModeledCertificate]],
     at_us: int,
 ) -> SpiffeId:
-    """Decide as :func:`~meshsim.pki.svid.verify_svid` would at ``at_us``
-    (microseconds since the Unix epoch)."""
+    """Decide as :func:`~meshsim.pki.svid.verify_svid` would on the
+    ``presented`` chain at ``at_us`` (microseconds since the Unix
+    epoch)."""
     when = whole_second_us(at_us)
+    # A tuple, which the compiled module indexes natively (chains are
+    # tuples already: this copies nothing).
+    chain: tuple[ModeledCertificate, ...] = tuple(presented)
     if not chain or chain[0].spiffe_id is None:
         raise SvidError("chain: no leaf", reason="empty-chain", kind="empty")
     leaf = chain[0]
@@ -365,8 +369,8 @@ def verify_modeled(
             )
 
     # Each certificate must be signed by the next, the last by a root.
-    for child, parent in itertools.pairwise(chain):
-        if child.issuer_key_id != parent.key_id:
+    for index in range(1, len(chain)):
+        if chain[index - 1].issuer_key_id != chain[index].key_id:
             raise SvidError(
                 "chain is broken",
                 reason="unknown-authority",
