@@ -70,7 +70,9 @@ def run_scenario(
     interpreter's own collection at exit walks it: the operating system
     takes the memory back at once, where walking the world of 100,000
     workloads takes about 4 s here. A process that goes on to other work
-    keeps the run's world in memory until it exits.
+    should not pass it: the world would stay in memory, frozen, until
+    its next run's eased collector unfreezes it and a full collection
+    comes to it.
     """
     require_runnable(scenario, f"scenario {scenario.name}")
     require_current()
