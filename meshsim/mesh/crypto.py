@@ -120,18 +120,17 @@ class Crypto:
     ) -> tuple[T, float]:
         """Run ``work(*args)`` and charge ``operation``'s CPU time:
         measured when real, drawn from the calibration when modeled."""
-        if self.calibration is None:
-            return self.meter.measure(operation, work, *args)
+        began = self.began()
         result = work(*args)
-        return result, self._charge(operation)
+        return result, self.charged(operation, began)
 
     def began(self) -> float:
         """Where this process's CPU clock stands as work begins, for
         :meth:`charged` once it is done (0 when modeled: nothing is
         timed).
 
-        :meth:`measure` is the same pair around a call; these two spare
-        the hot paths its generic call of ``work``.
+        :meth:`measure` is the pair around a call; calling the two
+        spares a hot path its generic call of ``work``.
         """
         return 0.0 if self.modeled else time.process_time()
 

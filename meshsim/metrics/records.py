@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import functools
 import struct
-import time
 from array import array
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 import numpy as np
 
@@ -33,7 +31,6 @@ __all__ = [
     "TheftRecord",
 ]
 
-T = TypeVar("T")
 
 # One CSR as the CA saw it (or failed to see it, when unreachable).
 CSR_COLUMNS = (
@@ -155,8 +152,8 @@ class Columns:
                 else:
                     column.extend(column_values)
             except (TypeError, struct.error):
-                for column in self._columns:
-                    del column[kept:]
+                for moved in self._columns:
+                    del moved[kept:]
                 raise self._misfit(index) from None
         self._pending = []
 
@@ -207,15 +204,6 @@ class CryptoMeter:
 
     cpu_s: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     count: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-
-    def measure(
-        self, operation: str, work: Callable[..., T], *args: Any
-    ) -> tuple[T, float]:
-        """Run ``work(*args)``; add its CPU time to ``operation``; return
-        both."""
-        begin = time.process_time()
-        result = work(*args)
-        return result, self.add(operation, time.process_time() - begin)
 
     def add(self, operation: str, spent: float) -> float:
         """Count one ``operation`` that took ``spent`` CPU seconds; return
