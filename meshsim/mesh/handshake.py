@@ -8,7 +8,6 @@ bundles of their nodes and the mesh's mTLS mode. Verification calls
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import Final, NamedTuple, Protocol
 
@@ -159,8 +158,6 @@ class VerificationCache:
             return "invalid-svid"
 
 
-# Few standings and modes exist: each combination is worked out once.
-@functools.cache
 def combine(client: str, server: str, mtls: str) -> Decision:
     """How a connection ends from the standing of each end.
 
