@@ -17,9 +17,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import simpy
+
 from meshsim.pki.der import posix_us, whole_second
 
-__all__ = ["SimClock"]
+__all__ = ["SimClock", "simulated_now"]
+
+
+def simulated_now(env: simpy.Environment) -> float:
+    """``env.now``: the simulated seconds of the event being processed.
+
+    NOTE: SimPy's ``now`` is a Python-level property, a Python call per
+    read (about 500 instructions from a compiled module), and a renewal
+    reads the clock about eight times; this reads the attribute the
+    property returns, which ``Environment.step`` sets. Used on the
+    per-renewal path only; tests/test_clock.py checks that it follows
+    ``env.now``, so a SimPy that stores the time elsewhere fails the
+    suite instead of the model.
+    """
+    now: float = env._now
+    return now
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +76,29 @@ class SimClock:
         # microseconds rounded half to even. (A float less its integer
         # part, both toward zero, is exact.)
         whole = int(t)
-        return self._start_us + whole * 1_000_000 + round((t - whole) * 1e6)
+        return (
+            self._start_us + whole * 1_000_000 + _half_even((t - whole) * 1e6)
+        )
 
     def posix_us_to_seconds(self, us: int) -> float:
         """Simulated seconds of microseconds since the Unix epoch: what
         :meth:`to_seconds` gives for the same instant."""
         return (us - self._start_us) / 1e6
+
+
+def _half_even(x: float) -> int:
+    """``round(x)``: the nearest integer, ties to the even one.
+
+    NOTE: the built-in, called from a compiled module, goes through
+    Python's generic call (about 650 instructions; a modeled renewal
+    converts two times); this is native arithmetic. Tested against
+    ``round`` in tests/test_clock.py.
+    """
+    if x < 0.0:
+        return -_half_even(-x)
+    low = int(x)
+    # A non-negative float less its integer part is exact.
+    rest = x - low
+    if rest > 0.5 or (rest == 0.5 and low % 2 == 1):
+        return low + 1
+    return low

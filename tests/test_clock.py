@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import simpy
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from meshsim.clock import SimClock
+from meshsim.clock import SimClock, _half_even, simulated_now
 from meshsim.pki.der import (
     GENERALIZED_FROM,
     GENERALIZED_FROM_US,
@@ -60,3 +61,30 @@ def test_posix_microseconds_count_from_1970_utc():
     assert posix_us(GENERALIZED_FROM) == (80 * 365 + 20) * 86_400 * 10**6
     assert posix_us(GENERALIZED_FROM) == GENERALIZED_FROM_US
     assert posix_us(datetime(1970, 1, 1, 0, 0, 1, 5, tzinfo=UTC)) == 1_000_005
+
+
+@given(st.floats(min_value=-1e15, max_value=1e15, allow_nan=False))
+@example(0.5)
+@example(1.5)
+@example(2.5)
+@example(-0.5)
+@example(-1.5)
+@example(0.49999999999999994)
+def test_half_even_rounds_as_round_does(x):
+    assert _half_even(x) == round(x)
+
+
+def test_simulated_now_follows_the_environment_clock():
+    env = simpy.Environment(initial_time=2.5)
+    seen: list[tuple[float, float]] = []
+
+    def sleeper(delays):
+        for delay in delays:
+            yield env.timeout(delay)
+            seen.append((simulated_now(env), env.now))
+
+    env.process(sleeper([0.25, 1e-9, 3600.0]))
+    env.process(sleeper([0.0, 7.0]))
+    env.run(until=10_000)
+    assert seen and all(ours == simpy_now for ours, simpy_now in seen)
+    assert simulated_now(env) == env.now == 10_000

@@ -17,6 +17,7 @@ from typing import Any, Final
 import numpy as np
 import simpy
 
+from meshsim.clock import simulated_now
 from meshsim.identity import SpiffeId
 from meshsim.mesh.ca import CaServer, CsrAnswer
 from meshsim.mesh.credential import Credential
@@ -210,7 +211,7 @@ class Agent:
                 self.state.install(slot, credential)
 
                 # Renew from the lifetime seen on this node's clock.
-                installed = env.now
+                installed = simulated_now(env)
                 now = installed + offset
                 renew_at = renewal.renew_at(
                     now,
@@ -255,7 +256,7 @@ class Agent:
             attempts += 1
 
             # Ask the CA, holding one of the agent's in-flight places.
-            token = source.token_at(self.env.now)
+            token = source.token_at(simulated_now(self.env))
             answer = yield from (
                 self.ca.serve_csr(self.name, token, csr, size, node)
                 if self.in_flight is None
@@ -303,7 +304,7 @@ class Agent:
         """
         assert answer.chain is not None
         roots = {spiffe_id.trust_domain: answer.roots}
-        now = self.env.now
+        now = simulated_now(self.env)
         try:
             issued = self.crypto.verify(answer.chain, roots, now)
         except SvidError:

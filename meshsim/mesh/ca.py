@@ -31,7 +31,7 @@ from typing import Any, Final
 import numpy as np
 import simpy
 
-from meshsim.clock import SimClock
+from meshsim.clock import SimClock, simulated_now
 from meshsim.identity import SpiffeId, workload_spiffe_id
 from meshsim.mesh.crypto import AnyCertificate, Authority, Crypto
 from meshsim.mesh.tokens import ServiceAccountToken
@@ -225,7 +225,7 @@ class CaServer:
         and ``csr_size`` its DER size; ``node`` is the caller's node when
         it is a node agent, for node authorization.
         """
-        submitted = self.env.now
+        submitted = simulated_now(self.env)
         if self.policy.outages and not self.reachable(submitted):
             self._csrs.add(
                 submitted, submitted, submitted, agent, "", "unreachable",
@@ -256,7 +256,7 @@ class CaServer:
         self._csrs.add(
             submitted,
             started,
-            self.env.now,
+            simulated_now(self.env),
             agent,
             spiffe_id,
             answer.reason,

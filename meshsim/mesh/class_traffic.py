@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Final
 
+from meshsim.clock import simulated_now
 from meshsim.mesh.handshake import OUTSIDE, Decision, combine
 from meshsim.mesh.traffic import ANY, TrafficEngine
 
@@ -115,7 +116,7 @@ class ClassTraffic(TrafficEngine):
 
     def _close(self, service: int) -> None:
         """Record the span of ``service`` up to now and start a new one."""
-        start, now = self.since[service], self.env.now
+        start, now = self.since[service], simulated_now(self.env)
         self.since[service] = now
         if now <= start or not self.backends[service]:
             return

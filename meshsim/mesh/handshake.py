@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from typing import Final, NamedTuple, Protocol
 
+from meshsim.clock import simulated_now
 from meshsim.identity import SpiffeId
 from meshsim.mesh.credential import Credential, TrustBundle
 from meshsim.mesh.crypto import Crypto
@@ -198,7 +199,7 @@ class Handshaker:
 
     def decide(self, caller: Caller, server: Pod) -> Decision:
         """How a connection from ``caller`` to ``server`` ends now."""
-        now = self.state.env.now
+        now = simulated_now(self.state.env)
         for interceptor in self.interceptors:
             if interceptor.covers(caller.node, server.node, now):
                 return interceptor.relay(self, caller, server)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from meshsim.clock import simulated_now
 from meshsim.mesh.handshake import Decision
 from meshsim.mesh.topology import Caller, Pod, Topology
 from meshsim.mesh.traffic import TrafficEngine
@@ -82,7 +83,7 @@ class PairTraffic(TrafficEngine):
         """Record the span of pair ``i`` up to now and start a new one."""
         decision = self._decision[i]
         start = self._since[i]
-        now = self.env.now
+        now = simulated_now(self.env)
         self._since[i] = now
         if decision is None or now <= start:
             return

@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 import simpy
 
-from meshsim.clock import SimClock
+from meshsim.clock import SimClock, simulated_now
 from meshsim.mesh.credential import Credential, TrustBundle
 from meshsim.mesh.topology import Topology
 
@@ -65,7 +65,7 @@ class MeshState:
     def node_time(self, node: int) -> float:
         """Simulated seconds as node ``node``'s (possibly skewed) clock
         reads them now."""
-        return self.env.now + self.clock_offsets_s[node]
+        return simulated_now(self.env) + self.clock_offsets_s[node]
 
     def on_install(self, listener: InstallListener) -> None:
         """Call ``listener(slot, credential)`` after every install."""

@@ -29,6 +29,7 @@ from typing import Final
 import numpy as np
 import simpy
 
+from meshsim.clock import simulated_now
 from meshsim.mesh.credential import Credential
 from meshsim.mesh.handshake import Decision, Handshaker
 from meshsim.mesh.poisson import PoissonCounts
@@ -103,7 +104,7 @@ class TrafficEngine:
         """Call ``on_change`` when any node's clock crosses either end of
         ``credential``'s validity (its NotBefore, and one second after its
         NotAfter, since X.509 times carry whole seconds)."""
-        now = self.env.now
+        now = simulated_now(self.env)
         begins, ends = credential.valid_from_s, credential.valid_until_s + 1
         if len(self._offsets) == 1 and begins < ends:
             # Every clock alike (the usual case): two edges, in order.
