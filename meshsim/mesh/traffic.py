@@ -192,13 +192,13 @@ class TrafficEngine:
 
     def _wake(self, when: float) -> None:
         heapq.heappush(self._wakes, when)
-        timeout = self.env.timeout(when - self.env.now)
+        timeout = self.env.timeout(when - simulated_now(self.env))
         timeout.callbacks.append(self._on_wake)
 
     def _on_wake(self, _: simpy.Event) -> None:
         """Run every action due now, then wait for the next one."""
         heapq.heappop(self._wakes)
-        now, times = self.env.now, self._times
+        now, times = simulated_now(self.env), self._times
         while times and times[0] <= now:
             for action in self._due.pop(heapq.heappop(times)):
                 action()
