@@ -10,6 +10,9 @@ Unix epoch instead of datetimes (a large run makes millions):
 :meth:`SimClock.to_posix_us` gives the same microsecond as
 :meth:`SimClock.to_datetime`, and :meth:`SimClock.posix_us_to_seconds`
 the same seconds as :meth:`SimClock.to_seconds`.
+
+:func:`simulated_now` reads SimPy's clock (``env.now``) on the
+per-renewal path without the cost of its property.
 """
 
 from __future__ import annotations
@@ -33,7 +36,8 @@ def simulated_now(env: simpy.Environment) -> float:
     property returns, which ``Environment.step`` sets. Used on the
     per-renewal path only; tests/test_clock.py checks that it follows
     ``env.now``, so a SimPy that stores the time elsewhere fails the
-    suite instead of the model.
+    suite instead of the model. It can go once reading ``env.now`` costs
+    no Python call.
     """
     now: float = env._now
     return now
@@ -91,8 +95,9 @@ def _half_even(x: float) -> int:
 
     NOTE: the built-in, called from a compiled module, goes through
     Python's generic call (about 650 instructions; a modeled renewal
-    converts two times); this is native arithmetic. Tested against
-    ``round`` in tests/test_clock.py.
+    converts twice); this is native arithmetic. Tested against
+    ``round`` in tests/test_clock.py; it can go once the compiler calls
+    ``round`` natively.
     """
     if x < 0.0:
         return -_half_even(-x)
