@@ -111,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     screen = Console()
     if not screen.is_terminal:
         screen = Console(width=max(screen.width, 132))
-    print_table(figures, title, screen)
+    print_table(figures, title, screen, quick=quick)
     write_json(
         args.out,
         {

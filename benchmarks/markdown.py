@@ -1,8 +1,10 @@
-"""``python -m benchmarks.markdown [FILE]``: the table of a
-``results/bench.json`` as Markdown, for docs/performance.md."""
+"""``python -m benchmarks.markdown [FILE]``: the table of a bench
+result file (default ``results/bench.json``) as Markdown, for
+docs/performance.md."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from collections.abc import Sequence
@@ -10,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.figures import Figure
-from benchmarks.report import format_target, format_value
+from benchmarks.report import format_target, format_value, met_word
 from benchmarks.scenarios import REPO
 
 __all__ = ["main", "markdown_table"]
@@ -33,7 +35,9 @@ def markdown_table(data: dict[str, Any]) -> str:
             bound=row["bound"],
             note=row["note"],
         )
-        met = {True: "yes", False: "**no**", None: "unknown"}[figure.met]
+        met = met_word(figure, bool(data["quick"]))
+        if met == "no":
+            met = "**no**"
         cells = [
             figure.name,
             figure.measure,
@@ -85,10 +89,41 @@ def markdown_table(data: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Print the Markdown table of FILE (default results/bench.json)."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    path = Path(args[0]) if args else REPO / "results" / "bench.json"
-    print(markdown_table(json.loads(path.read_text(encoding="utf-8"))))
+    """Print the Markdown table of FILE (default results/bench.json);
+    exit 2 with one line when FILE cannot be read or is no bench
+    result."""
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.markdown",
+        description="Print a bench result file's table as Markdown.",
+    )
+    parser.add_argument(
+        "file",
+        nargs="?",
+        type=Path,
+        default=REPO / "results" / "bench.json",
+        help=(
+            "a file `python -m benchmarks` wrote (default "
+            "results/bench.json, which only a full run writes; quick and "
+            "partial runs write results/bench-*.json)"
+        ),
+    )
+    path: Path = parser.parse_args(argv).file
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        print(f"{path}: cannot be read: {reason}", file=sys.stderr)
+        return 2
+    try:
+        table = markdown_table(json.loads(text))
+    except (ValueError, KeyError, TypeError) as error:
+        print(
+            f"{path}: not a bench result ({type(error).__name__}: {error})",
+            file=sys.stderr,
+        )
+        return 2
+    print(table)
     return 0
 
 

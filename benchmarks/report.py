@@ -9,7 +9,7 @@ from rich.table import Table
 
 from benchmarks.figures import Figure
 
-__all__ = ["format_target", "format_value", "print_table"]
+__all__ = ["format_target", "format_value", "met_word", "print_table"]
 
 _UNITS = {"ratio": "\u00d7", "s": " s", "GiB": " GiB"}
 
@@ -31,12 +31,20 @@ def format_target(figure: Figure) -> str:
     return f"{sign} {figure.target:g}{_UNITS.get(figure.unit, figure.unit)}"
 
 
-def _met(figure: Figure) -> str:
+def met_word(figure: Figure, quick: bool = False) -> str:
+    """``yes``, ``no`` or ``unknown``; ``not judged`` in a quick run,
+    whose sizes are not the ones the targets are set for."""
+    if quick:
+        return "not judged"
     return {True: "yes", False: "no", None: "unknown"}[figure.met]
 
 
 def print_table(
-    figures: Sequence[Figure], title: str, console: Console | None = None
+    figures: Sequence[Figure],
+    title: str,
+    console: Console | None = None,
+    *,
+    quick: bool = False,
 ) -> None:
     """One row per figure: name, value, target, met, and a note."""
     table = Table(title=title, title_justify="left")
@@ -46,7 +54,7 @@ def print_table(
     table.add_column("met")
     table.add_column("note")
     for figure in figures:
-        met = _met(figure)
+        met = met_word(figure, quick)
         style = {"yes": "green", "no": "red"}.get(met, "yellow")
         table.add_row(
             f"{figure.name}\n[dim]{figure.measure}[/dim]",
