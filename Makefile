@@ -67,6 +67,7 @@ test: lint typecheck unit
 bench: build
 	$(BIN)/python -m benchmarks
 
+# Removes what building made; results/ holds the user's runs and stays.
 clean:
 	find meshsim -name '*.so' -delete
-	rm -rf $(VENV) build meshsim/native.json results/*/
+	rm -rf $(VENV) build meshsim/native.json
