@@ -7,11 +7,16 @@ import pytest
 from meshsim.metrics.records import (
     _BATCH,
     CSR_COLUMNS,
+    HANDSHAKE_COLUMNS,
     ROTATION_COLUMNS,
     Columns,
     Recorder,
 )
 from meshsim.metrics.tables import build_tables
+
+# The pandas type of each kind of column.
+KIND_DTYPES = {"float": "float64", "int": "int64", "bool": "bool",
+               "str": "str"}  # fmt: skip
 
 
 def test_columns_give_one_typed_table_column_per_field() -> None:
@@ -29,6 +34,22 @@ def test_columns_give_one_typed_table_column_per_field() -> None:
     assert csrs["csr_bytes"].dtype == "int64"
     assert csrs["agent"].tolist() == ["agent-a", "agent-b"]
     assert csrs["wait_s"].tolist() == [1.5, 0.0]
+
+
+@pytest.mark.parametrize("rows", [0, 2])
+def test_every_span_column_has_the_type_of_its_kind(rows: int) -> None:
+    recorder = Recorder()
+    for index in range(rows):
+        recorder.handshakes.add(0.0, 1.5, "c", "n1", "s", "n2", "svc",
+                                "spiffe://x/y", "ok", "", -1, "",
+                                index == 1, -1, 7)  # fmt: skip
+
+    spans = build_tables(recorder).handshakes
+
+    assert len(spans) == rows
+    for name, kind in HANDSHAKE_COLUMNS:
+        assert spans[name].dtype == KIND_DTYPES[kind], name
+    assert spans["intercepted"].tolist() == [False, True][:rows]
 
 
 def test_a_row_of_the_wrong_length_is_refused() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -106,7 +107,18 @@ def _window(
     }
 
 
-_DTYPES = {"float": "float64", "int": "int64", "bool": "bool", "str": "str"}
+# Resolved once: pandas looks a dtype given by name up in its registry
+# of extension types on every use (about a tenth of a small run's table
+# building).
+_DTYPES = {
+    kind: pd.api.types.pandas_dtype(name)
+    for kind, name in (
+        ("float", "float64"),
+        ("int", "int64"),
+        ("bool", "bool"),
+        ("str", "str"),
+    )
+}
 
 
 def _type_name(annotation: object) -> str:
@@ -125,18 +137,32 @@ def _frame(record_type: type, records: list[Any]) -> pd.DataFrame:
 
 
 def _columns_frame(columns: Columns) -> pd.DataFrame:
-    """A table with one typed column per column of ``columns``."""
-    dtypes = {name: _DTYPES[kind] for name, kind in columns.spec}
+    """A table with one typed column per column of ``columns``.
+
+    Each column is made in its final type (numbers come as numpy views
+    of the right type), so the table needs no ``astype``, whose
+    per-column work was most of a small run's table building.
+    """
+    kinds = dict(columns.spec)
     data = {
-        name: _text(values) if dtypes[name] == "str" else values
+        name: _typed(kinds[name], values)
         for name, values in columns.frame_data().items()
     }
-    frame = pd.DataFrame(data, columns=list(dtypes), copy=False)
-    return frame.astype(dtypes)
+    return pd.DataFrame(data, columns=list(kinds), copy=False)
+
+
+def _typed(kind: str, values: Any) -> Any:
+    """One column of ``kind``: text and flags converted, numbers as
+    they come."""
+    if kind == "str":
+        return _text(values)
+    if kind == "bool":
+        return np.array(values, dtype=np.bool_)
+    return values
 
 
 def _text(values: list[str]) -> Any:
     """A ``str`` column of ``values``, converted by Arrow in one pass
     (for millions of values, about twice as fast as pandas' own
     conversion, which reaches the same type)."""
-    return pd.array(pa.array(values, type=pa.string()), dtype="str")
+    return pd.array(pa.array(values, type=pa.string()), dtype=_DTYPES["str"])
