@@ -62,7 +62,7 @@ unit: build
 
 test: lint typecheck unit
 
-# Performance figures against their targets (five to six minutes on two
+# Performance figures against their targets (about five minutes on two
 # idle cores; `.venv/bin/python -m benchmarks --quick` takes under one).
 bench: build
 	$(BIN)/python -m benchmarks
