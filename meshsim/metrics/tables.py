@@ -108,7 +108,7 @@ def _window(
 
 
 # Resolved once: pandas looks a dtype given by name up in its registry
-# of extension types on every use (about a tenth of a small run's table
+# of extension types on every use (about a fifth of a small run's table
 # building).
 _DTYPES = {
     kind: pd.api.types.pandas_dtype(name)
