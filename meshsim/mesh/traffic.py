@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterable
-from functools import partial
 from typing import Final
 
 import numpy as np
@@ -40,6 +39,11 @@ __all__ = ["ANY", "TrafficEngine"]
 
 ANY: Final = "*"
 """Caller or server of a span that counts connections of many pairs."""
+
+# What is due at a validity edge: (slot, install, None) for an edge of
+# the slot's install-th credential, whose pods are re-stood if it is
+# still installed; (None, 0, action) for anything else.
+_Due = tuple[Slot | None, int, Callable[[], None] | None]
 
 
 class TrafficEngine:
@@ -64,9 +68,9 @@ class TrafficEngine:
         self._counts = PoissonCounts(rng)
         # Node clocks keep their offsets for the whole run.
         self._offsets = sorted(set(state.clock_offsets_s))
-        # Actions due at validity edges by time, in the order they came; a
+        # What is due at validity edges by time, in the order it came; a
         # heap of those times; and the times the engine wakes.
-        self._due: dict[float, list[Callable[[], None]]] = {}
+        self._due: dict[float, list[_Due]] = {}
         self._times: list[float] = []
         self._wakes: list[float] = []
         # Installs so far per slot, to tell a replaced credential's edges.
@@ -104,6 +108,12 @@ class TrafficEngine:
         """Call ``on_change`` when any node's clock crosses either end of
         ``credential``'s validity (its NotBefore, and one second after its
         NotAfter, since X.509 times carry whole seconds)."""
+        for edge in self._edges(credential):
+            self._at(edge, (None, 0, on_change))
+
+    def _edges(self, credential: Credential) -> list[float]:
+        """The times to come at which some node's clock crosses an end of
+        ``credential``'s validity."""
         now = simulated_now(self.env)
         begins, ends = credential.valid_from_s, credential.valid_until_s + 1
         if len(self._offsets) == 1 and begins < ends:
@@ -114,9 +124,7 @@ class TrafficEngine:
             edges = sorted(
                 {edge - o for o in self._offsets for edge in (begins, ends)}
             )
-        for edge in edges:
-            if edge > now:
-                self._at(edge, on_change)
+        return [edge for edge in edges if edge > now]
 
     def draw(self, rate: float, start: float, end: float) -> int:
         """The number of connections a Poisson process of ``rate`` opens
@@ -158,34 +166,36 @@ class TrafficEngine:
         self._installs[slot] = installs
         # The edges name the install, not the credential, so that a
         # replaced credential is freed at once rather than at its expiry.
-        self.watch(credential, partial(self._crossed, slot, installs))
+        for edge in self._edges(credential):
+            self._at(edge, (slot, installs, None))
 
-    def _crossed(self, slot: Slot, install: int) -> None:
-        """A validity edge of ``slot``'s ``install``-th credential."""
-        # An edge of a credential already replaced or removed changes
-        # nothing.
-        if self._installs[slot] == install and slot in self.state.credentials:
-            self.touch_pods(self.state.pods_of_slot.get(slot, ()))
+    def _live(self, slot: Slot, install: int) -> bool:
+        """Whether ``slot``'s ``install``-th credential is still the one
+        installed (an edge of one replaced or removed changes nothing)."""
+        return (
+            self._installs[slot] == install and slot in self.state.credentials
+        )
 
-    def _at(self, when: float, action: Callable[[], None]) -> None:
-        """Call ``action`` at ``when``, after the actions already due then.
+    def _at(self, when: float, due: _Due) -> None:
+        """Carry out ``due`` at ``when``, after what is already due then.
 
-        Actions wait in lists by time, the times in a heap, and the engine
-        keeps one SimPy timeout pending for the earliest of them: most
-        edges belong to credentials replaced before they expire, and
-        popping those costs far less than a SimPy event each. Edges fall
-        on whole seconds, so a large mesh shares each time among many
-        actions and the heap stays small (about an hour of seconds for 1h
-        certificates, against two entries per slot otherwise).
+        What is due waits in lists by time, the times in a heap, and the
+        engine keeps one SimPy timeout pending for the earliest time at
+        which something is still to be done: most edges belong to
+        credentials replaced before they expire, and dropping those costs
+        far less than a SimPy event each. Edges fall on whole seconds, so a
+        large mesh shares each time among many edges and the heap stays
+        small (about an hour of seconds for 1h certificates, against two
+        entries per slot otherwise).
 
         NOTE: a queue beside SimPy's, because a SimPy timeout cannot be
         cancelled; it can go if SimPy gains cancellation.
         """
-        due = self._due.get(when)
-        if due is not None:
-            due.append(action)
+        listed = self._due.get(when)
+        if listed is not None:
+            listed.append(due)
             return
-        self._due[when] = [action]
+        self._due[when] = [due]
         heapq.heappush(self._times, when)
         if not self._wakes or when < self._wakes[0]:
             self._wake(when)
@@ -196,11 +206,31 @@ class TrafficEngine:
         timeout.callbacks.append(self._on_wake)
 
     def _on_wake(self, _: simpy.Event) -> None:
-        """Run every action due now, then wait for the next one."""
+        """Carry out what is due now, then wait for the next time at which
+        something still is."""
         heapq.heappop(self._wakes)
         now, times = simulated_now(self.env), self._times
         while times and times[0] <= now:
-            for action in self._due.pop(heapq.heappop(times)):
-                action()
-        if times and (not self._wakes or times[0] < self._wakes[0]):
-            self._wake(times[0])
+            for slot, install, action in self._due.pop(heapq.heappop(times)):
+                if action is not None:
+                    action()
+                elif slot is not None and self._live(slot, install):
+                    self.touch_pods(self.state.pods_of_slot.get(slot, ()))
+
+        # Drop the times whose edges all belong to credentials replaced
+        # since (a replaced credential's edge never matters again), so
+        # that they cost no SimPy event.
+        while times and (not self._wakes or times[0] < self._wakes[0]):
+            if self._matters(self._due[times[0]]):
+                self._wake(times[0])
+                return
+            del self._due[heapq.heappop(times)]
+
+    def _matters(self, listed: list[_Due]) -> bool:
+        """Whether anything in ``listed`` may still change a decision."""
+        for slot, install, action in listed:
+            if action is not None:
+                return True
+            if slot is not None and self._live(slot, install):
+                return True
+        return False

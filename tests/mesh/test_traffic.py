@@ -6,6 +6,7 @@ import gc
 import math
 
 import pytest
+import simpy
 
 from meshsim.mesh.credential import Credential
 from meshsim.scenario import ScenarioError
@@ -78,3 +79,44 @@ def test_a_replaced_credential_is_let_go_at_once(small, detail):
     # renewals at about half of the 4h life: three rounds in 12h
     assert live[0] > 0
     assert max(live) == live[0]
+
+
+@pytest.mark.parametrize("detail", ["pairs", "classes"])
+def test_edges_of_credentials_replaced_before_a_wake_wake_nothing(
+    small, simulate, monkeypatch, detail
+):
+    # The engine waits for the NotAfter (plus one second) of every
+    # credential, but a credential replaced before the engine last woke
+    # can change nothing: its edge must cost no wake. Each wake is
+    # therefore the edge of a credential still installed at the wake
+    # before it.
+    wakes: list[float] = []
+    step = simpy.Environment.step
+
+    def counted(env: simpy.Environment) -> None:
+        when, _, _, event = env._queue[0]
+        names = {getattr(c, "__name__", "") for c in event.callbacks or ()}
+        if "_on_wake" in names:
+            wakes.append(when)
+        step(env)
+
+    monkeypatch.setattr(simpy.Environment, "step", counted)
+    run = simulate(
+        small(
+            "pki.crypto=modeled", "pki.jitter=0.2", f"traffic.detail={detail}"
+        )
+    )
+
+    rotations = run.tables.rotations.sort_values("installed_s")
+    slots = rotations.groupby(["agent", "spiffe_id"])["installed_s"]
+    gone = slots.shift(-1).fillna(math.inf)
+    edges = list(zip(rotations["not_after_s"] + 1, gone, strict=True))
+    assert len(edges) > 16 * 2
+    assert 0 < len(wakes) < len(edges) / 4
+    previous = 0.0
+    for wake in wakes:
+        assert any(
+            abs(edge - wake) < 1e-6 and until > previous
+            for edge, until in edges
+        )
+        previous = wake
