@@ -1,5 +1,5 @@
 """``python -m meshsim``: the same as the ``meshsim`` command."""
 
-from meshsim.cli import entry
+from meshsim.launch import main
 
-entry()
+main()

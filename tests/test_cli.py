@@ -14,7 +14,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from meshsim import launch
 from meshsim.cli import SUMMARIES, main
+from meshsim.cli.common import EXIT_INTERRUPTED, EXIT_TERMINATED
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
@@ -224,3 +226,10 @@ def test_help_lists_each_command_by_its_own_first_line() -> None:
         assert command is not None
         assert command.get_short_help_str(limit=1000) == summary, name
     assert list(SUMMARIES) == main.list_commands(context)
+
+
+def test_the_launcher_exits_with_the_command_line_statuses() -> None:
+    assert (launch.EXIT_INTERRUPTED, launch.EXIT_TERMINATED) == (
+        EXIT_INTERRUPTED,
+        EXIT_TERMINATED,
+    )

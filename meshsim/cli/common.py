@@ -48,6 +48,7 @@ __all__ = [
     "overrides_option",
     "progress_console",
     "say",
+    "sweep_file_hint",
     "table_console",
 ]
 
@@ -128,12 +129,39 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised like Ctrl-C so that the same cleanup runs."""
 
 
-def load_or_exit(path: Path, overrides: tuple[str, ...]) -> Scenario:
-    """The scenario, or every problem of it on stderr and exit status 2."""
+def load_or_exit(
+    path: Path, overrides: tuple[str, ...], sweep_advice: str
+) -> Scenario:
+    """The scenario, or every problem of it on stderr and exit status 2;
+    a sweep file given instead is first named as one, with
+    ``sweep_advice``."""
     try:
         return load_scenario(path, overrides)
     except ScenarioError as error:
+        hint = sweep_file_hint(path, error, sweep_advice)
+        if hint is not None:
+            say(hint)
         _report(error)
+
+
+def sweep_file_hint(
+    path: Path, error: ScenarioError, advice: str
+) -> str | None:
+    """A line saying that ``path`` looks like a sweep file, followed by
+    ``advice``, when ``error`` calls its ``scenario`` key unknown along
+    with a sweep file's own keys; else None."""
+    unknown = [
+        p.path
+        for p in error.problems
+        if p.rule.startswith("unknown key") and p.line is not None
+    ]
+    if "scenario" not in unknown:
+        return None
+    own = [key for key in ("grid", "zip", "replications") if key in unknown]
+    if not own:
+        return None
+    keys = ", ".join(["scenario", *own])
+    return f"{path}: a sweep file, it seems (it has the keys {keys}); {advice}"
 
 
 def fail(message: str, status: int = EXIT_USAGE) -> NoReturn:

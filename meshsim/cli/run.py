@@ -29,6 +29,7 @@ from meshsim.cli.common import (
     overrides_option,
     progress_console,
     say,
+    sweep_file_hint,
 )
 from meshsim.results import MANIFEST, OutputExistsError, check_output
 from meshsim.runner import SCENARIO, Run, run_scenario, save_run
@@ -52,13 +53,11 @@ def validate(scenario_file: Path, overrides: tuple[str, ...]) -> None:
     try:
         scenario = load_scenario(scenario_file, overrides)
     except ScenarioError as error:
-        sweep_keys = _sweep_keys(error)
-        if sweep_keys:
-            keys = ", ".join(["scenario", *sweep_keys])
-            say(
-                f"{scenario_file}: a sweep file, it seems (it has the keys "
-                f"{keys}); check it with meshsim sweep FILE --dry-run"
-            )
+        hint = sweep_file_hint(
+            scenario_file, error, "check it with meshsim sweep FILE --dry-run"
+        )
+        if hint is not None:
+            say(hint)
         raise
     _out.print(
         f"{scenario_file}: ok ({scenario.name})",
@@ -91,7 +90,9 @@ def run(
     # memory and the result folder appears whole or not at all.
     try:
         with catching_interrupts() as interrupts:
-            scenario = load_or_exit(scenario_file, overrides)
+            scenario = load_or_exit(
+                scenario_file, overrides, "run it with meshsim sweep FILE"
+            )
             out = out if out is not None else Path("results") / scenario.name
             # What --force would not replace is said first, so that
             # nobody is told to pass it in vain.
@@ -115,19 +116,6 @@ def run(
         if out is not None and _written_by(out, started_at):
             interrupted(stop, f"interrupted; results written to {out}")
         interrupted(stop, "interrupted; nothing written")
-
-
-def _sweep_keys(error: ScenarioError) -> list[str]:
-    """The sweep file's own keys that ``error`` calls unknown, when its
-    ``scenario`` key is one of them."""
-    unknown = [
-        p.path
-        for p in error.problems
-        if p.rule.startswith("unknown key") and p.line is not None
-    ]
-    if "scenario" not in unknown:
-        return []
-    return [key for key in ("grid", "zip", "replications") if key in unknown]
 
 
 def _not_to_replace(out: Path, scenario_file: Path) -> str | None:

@@ -144,8 +144,11 @@ def _facts(data: SweepData) -> str:
                 for k, v in dict(manifest.get("executor", {})).items()
             ),
         ),
+        ("folder created", str(manifest.get("created_at"))),
         (
-            "run",
+            # A resumed sweep runs only what was missing: these times are
+            # the last invocation's, not those of every run.
+            "last invocation",
             f"{manifest.get('started_at')} to {manifest.get('finished_at')}",
         ),
     ]

@@ -554,3 +554,15 @@ def test_validate_of_a_sweep_file_says_how_to_check_one() -> None:
         f"{sweep}: a sweep file, it seems (it has the keys scenario, grid, "
         "replications); check it with meshsim sweep FILE --dry-run"
     )
+
+
+def test_run_of_a_sweep_file_says_how_to_run_one() -> None:
+    sweep = REPO / "scenarios" / "sweeps" / "ttl-vs-fanout.yaml"
+
+    result = invoke("run", str(sweep))
+
+    assert result.exit_code == 2
+    assert result.output.splitlines()[0] == (
+        f"{sweep}: a sweep file, it seems (it has the keys scenario, grid, "
+        "replications); run it with meshsim sweep FILE"
+    )

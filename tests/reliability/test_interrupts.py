@@ -34,8 +34,8 @@ from .conftest import (
     staging_left,
 )
 
-# meshsim's command line, after its imports are done (see "what remains"
-# in docs/reliability.md for an interrupt during the imports)
+# meshsim's command line, after its imports are done (an interrupt during
+# them is the last test's)
 READY = "ready"
 _AFTER_IMPORTS = (
     "import sys\n"
@@ -310,3 +310,41 @@ def test_sigkill_while_writing_is_cleaned_up_by_the_next_run(
     assert_complete(out)
     manifest = json.loads((out / "manifest.json").read_text())
     assert "--force" in manifest["command"]
+
+
+# The command line's import, made to meet a signal while it loads.
+_SIGNALLED_IMPORT = (
+    "import builtins, os, signal, sys, time\n"
+    "real = builtins.__import__\n"
+    "def signalled(name, *args, **kwargs):\n"
+    "    if name == 'meshsim.cli':\n"
+    "        os.kill(os.getpid(), signal.{signal})\n"
+    "        time.sleep(5)\n"
+    "    return real(name, *args, **kwargs)\n"
+    "builtins.__import__ = signalled\n"
+    "from meshsim.launch import main\n"
+    "sys.argv[:] = ['meshsim', 'run', 'x.yaml']\n"
+    "main()\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "status", "said"),
+    [
+        ("SIGINT", 130, "interrupted; nothing written\n"),
+        ("SIGTERM", 143, "terminated; nothing written\n"),
+    ],
+)
+def test_a_signal_while_the_command_line_loads_ends_in_one_line(
+    name: str, status: int, said: str, tmp_path: Path
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _SIGNALLED_IMPORT.format(signal=name)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+
+    assert (done.returncode, done.stderr, done.stdout) == (status, said, "")
+    assert list(tmp_path.iterdir()) == []

@@ -4,6 +4,7 @@ units, a visible note for each it cannot, and one HTML page."""
 from __future__ import annotations
 
 import errno
+import json
 import os
 from pathlib import Path
 
@@ -107,6 +108,32 @@ def test_figures_the_sweep_cannot_support_are_noted_on_the_page(
     page = report.page.read_text()
     assert "Figures left out" in page
     assert "needs the TTL to vary" in page
+
+
+def test_a_resumed_sweep_page_tells_creation_from_the_last_invocation(
+    tmp_path: Path,
+) -> None:
+    # Resuming a finished sweep runs nothing; its page must not present
+    # that invocation's few seconds as when the runs were made.
+    (tmp_path / "base.yaml").write_text((SWEEPS / "base.yaml").read_text())
+    (tmp_path / "agents.yaml").write_text(AGENTS_ONLY)
+    out = tmp_path / "agents"
+    sweep = load_sweep(tmp_path / "agents.yaml")
+    run_sweep(sweep, out, SerialExecutor())
+    first = json.loads((out / "manifest.json").read_text())
+    resumed = run_sweep(sweep, out, SerialExecutor())
+    last = json.loads((out / "manifest.json").read_text())
+
+    page = write_report(out).page.read_text()
+
+    assert resumed.ran == 0
+    assert last["created_at"] == first["created_at"]
+    assert last["started_at"] > first["finished_at"]
+    assert f"<th>folder created</th><td>{first['created_at']}</td>" in page
+    assert (
+        f"<th>last invocation</th><td>{last['started_at']} to "
+        f"{last['finished_at']}</td>"
+    ) in page
 
 
 def test_report_refuses_a_folder_without_a_finished_sweep(

@@ -1,0 +1,51 @@
+"""The ``meshsim`` command's first step: load the command line, stopping
+in one line if interrupted meanwhile.
+
+Loading the command line imports the scenario schema and its
+dependencies (about 0.4 s), before any of its own signal handling runs.
+Ctrl-C or SIGTERM in that time would end the command with Python's
+traceback or no word at all; here they end it with the line and status
+the command line gives (nothing has been written yet). This module
+imports nothing of meshsim but that.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from types import FrameType
+from typing import NoReturn
+
+__all__ = ["main"]
+
+# meshsim.cli.common's statuses, not imported from there: importing it is
+# the work this module guards (tests/test_cli.py keeps them equal).
+EXIT_INTERRUPTED = 128 + signal.SIGINT
+EXIT_TERMINATED = 128 + signal.SIGTERM
+
+
+def main() -> None:
+    """Import :mod:`meshsim.cli` under a guard, then run its entry (which
+    sets its own handlers first)."""
+    signal.signal(signal.SIGTERM, _terminated)
+    try:
+        from meshsim.cli import entry
+    except KeyboardInterrupt:
+        _stop("interrupted; nothing written", EXIT_INTERRUPTED)
+    entry()
+
+
+def _terminated(signum: int, frame: FrameType | None) -> None:
+    _stop("terminated; nothing written", EXIT_TERMINATED)
+
+
+def _stop(message: str, status: int) -> NoReturn:
+    # Ended at once: an import cut short leaves half-made modules that
+    # Python's shutdown need not see.
+    try:
+        sys.stderr.write(message + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    os._exit(status)
