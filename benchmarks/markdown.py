@@ -24,6 +24,9 @@ def markdown_table(data: dict[str, Any]) -> str:
         "| figure | how | measured | target | met | note |",
         "|---|---|---:|---:|---|---|",
     ]
+    quick = data["quick"]
+    if not isinstance(quick, bool):
+        raise ValueError(f"quick: {quick!r} is not true or false")
     for row in data["figures"]:
         figure = Figure(
             name=row["name"],
@@ -35,7 +38,7 @@ def markdown_table(data: dict[str, Any]) -> str:
             bound=row["bound"],
             note=row["note"],
         )
-        met = met_word(figure, bool(data["quick"]))
+        met = met_word(figure, quick)
         if met == "no":
             met = "**no**"
         cells = [
@@ -54,7 +57,7 @@ def markdown_table(data: dict[str, Any]) -> str:
     lines.append("")
     lines.append(
         f"meshsim {data['meshsim_version']} at "
-        f"{(source.get('commit') or 'unknown commit')[:10]}"
+        f"{(source.get('commit') or '')[:10] or 'an unknown commit'}"
         + (
             " with uncommitted changes"
             if source.get("uncommitted_changes")
@@ -72,7 +75,7 @@ def markdown_table(data: dict[str, Any]) -> str:
         f"load average {machine['load_average_before'][0]:.1f} before, "
         f"{machine['load_average_after'][0]:.1f} after; "
         f"{data['wall_s'] / 60:.1f} min in all"
-        + (" (QUICK run)" if data["quick"] else "")
+        + (" (QUICK run)" if quick else "")
     )
     pressures = [
         lap[key]
@@ -117,7 +120,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         table = markdown_table(json.loads(text))
-    except (ValueError, KeyError, TypeError) as error:
+    # A file of the right shape can still hold values of the wrong type
+    # or size anywhere in it: each of these is what reading one raises.
+    except (
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        OverflowError,
+        RecursionError,
+    ) as error:
         print(
             f"{path}: not a bench result ({type(error).__name__}: {error})",
             file=sys.stderr,

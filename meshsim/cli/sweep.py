@@ -32,6 +32,7 @@ from meshsim.cli.common import (
     fail,
     guarded,
     interrupted,
+    os_reason,
     overrides_option,
     progress_console,
     say,
@@ -49,9 +50,14 @@ from meshsim.experiment import (
     check_sweep_folder,
     load_sweep,
     run_sweep,
+    scheduler_problem,
 )
 
-__all__ = ["sweep"]
+__all__ = ["MAX_JOBS", "sweep"]
+
+MAX_JOBS = 1024
+"""The most worker processes --jobs asks for (a pool larger than this
+on one machine only thrashes)."""
 
 _err = progress_console()
 # Paths and labels are printed as they are: no markup, no wrapping.
@@ -75,7 +81,7 @@ _out = Console(soft_wrap=True, markup=False, highlight=False)
 )
 @click.option(
     "--jobs",
-    type=Count(min=1),
+    type=Count(min=1, max=MAX_JOBS),
     help="Worker processes (default: every core); with --executor dask "
     "and no --scheduler, the workers of a cluster on this machine.",
 )
@@ -126,6 +132,9 @@ def sweep(
     """
     if scheduler is not None and executor != "dask":
         fail("--scheduler: needs --executor dask")
+    unusable = None if scheduler is None else scheduler_problem(scheduler)
+    if unusable is not None:
+        fail(f"--scheduler: {unusable} (got {scheduler!r})")
     try:
         plan = load_sweep(sweep_file, overrides, replications)
     except SweepError as error:
@@ -167,6 +176,17 @@ def sweep(
         fail(
             f"a worker process died ({error}); finished runs are kept in "
             f"{out}; run the same command again to resume",
+            EXIT_FAILED,
+        )
+    except BrokenPipeError:
+        raise  # stdout's reader went away: guarded ends quietly
+    except OSError as error:
+        # A folder that cannot be written, a scheduler that cannot be
+        # reached: what was stored stays, and a run of the same command
+        # resumes from it.
+        fail(
+            f"{os_reason(error)}; finished runs are kept in {out}; once "
+            "that is mended, run the same command again to resume",
             EXIT_FAILED,
         )
     _show(outcome)

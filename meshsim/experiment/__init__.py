@@ -14,6 +14,7 @@ from meshsim.experiment.executors import (
     LocalExecutor,
     SerialExecutor,
     default_jobs,
+    scheduler_problem,
 )
 from meshsim.experiment.plan import (
     Point,
@@ -67,4 +68,5 @@ __all__ = [
     "run_replication",
     "run_sweep",
     "runs_table",
+    "scheduler_problem",
 ]

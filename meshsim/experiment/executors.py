@@ -29,6 +29,7 @@ __all__ = [
     "LocalExecutor",
     "SerialExecutor",
     "default_jobs",
+    "scheduler_problem",
 ]
 
 T = TypeVar("T")
@@ -158,6 +159,24 @@ def _windowed(
             for task in islice(pending_tasks, 1):
                 in_flight.add(submit(function, task))
             yield future.result()
+
+
+def scheduler_problem(address: str) -> str | None:
+    """Why ``address`` cannot name a Dask scheduler (an unknown scheme, no
+    host), or None; nothing is contacted."""
+    if not address.strip():
+        return "is empty"
+    # distributed's functions carry no annotations: held as Any
+    addressing: Any = importlib.import_module("distributed.comm.addressing")
+    registry: Any = importlib.import_module("distributed.comm.registry")
+    try:
+        scheme, location = addressing.parse_address(address)
+        registry.get_backend(scheme)
+    except ValueError as error:
+        return str(error)
+    if not location:
+        return "names no host"
+    return None
 
 
 class DaskExecutor:

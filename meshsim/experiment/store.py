@@ -162,7 +162,13 @@ class SweepFolder:
                 record = json.loads(path.read_text())
             except (OSError, ValueError):
                 continue  # unreadable: run it again
-            if record.get("plan_sha256") == plan:
+            # A copy under another name (``p000-r00 (copy).json``) is not
+            # a replication of its own.
+            if (
+                isinstance(record, dict)
+                and record.get("plan_sha256") == plan
+                and path.stem == _task_id(record)
+            ):
                 records[path.stem] = record
         return records
 
@@ -261,3 +267,11 @@ def _same(existing: dict[str, Any], guard: dict[str, Any]) -> bool:
         existing.get(key) == guard[key]
         for key in ("sweep_sha256", "plan_sha256")
     )
+
+
+def _task_id(record: dict[str, Any]) -> str | None:
+    """The id a stored replication's own fields give it (``p000-r01``)."""
+    point, replication = record.get("point"), record.get("replication")
+    if not isinstance(point, str) or not isinstance(replication, int):
+        return None
+    return f"{point}-r{replication:02d}"

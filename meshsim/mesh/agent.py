@@ -101,7 +101,7 @@ class Backoff:
     """The wait after a failed CSR attempt.
 
     ``exponential``: ``fast_retries`` quick retries from ``fast_initial``
-    doubling, then ``initial * multiplier**k`` capped at ``max_s``; each
+    doubling, then ``initial * multiplier**k``, both capped at ``max_s``; each
     wait is multiplied by ``1 ± U(0, jitter)``. ``remaining``: a fraction
     of the current certificate's remaining life, clamped to
     ``[initial_s, max_s]`` (``initial_s`` when there is none).
@@ -130,10 +130,15 @@ class Backoff:
             wait = self.remaining_fraction * remaining_s
             return min(max(wait, self.initial_s), self.max_s)
         if failures <= self.fast_retries:
-            wait = self.fast_initial_s * 2.0 ** (failures - 1)
+            wait = min(self.max_s, self.fast_initial_s * 2.0 ** (failures - 1))
         else:
             exponent = min(failures - self.fast_retries - 1, 64)
-            wait = min(self.max_s, self.initial_s * self.multiplier**exponent)
+            try:
+                grown = self.initial_s * self.multiplier**exponent
+            except OverflowError:
+                # Beyond any float, and so beyond the cap.
+                grown = self.max_s
+            wait = min(self.max_s, grown)
         if self.jitter and rng is not None:
             wait *= 1.0 + rng.uniform(-self.jitter, self.jitter)
         return wait

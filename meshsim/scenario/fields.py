@@ -17,16 +17,22 @@ from pydantic_core import PydanticCustomError
 from meshsim.scenario.durations import SHAPE, format_duration, parse_duration
 
 __all__ = [
+    "MIN_RUN_S",
     "Duration",
     "Name",
     "Offset",
     "OptionalPositiveDuration",
     "PositiveDuration",
+    "RunDuration",
     "SignTime",
     "Timestamp",
     "TrustDomain",
     "rule_error",
 ]
+
+MIN_RUN_S: Final = 0.001
+"""The shortest run: a millisecond (shorter ones hold nothing, and their
+hourly figures would have no bin)."""
 
 _NAME: Final = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _TRUST_DOMAIN: Final = re.compile(r"[a-z0-9._-]+")
@@ -66,6 +72,13 @@ def _positive_seconds(value: object) -> float:
     seconds = _seconds(value)
     if seconds <= 0:
         raise rule_error("must be longer than 0s")
+    return seconds
+
+
+def _run_seconds(value: object) -> float:
+    seconds = _seconds(value)
+    if seconds < MIN_RUN_S:
+        raise rule_error("must be at least 1ms")
     return seconds
 
 
@@ -151,6 +164,13 @@ PositiveDuration = Annotated[
     PlainSerializer(format_duration, return_type=str, when_used="json"),
 ]
 """A duration longer than 0s, in seconds."""
+
+RunDuration = Annotated[
+    float,
+    BeforeValidator(_run_seconds),
+    PlainSerializer(format_duration, return_type=str, when_used="json"),
+]
+"""A run's simulated time: at least :data:`MIN_RUN_S`, in seconds."""
 
 OptionalPositiveDuration = Annotated[
     float | None,

@@ -231,6 +231,7 @@ def _check_hierarchy(scenario: Scenario) -> Iterator[Finding]:
 
 
 def _check_clocks(mesh: Mesh) -> Iterator[Finding]:
+    first: dict[str, int] = {}
     for index, entry in enumerate(mesh.clock_skew.offsets):
         if not _in_range(entry.node, "node", mesh.nodes):
             yield Finding(
@@ -239,6 +240,16 @@ def _check_clocks(mesh: Mesh) -> Iterator[Finding]:
                 entry.node,
                 (("mesh", "nodes"),),
             )
+        elif entry.node in first:
+            # one clock per node: a second offset would silently win
+            yield Finding(
+                ("mesh", "clock_skew", "offsets", index, "node"),
+                f"already given an offset by "
+                f"mesh.clock_skew.offsets[{first[entry.node]}]",
+                entry.node,
+            )
+        else:
+            first[entry.node] = index
 
 
 def class_traffic_blockers(scenario: Scenario) -> list[str]:

@@ -31,6 +31,7 @@ from meshsim.scenario.fields import (
     Offset,
     OptionalPositiveDuration,
     PositiveDuration,
+    RunDuration,
     SignTime,
     Timestamp,
     TrustDomain,
@@ -274,7 +275,7 @@ class Scenario(_Section):
     name: Name
     profile: Profile | None = None
     seed: int = Field(default=1, ge=0, le=MAX_SEED)
-    duration: PositiveDuration
+    duration: RunDuration
     start_time: Timestamp = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     mesh: Mesh = Field(default_factory=Mesh)
     pki: Pki = Field(default_factory=Pki)

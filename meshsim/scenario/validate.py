@@ -248,6 +248,19 @@ class _Locator:
                 return Problem(source, None, shown, rule, value)
             if key in self.lines:
                 return Problem(self.source, self.lines[key], shown, rule, value)
+        if path and path not in self.lines:
+            # a key only an override wrote, by setting one beneath it
+            beneath = next(
+                (
+                    setter
+                    for key, setter in self.origins.items()
+                    if key[: len(path)] == path
+                ),
+                None,
+            )
+            if beneath is not None:
+                source = f"override {beneath}"
+                return Problem(source, None, shown, rule, value)
         for depth in range(len(path), -1, -1):
             prefix = path[:depth]
             if prefix in self.origins:

@@ -109,3 +109,67 @@ def test_failed_replications_are_kept_on_resume_unless_retried(
 
     assert (kept.ran, kept.failed) == (0, 2)
     assert (retried.ran, retried.resumed, retried.failed) == (2, 4, 0)
+
+
+@pytest.mark.parametrize(
+    ("options", "said"),
+    [
+        (
+            ["--jobs", "99999999999999999999"],
+            "error: Invalid value for '--jobs': 99999999999999999999 is not "
+            "in the range 1<=x<=1024.",
+        ),
+        (
+            ["--executor", "dask", "--scheduler", "foo://bar"],
+            "error: --scheduler: unknown address scheme 'foo'",
+        ),
+        (
+            ["--executor", "dask", "--scheduler", " "],
+            "error: --scheduler: is empty (got ' ')",
+        ),
+    ],
+)
+def test_executor_options_are_refused_before_anything_is_written(
+    write_sweep: Callable[..., Path],
+    tmp_path: Path,
+    options: list[str],
+    said: str,
+) -> None:
+    out = tmp_path / "out"
+    path = str(write_sweep(SWEEP))
+
+    result = CliRunner().invoke(
+        main, ["sweep", path, "--out", str(out), *options]
+    )
+
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(said), result.output
+    assert len(result.output.splitlines()) == 1
+    assert not out.exists()
+
+
+def test_a_folder_that_cannot_be_written_is_one_line_and_status_1(
+    write_sweep: Callable[..., Path], tmp_path: Path
+) -> None:
+    # runs/ made a file: storing the first run fails with the system's
+    # reason, and the command says what is kept and how to go on
+    out = tmp_path / "out"
+    path = str(write_sweep(SWEEP))
+    first = CliRunner().invoke(
+        main, ["sweep", path, "--out", str(out), "--executor", "serial"]
+    )
+    assert first.exit_code == 0, first.output
+    for record in (out / "runs").iterdir():
+        record.unlink()
+    (out / "runs").rmdir()
+    (out / "runs").write_text("")
+
+    result = CliRunner().invoke(
+        main, ["sweep", path, "--out", str(out), "--executor", "serial"]
+    )
+
+    assert result.exit_code == 1, result.output
+    assert result.output.splitlines()[-1] == (
+        f"error: File exists ({out / 'runs'}); finished runs are kept in "
+        f"{out}; once that is mended, run the same command again to resume"
+    )

@@ -465,3 +465,27 @@ def test_an_out_the_system_refuses_is_one_line_before_running(
         assert result.output.startswith("error: --out: ")
         assert says in result.output
         assert len(result.output.splitlines()) == 1
+
+
+def test_a_copied_run_record_is_not_counted_again(
+    write_sweep: Callable[..., Path], tmp_path: Path
+) -> None:
+    # A file manager's copy keeps the fields of the replication it copies
+    # under another name: the sweep still has one run per replication.
+    sweep = load_sweep(write_sweep())
+    out = tmp_path / "out"
+    first = run_sweep(sweep, out, SerialExecutor())
+    record = out / "runs" / "p000-r00.json"
+    (out / "runs" / "p000-r00 (copy).json").write_bytes(record.read_bytes())
+    (out / "runs" / "p000-r01.json").write_text("[1, 2]")
+
+    again = run_sweep(sweep, out, SerialExecutor())
+
+    assert (again.ran, again.resumed) == (1, len(first.runs) - 1)
+    assert len(again.runs) == len(first.runs)
+    assert (
+        pd.testing.assert_frame_equal(
+            comparable(again.runs), comparable(first.runs)
+        )
+        is None
+    )

@@ -40,3 +40,23 @@ def test_backoff_doubles_then_caps() -> None:
     delays = [backoff.delay(n) for n in range(1, 9)]
 
     assert delays == [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0]
+
+
+def test_backoff_of_a_multiplier_past_any_float_is_the_cap() -> None:
+    backoff = Backoff(initial_s=5.0, max_s=600.0, multiplier=1e308)
+
+    delays = [backoff.delay(n) for n in (1, 2, 3, 40)]
+
+    assert delays == [5.0, 600.0, 600.0, 600.0]
+
+
+def test_fast_retries_never_wait_longer_than_the_cap() -> None:
+    # backoff_max is the longest wait, quick retries included
+    backoff = Backoff(
+        initial_s=5.0, max_s=60.0, multiplier=2.0, fast_retries=40
+    )
+
+    delays = [backoff.delay(n) for n in range(1, 41)]
+
+    assert delays[:10] == [0.1 * 2.0**k for k in range(10)]
+    assert delays[10:] == [60.0] * 30

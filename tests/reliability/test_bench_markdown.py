@@ -53,7 +53,9 @@ def _row(output: str) -> list[str]:
 
 def test_full_run_marks_a_missed_target(tmp_path, capsys):
     assert main([str(_result(tmp_path, quick=False))]) == 0
-    assert _row(capsys.readouterr().out)[4] == "**no**"
+    output = capsys.readouterr().out
+    assert _row(output)[4] == "**no**"
+    assert "meshsim 0 at an unknown commit, test, 2 CPUs" in output
 
 
 def test_quick_run_judges_no_target(tmp_path, capsys):
@@ -82,3 +84,48 @@ def test_unreadable_file_gets_one_line(tmp_path, capsys, content, says):
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith(f"{path}: {says}")
+
+
+def _edited(tmp_path: Path, edit: str) -> Path:
+    """A full run's file with one value replaced (``figures.note=5``)."""
+    path = _result(tmp_path, quick=False)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    where, value = edit.split("=", 1)
+    *parents, key = where.split(".")
+    target = data
+    for name in parents:
+        target = target[name][0] if name == "figures" else target[name]
+    target[key] = json.loads(value)
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        "figures.note=5",
+        "figures.name=null",
+        "figures.value=1" + "0" * 400,
+        "machine.load_average_before=[]",
+        'laps="abc"',
+        "source=[1]",
+        'quick="no"',
+    ],
+)
+def test_a_bench_result_with_a_bad_value_gets_one_line(tmp_path, capsys, edit):
+    path = _edited(tmp_path, edit)
+
+    assert main([str(path)]) == 2
+
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1
+    assert captured.err.startswith(f"{path}: not a bench result")
+
+
+def test_a_deeply_nested_file_gets_one_line(tmp_path, capsys):
+    path = tmp_path / "bench.json"
+    path.write_text("[" * 100_000, encoding="utf-8")
+
+    assert main([str(path)]) == 2
+    assert capsys.readouterr().err.startswith(f"{path}: not a bench result")

@@ -81,6 +81,20 @@ def test_value_an_override_sets_is_checked_and_named(
     ]
 
 
+def test_a_key_an_override_created_beneath_names_it(
+    problems_of: Problems,
+) -> None:
+    # neither foo nor pki.foo is in the file: the override wrote them
+    assert problems_of(MINIMAL + "pki: {jitter: 0.1}\n", "foo.bar=1") == [
+        "override foo.bar=1: foo: unknown key; expected one of name, "
+        "profile, seed, duration, start_time, mesh, pki, ca, agent, "
+        "traffic, attacks"
+    ]
+    found = problems_of(MINIMAL + "pki: {jitter: 0.1}\n", "pki.foo.bar=1")
+    assert len(found) == 1
+    assert found[0].startswith("override pki.foo.bar=1: pki.foo: unknown key")
+
+
 def test_rule_broken_by_an_override_names_it(problems_of: Problems) -> None:
     assert problems_of(MINIMAL, "mesh.workloads=20") == [
         "override mesh.workloads=20: mesh.service_accounts: must not exceed "

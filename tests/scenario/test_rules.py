@@ -174,3 +174,19 @@ def test_rules_on_a_failed_key_wait_for_its_fix(problems_of: Problems) -> None:
     assert problems_of(text) == [
         "t.yaml:3: mesh.nodes: must be an integer (got 'many')"
     ]
+
+
+def test_a_node_clock_is_given_one_offset(problems_of: Problems) -> None:
+    text = MINIMAL + (
+        "mesh:\n"
+        "  nodes: 4\n"
+        "  clock_skew:\n"
+        "    offsets:\n"
+        "      - {node: node-1, offset: 5s}\n"
+        "      - {node: node-2, offset: 1s}\n"
+        "      - {node: node-1, offset: 9s}\n"
+    )
+    assert problems_of(text) == [
+        "t.yaml:9: mesh.clock_skew.offsets[2].node: already given an offset "
+        "by mesh.clock_skew.offsets[0] (got 'node-1')"
+    ]

@@ -178,6 +178,16 @@ def test_sign_time_is_a_duration_or_measured(
     ]
 
 
+def test_a_run_lasts_at_least_a_millisecond(
+    scenario_of: Build, problems_of: Problems
+) -> None:
+    # Shorter runs hold nothing, and their hourly figures had no bin.
+    assert scenario_of("name: t\nduration: 1ms\n").duration == 0.001
+    assert problems_of("name: t\nduration: 1e-17\n") == [
+        "t.yaml:2: duration: must be at least 1ms (got 1e-17)"
+    ]
+
+
 @pytest.mark.parametrize("name", ["a", "demo-1", "x.y_z", "0" + "a" * 63])
 def test_names_of_the_allowed_form_pass(scenario_of: Build, name: str) -> None:
     assert scenario_of(f"name: '{name}'\nduration: 1h\n").name == name
@@ -204,7 +214,7 @@ def test_validate_mapping_takes_lines_of_an_earlier_parse() -> None:
             {("duration",): 9},
         )
     assert str(caught.value) == (
-        "sweep.yaml:9: duration: must be longer than 0s (got '0s')"
+        "sweep.yaml:9: duration: must be at least 1ms (got '0s')"
     )
 
 
