@@ -17,6 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from meshsim import __version__
+from meshsim.arguments import require_instance
 from meshsim.collector import collector_eased
 from meshsim.metrics.summary import summarise
 from meshsim.metrics.tables import RunTables, build_tables
@@ -74,6 +75,7 @@ def run_scenario(
     its next run's eased collector unfreezes it and a full collection
     comes to it.
     """
+    require_instance("scenario", scenario, Scenario)
     require_runnable(scenario, f"scenario {scenario.name}")
     require_current()
     result = simulate(scenario, progress, collect=not exit_after)

@@ -50,13 +50,21 @@ def report(folder: Path) -> None:
     try:
         data = read_sweep(folder)
     except (OSError, ValueError) as error:
-        fail(f"{folder}: not a finished sweep ({error})")
+        fail(f"{folder}: not a finished sweep as meshsim wrote it ({error})")
     try:
         written = write_report(folder, data)
     except OSError as error:
         fail(
             f"{folder}: cannot write the report: {os_reason(error)}",
             EXIT_FAILED,
+        )
+    except (KeyError, ValueError, TypeError, IndexError) as error:
+        # The shape was checked as read; values of a folder edited by
+        # hand (NaN where a point is named, text where numbers are) can
+        # still break a figure.
+        fail(
+            f"{folder}: cannot draw its report ({type(error).__name__}: "
+            f"{error}); are its tables as meshsim sweep wrote them?"
         )
     for title, path in written.figures.items():
         _out.print(f"{escape(title)}: {escape(str(path))}")

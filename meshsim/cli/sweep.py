@@ -38,6 +38,7 @@ from meshsim.cli.common import (
     say,
 )
 from meshsim.experiment import (
+    MAX_JOBS,
     DaskExecutor,
     Executor,
     LocalExecutor,
@@ -53,11 +54,7 @@ from meshsim.experiment import (
     scheduler_problem,
 )
 
-__all__ = ["MAX_JOBS", "sweep"]
-
-MAX_JOBS = 1024
-"""The most worker processes --jobs asks for (a pool larger than this
-on one machine only thrashes)."""
+__all__ = ["sweep"]
 
 _err = progress_console()
 # Paths and labels are printed as they are: no markup, no wrapping.

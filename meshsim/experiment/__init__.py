@@ -9,6 +9,7 @@ outputs and the statistics.
 """
 
 from meshsim.experiment.executors import (
+    MAX_JOBS,
     DaskExecutor,
     Executor,
     LocalExecutor,
@@ -42,6 +43,7 @@ from meshsim.experiment.tables import (
 from meshsim.experiment.worker import Replication, run_replication
 
 __all__ = [
+    "MAX_JOBS",
     "DaskExecutor",
     "Executor",
     "LocalExecutor",

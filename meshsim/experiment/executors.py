@@ -20,10 +20,12 @@ from concurrent.futures import wait as wait_futures
 from itertools import islice
 from typing import Any, Protocol, TypeVar
 
+from meshsim.arguments import require_count
 from meshsim.experiment.worker import end_with
 from meshsim.signals import signals_held
 
 __all__ = [
+    "MAX_JOBS",
     "DaskExecutor",
     "Executor",
     "LocalExecutor",
@@ -34,6 +36,10 @@ __all__ = [
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+MAX_JOBS = 1024
+"""The most worker processes a local executor starts (a pool larger than
+this on one machine only thrashes)."""
 
 # tasks in flight per worker
 _QUEUED_PER_WORKER = 2
@@ -88,8 +94,8 @@ class LocalExecutor:
     """
 
     def __init__(self, jobs: int | None = None) -> None:
-        if jobs is not None and jobs < 1:
-            raise ValueError(f"jobs: must be at least 1 (got {jobs})")
+        if jobs is not None:
+            require_count("jobs", jobs, 1, MAX_JOBS)
         self.jobs = jobs or default_jobs()
 
     @property
@@ -194,6 +200,8 @@ class DaskExecutor:
     def __init__(
         self, address: str | None = None, jobs: int | None = None
     ) -> None:
+        if jobs is not None:
+            require_count("jobs", jobs, 1, MAX_JOBS)
         self.address = address
         self.jobs = jobs or default_jobs()
 

@@ -27,6 +27,12 @@ from typing import Any, Final
 
 import numpy as np
 
+from meshsim.arguments import (
+    require_count,
+    require_instance,
+    require_path,
+    require_texts,
+)
 from meshsim.experiment.sweep_file import (
     MAX_REPLICATIONS,
     SweepError,
@@ -139,6 +145,7 @@ def load_sweep(
     point; ``replications`` replaces the file's count. Raise
     ``SweepError`` listing every problem, each with its line.
     """
+    require_path("path", path)
     source = str(path)
     text = read_text(Path(path), source)
     return parse_sweep(text, source, Path(path).parent, overrides, replications)
@@ -153,6 +160,11 @@ def parse_sweep(
 ) -> Sweep:
     """Like :func:`load_sweep`, for a sweep given as text; the base
     scenario's path is relative to ``base_dir``."""
+    require_instance("text", text, str)
+    require_path("base_dir", base_dir)
+    require_texts("overrides", overrides)
+    if replications is not None:
+        require_count("replications", replications, 1, MAX_REPLICATIONS)
     spec, problems = read_sweep_spec(text, source, Path(base_dir))
     if spec is None:
         raise SweepError(problems)
@@ -217,13 +229,19 @@ def _same_points(spec: SweepSpec, points: list[Point]) -> list[Problem]:
 def _overrides_of_varied(
     spec: SweepSpec, overrides: Sequence[str]
 ) -> list[Problem]:
-    """An override may not set a key the sweep varies."""
+    """An override may not set a key the sweep varies, nor the seed."""
     varied = {v.key.replace(" ", "") for v in (*spec.grid, *spec.zipped)}
     problems = []
     for text in overrides:
         key = text.partition("=")[0].strip()
         if key in varied:
             rule = "is varied by the sweep; an override cannot set it"
+            problems.append(Problem(f"override {text}", None, key, rule))
+        elif key == "seed" or key.startswith(("seed.", "seed[")):
+            rule = (
+                "cannot be set: each replication's seed is spawned from the "
+                "sweep's seed"
+            )
             problems.append(Problem(f"override {text}", None, key, rule))
     return problems
 

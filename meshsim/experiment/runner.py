@@ -16,9 +16,10 @@ from typing import Any, Final
 import pandas as pd
 
 from meshsim import __version__
+from meshsim.arguments import require_instance, require_path
 from meshsim.experiment.executors import Executor, LocalExecutor
 from meshsim.experiment.plan import Sweep
-from meshsim.experiment.store import SweepFolder
+from meshsim.experiment.store import SweepFolder, writing_alone
 from meshsim.experiment.tables import points_table, runs_table
 from meshsim.experiment.worker import Replication, run_replication
 from meshsim.results import write_json, write_table
@@ -98,8 +99,37 @@ def run_sweep(
     are rebuilt from all stored replications at the end. ``executor``
     defaults to local processes on every core. With ``retry_failed``,
     stored failures are run again. Raise ``WrongSweepError`` if ``out``
-    holds another sweep and ``force`` is not given.
+    holds another sweep and ``force`` is not given, or if another sweep
+    is writing to it now.
     """
+    require_instance("sweep", sweep, Sweep)
+    require_path("out", out)
+    if executor is not None and not callable(
+        getattr(executor, "map_unordered", None)
+    ):
+        raise TypeError(
+            f"executor: must be an Executor, such as LocalExecutor() "
+            f"(got {type(executor).__name__})"
+        )
+    if progress is not None and not callable(progress):
+        raise TypeError(
+            f"progress: must be callable (got {type(progress).__name__})"
+        )
+    with writing_alone(Path(out)):
+        return _run_sweep(
+            sweep, Path(out), executor, force, retry_failed, command, progress
+        )
+
+
+def _run_sweep(
+    sweep: Sweep,
+    out: Path,
+    executor: Executor | None,
+    force: bool,
+    retry_failed: bool,
+    command: str,
+    progress: Callable[[SweepProgress], None] | None,
+) -> SweepOutcome:
     started_at = datetime.now(UTC)
     executor = executor if executor is not None else LocalExecutor()
     folder = SweepFolder(Path(out), sweep)

@@ -19,8 +19,12 @@ no sweep is refused even with ``force``.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,7 +40,7 @@ from meshsim.results import (
 )
 from meshsim.scenario import dump_resolved
 
-__all__ = ["GUARD", "SweepFolder", "WrongSweepError"]
+__all__ = ["GUARD", "SweepFolder", "WrongSweepError", "writing_alone"]
 
 GUARD: Final = "sweep.json"
 """The file that says which sweep a folder holds."""
@@ -48,6 +52,34 @@ _SHA256_HEX: Final = 64
 
 class WrongSweepError(OutputExistsError):
     """The folder holds something other than this sweep."""
+
+
+@contextlib.contextmanager
+def writing_alone(out: Path) -> Iterator[None]:
+    """Hold ``out`` for one sweep; raise ``WrongSweepError`` if another
+    sweep holds it.
+
+    Two sweeps writing one folder at once lose each other's runs (one
+    with --force clears what the other stores). The hold is an
+    exclusive lock on an empty file beside the folder, ``.NAME.lock``,
+    which --force does not touch and the system lets go when the
+    process ends, however it ends; the file stays.
+    """
+    whole = out.resolve()  # "." has no name to put beside it
+    whole.parent.mkdir(parents=True, exist_ok=True)
+    lock = whole.parent / f".{whole.name}.lock"
+    held = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise WrongSweepError(
+                f"--out: {str(out)!r} is being written by another meshsim "
+                "sweep; run this one when it has ended"
+            ) from None
+        yield
+    finally:
+        os.close(held)
 
 
 @dataclass(frozen=True)

@@ -268,7 +268,9 @@ class _Checker:
 
         # scalars
         name = self._name()
-        description = self._text("description", "")
+        description = self.data.get("description", "")
+        if not isinstance(description, str):
+            self.fail(("description",), "must be text", description)
         base = self._text("scenario", None)
         if "scenario" not in data:
             self.fail(("scenario",), "required key is missing")
@@ -289,7 +291,7 @@ class _Checker:
         return SweepSpec(
             source=self.where.source,
             name=name,
-            description=description or "",
+            description=description if isinstance(description, str) else "",
             scenario_file=base,
             base_path=base_dir / base,
             seed=1 if seed is None else seed,
@@ -311,9 +313,9 @@ class _Checker:
         return name or Path(self.where.source).stem
 
     def _text(self, key: str, default: str | None) -> str | None:
-        value = self.data.get(key, default)
-        if value is default:
-            return value
+        if key not in self.data:
+            return default
+        value = self.data[key]
         if not isinstance(value, str) or not value.strip():
             self.fail((key,), "must be non-empty text", value)
             return None
@@ -322,9 +324,9 @@ class _Checker:
     def _integer(
         self, key: str, default: int | None, low: int, high: int
     ) -> int | None:
-        value = self.data.get(key, default)
-        if value is None:
-            return None
+        if key not in self.data:
+            return default
+        value = self.data[key]
         if isinstance(value, bool) or not isinstance(value, int):
             self.fail((key,), "must be an integer", value)
             return None
@@ -404,7 +406,9 @@ class _Checker:
         zipped: tuple[Varied, ...],
         fixed: tuple[tuple[str, Any], ...],
     ) -> None:
-        first: dict[str, str] = {}
+        # A key is given twice when one of its two mentions holds the
+        # other: set's pki (a whole mapping) and grid's pki.workload_ttl.
+        first: dict[tuple[str, ...], str] = {}
         keys = [
             *((v.section, v.key) for v in grid),
             *((v.section, v.key) for v in zipped),
@@ -414,8 +418,27 @@ class _Checker:
             normal = re.sub(
                 r"\.([0-9]+)(?=\.|$)", r"[\1]", key.replace(" ", "")
             )
-            if normal in first:
-                rule = f"is already given in {first[normal]}"
-                self.fail((section, key), rule)
+            steps = tuple(re.findall(r"[^.\[]+|\[[0-9]+\]", normal))
+            given = next(
+                (
+                    f"{where} (as {_joined(earlier)})"
+                    if earlier != steps
+                    else where
+                    for earlier, where in first.items()
+                    if earlier[: len(steps)] == steps
+                    or steps[: len(earlier)] == earlier
+                ),
+                None,
+            )
+            if given is not None:
+                self.fail((section, key), f"is already given in {given}")
             else:
-                first[normal] = section
+                first[steps] = section
+
+
+def _joined(steps: tuple[str, ...]) -> str:
+    """A key path's steps written back as one dotted key."""
+    return "".join(
+        step if step.startswith("[") or index == 0 else f".{step}"
+        for index, step in enumerate(steps)
+    )

@@ -117,6 +117,26 @@ class SweepData:
         return chosen
 
 
+# What the report reads of a sweep's tables and manifest (a folder edited
+# by hand is refused with what it lacks, not drawn from in part).
+_RUN_COLUMNS: Final = ("point", "replication", "status")
+_POINT_COLUMNS: Final = ("point", "metric", "n", "failed", "mean", "ci95")
+_MANIFEST_TYPES: Final[dict[str, type | tuple[type, ...]]] = {
+    "sweep": str,
+    "description": str,
+    "parameters": list,
+    "points": list,
+    "warmup_s": (int, float),
+    "executor": dict,
+}
+_KIND_WORDS: Final[dict[type | tuple[type, ...], str]] = {
+    str: "text",
+    list: "a list",
+    (int, float): "a number",
+    dict: "a mapping",
+}
+
+
 def read_sweep(folder: str | Path) -> SweepData:
     """The tables and manifest a finished ``meshsim sweep`` wrote
     (``OSError`` or ``ValueError`` when one cannot be read)."""
@@ -124,11 +144,27 @@ def read_sweep(folder: str | Path) -> SweepData:
     manifest = json.loads((path / "manifest.json").read_text())
     if not isinstance(manifest, dict):
         raise ValueError("manifest.json: not a JSON object")
-    return SweepData(
+    for key, kind in _MANIFEST_TYPES.items():
+        if key in manifest and not isinstance(manifest[key], kind):
+            raise ValueError(
+                f"manifest.json: {key} must be {_KIND_WORDS[kind]} "
+                f"(got {manifest[key]!r:.40})"
+            )
+    data = SweepData(
         runs=pd.read_parquet(path / "runs.parquet"),
         points=pd.read_parquet(path / "points.parquet"),
         manifest=manifest,
     )
+    for name, table, needed in (
+        ("runs.parquet", data.runs, _RUN_COLUMNS),
+        ("points.parquet", data.points, _POINT_COLUMNS),
+    ):
+        missing = [c for c in needed if c not in table.columns]
+        if missing:
+            raise ValueError(f"{name}: no column {', '.join(missing)}")
+        if table.empty:
+            raise ValueError(f"{name}: no rows")
+    return data
 
 
 def facet_label(column: str, value: Any) -> str:

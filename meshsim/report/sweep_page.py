@@ -59,6 +59,9 @@ def write_report(
     read from it when not given) and its HTML page."""
     path = Path(folder)
     data = data if data is not None else read_sweep(path)
+    # An earlier page would sit beside figures it does not show if this
+    # report stopped midway.
+    (path / "report.html").unlink(missing_ok=True)
     figures: dict[str, Path] = {}
     skipped: dict[str, str] = {}
     for name, title, draw in FIGURES:

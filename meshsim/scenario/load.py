@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
+from meshsim.arguments import require_instance, require_path, require_texts
 from meshsim.scenario.overrides import override
 from meshsim.scenario.problems import DOCUMENT, Problem, ScenarioError
 from meshsim.scenario.schema import Scenario
@@ -23,6 +24,8 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
 
     Raise ``ScenarioError`` listing every problem, each with its line.
     """
+    require_path("path", path)
+    require_texts("overrides", overrides)
     source = str(path)
     try:
         with open(path, "rb") as stream:
@@ -53,6 +56,8 @@ def parse_scenario(
 
     ``source`` names the text in problems (usually its file name).
     """
+    require_instance("text", text, str)
+    require_texts("overrides", overrides)
     document = load_yaml(text, source)
     data = document.data
     if data is None:

@@ -170,6 +170,60 @@ def test_an_override_may_not_set_a_varied_key(
     assert found[1].startswith("override mesh.bogus=1: mesh.bogus: unknown")
 
 
+def test_an_override_may_not_set_the_seed(
+    write_sweep: Callable[..., Path],
+) -> None:
+    # each replication's seed is spawned; a set seed would be ignored
+    assert problems(write_sweep(), "seed=5") == [
+        "override seed=5: seed: cannot be set: each replication's seed is "
+        "spawned from the sweep's seed"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        (
+            "scenario: null\nreplications: 2\n",
+            "small.yaml:1: scenario: must be non-empty text (got null)",
+        ),
+        (
+            "scenario: tiny.yaml\nreplications: null\n",
+            "small.yaml:2: replications: must be an integer (got null)",
+        ),
+        (
+            "name: ''\nscenario: tiny.yaml\nreplications: 1\n",
+            "small.yaml:1: name: must be non-empty text (got '')",
+        ),
+    ],
+)
+def test_a_key_written_empty_is_not_taken_as_left_out(
+    write_sweep: Callable[..., Path], text: str, found: str
+) -> None:
+    path = write_sweep(text)
+
+    assert problems(path) == [f"{path.parent}/{found}"]
+
+
+def test_a_mapping_set_whole_overlaps_the_keys_beneath_it(
+    write_sweep: Callable[..., Path],
+) -> None:
+    path = write_sweep(
+        "scenario: tiny.yaml\n"
+        "replications: 1\n"
+        "set:\n"
+        "  pki: {workload_ttl: 3h}\n"
+        "  mesh.nodes: 2\n"
+        "grid:\n"
+        "  pki.workload_ttl: [1h, 2h]\n"
+        "  mesh.agent: [per-node, per-workload]\n"
+    )
+
+    assert problems(path) == [
+        f"{path}:4: set.pki: is already given in grid (as pki.workload_ttl)"
+    ]
+
+
 def test_a_missing_base_scenario_is_placed_at_the_scenario_key(
     write_sweep: Callable[..., Path],
 ) -> None:

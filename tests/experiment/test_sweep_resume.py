@@ -489,3 +489,38 @@ def test_a_copied_run_record_is_not_counted_again(
         )
         is None
     )
+
+
+def test_a_second_sweep_into_a_folder_being_written_is_refused(
+    write_sweep: Callable[..., Path], tmp_path: Path
+) -> None:
+    # one of them, with --force, would clear the runs the other stores
+    sweep = load_sweep(write_sweep())
+    out = tmp_path / "out"
+    seen: list[str] = []
+
+    def meanwhile(state: Any) -> None:
+        if not seen:
+            result = CliRunner().invoke(
+                main,
+                [
+                    "sweep",
+                    str(sweep.spec.source),
+                    "--out",
+                    str(out),
+                    "--force",
+                    "--executor",
+                    "serial",
+                ],
+            )
+            seen.append(f"{result.exit_code} {result.output}")
+
+    outcome = run_sweep(sweep, out, SerialExecutor(), progress=meanwhile)
+
+    assert seen == [
+        f"2 error: --out: {str(out)!r} is being written by another meshsim "
+        "sweep; run this one when it has ended\n"
+    ]
+    assert outcome.ran == len(outcome.runs)
+    again = run_sweep(sweep, out, SerialExecutor())
+    assert (again.ran, again.resumed) == (0, len(outcome.runs))

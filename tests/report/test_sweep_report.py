@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import errno
 import json
+import math
 import os
+import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -234,3 +237,74 @@ def test_report_that_cannot_be_written_is_one_line_and_status_1(
         f"system ({shipped_sweep / 'figures'}"
     )
     assert len(result.stderr.splitlines()) == 1
+
+
+def _edited_copy(shipped_sweep: Path, tmp_path: Path) -> Path:
+    """A copy of the shipped sweep's folder with its report drawn once."""
+    folder = tmp_path / "edited"
+    shutil.copytree(shipped_sweep, folder)
+    write_report(folder)
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("table", "edit", "says"),
+    [
+        (
+            "points",
+            lambda t: t.drop(columns="mean"),
+            "not a finished sweep as meshsim wrote it (points.parquet: no "
+            "column mean)",
+        ),
+        (
+            "runs",
+            lambda t: t.drop(columns="status"),
+            "not a finished sweep as meshsim wrote it (runs.parquet: no "
+            "column status)",
+        ),
+        (
+            "points",
+            lambda t: t.iloc[:0],
+            "not a finished sweep as meshsim wrote it (points.parquet: no "
+            "rows)",
+        ),
+        (
+            "points",
+            lambda t: t.assign(mean=math.inf, ci95=-math.inf),
+            "cannot draw its report (ValueError: ",
+        ),
+    ],
+    ids=["no-mean", "no-status", "no-rows", "infinite"],
+)
+def test_a_report_of_edited_tables_is_one_line_and_leaves_no_page(
+    shipped_sweep: Path, tmp_path: Path, table: str, edit, says: str
+) -> None:
+    folder = _edited_copy(shipped_sweep, tmp_path)
+    path = folder / f"{table}.parquet"
+    edit(pd.read_parquet(path)).to_parquet(path)
+
+    result = CliRunner().invoke(main, ["report", str(folder)])
+
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(f"error: {folder}: {says}")
+    assert len(result.output.splitlines()) == 1
+    # refused as read, the earlier report stands whole; refused while
+    # drawing, its page is gone rather than left beside new figures
+    drawing = says.startswith("cannot draw")
+    assert (folder / "report.html").exists() is not drawing
+
+
+def test_a_manifest_field_of_the_wrong_type_is_named(
+    shipped_sweep: Path, tmp_path: Path
+) -> None:
+    folder = _edited_copy(shipped_sweep, tmp_path)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    (folder / "manifest.json").write_text(json.dumps({**manifest, "points": 1}))
+
+    result = CliRunner().invoke(main, ["report", str(folder)])
+
+    assert result.exit_code == 2
+    assert result.output == (
+        f"error: {folder}: not a finished sweep as meshsim wrote it "
+        "(manifest.json: points must be a list (got 1))\n"
+    )
