@@ -544,25 +544,22 @@ def test_interrupt_swallowed_by_a_library_still_stops_the_run(
     assert not staging_left(out)
 
 
-def test_validate_of_a_sweep_file_says_how_to_check_one() -> None:
+@pytest.mark.parametrize(
+    ("command", "advice"),
+    [
+        ("validate", "check it with meshsim sweep FILE --dry-run"),
+        ("run", "run it with meshsim sweep FILE"),
+    ],
+)
+def test_a_sweep_file_given_for_a_scenario_is_named_as_one(
+    command: str, advice: str
+) -> None:
     sweep = REPO / "scenarios" / "sweeps" / "ttl-vs-fanout.yaml"
 
-    result = invoke("validate", str(sweep))
+    result = invoke(command, str(sweep))
 
     assert result.exit_code == 2
     assert result.output.splitlines()[0] == (
         f"{sweep}: a sweep file, it seems (it has the keys scenario, grid, "
-        "replications); check it with meshsim sweep FILE --dry-run"
-    )
-
-
-def test_run_of_a_sweep_file_says_how_to_run_one() -> None:
-    sweep = REPO / "scenarios" / "sweeps" / "ttl-vs-fanout.yaml"
-
-    result = invoke("run", str(sweep))
-
-    assert result.exit_code == 2
-    assert result.output.splitlines()[0] == (
-        f"{sweep}: a sweep file, it seems (it has the keys scenario, grid, "
-        "replications); run it with meshsim sweep FILE"
+        f"replications); {advice}"
     )
