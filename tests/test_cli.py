@@ -233,3 +233,19 @@ def test_the_launcher_exits_with_the_command_line_statuses() -> None:
         EXIT_INTERRUPTED,
         EXIT_TERMINATED,
     )
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["--bogus"], "error: No such option '--bogus'. (see meshsim --help)"),
+        (["bogus"], "error: No such command 'bogus'. (see meshsim --help)"),
+    ],
+)
+def test_an_unknown_option_or_command_is_one_line(
+    argv: list[str], said: str
+) -> None:
+    result = CliRunner().invoke(main, argv, prog_name="meshsim")
+
+    assert result.exit_code == 2
+    assert result.output == said + "\n"

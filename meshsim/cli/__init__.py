@@ -21,6 +21,7 @@ from meshsim.cli.common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_TERMINATED,
+    OneLineGroup,
     Terminated,
     catching_interrupts,
     fail,
@@ -54,7 +55,7 @@ SUMMARIES = {
 }
 
 
-class _LazyGroup(click.Group):
+class _LazyGroup(OneLineGroup):
     """A group whose commands are imported on first use."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:

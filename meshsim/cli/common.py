@@ -38,6 +38,7 @@ __all__ = [
     "Folder",
     "Interrupts",
     "OneLineCommand",
+    "OneLineGroup",
     "Terminated",
     "catching_interrupts",
     "fail",
@@ -79,6 +80,27 @@ class OneLineCommand(click.Command):
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         try:
             return super().parse_args(ctx, args)
+        except click.UsageError as error:
+            raise _UsageLine(error.format_message(), error.ctx or ctx) from None
+
+
+class OneLineGroup(click.Group):
+    """A group whose usage errors (an unknown option or command) print one
+    line, as its commands' do."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args:
+            return super().parse_args(ctx, args)  # the help, as asked for
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as error:
+            raise _UsageLine(error.format_message(), error.ctx or ctx) from None
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
         except click.UsageError as error:
             raise _UsageLine(error.format_message(), error.ctx or ctx) from None
 

@@ -49,6 +49,7 @@ from meshsim.scenario import (
     format_duration,
     parse_scenario,
 )
+from meshsim.scenario.yaml_loader import load_yaml
 
 __all__ = [
     "MAX_POINTS",
@@ -248,10 +249,10 @@ def _overrides_of_varied(
 
 def _base_text(spec: SweepSpec) -> str:
     """The base scenario's text, or the problem placed at ``scenario``."""
+    line = spec.line_of(("scenario",))
     try:
-        return read_text(spec.base_path, str(spec.base_path))
+        text = read_text(spec.base_path, str(spec.base_path))
     except SweepError as exc:
-        line = spec.line_of(("scenario",))
         raise SweepError(
             [
                 Problem(
@@ -260,6 +261,23 @@ def _base_text(spec: SweepSpec) -> str:
                 for p in exc.problems
             ]
         ) from None
+
+    # A sweep file named as the base would only show its own keys as
+    # unknown scenario keys.
+    try:
+        data = load_yaml(text, str(spec.base_path)).data
+    except ScenarioError:
+        return text  # its problems are reported at each point
+    if not isinstance(data, dict) or "scenario" not in data:
+        return text
+    own = [key for key in ("grid", "zip", "replications") if key in data]
+    if own:
+        keys = ", ".join(["scenario", *own])
+        rule = f"is a sweep file (it has the keys {keys}), not a scenario"
+        raise SweepError(
+            [Problem(spec.source, line, "scenario", rule, spec.scenario_file)]
+        )
+    return text
 
 
 # (section, key, index of the value in its list, value)

@@ -224,6 +224,18 @@ def test_a_mapping_set_whole_overlaps_the_keys_beneath_it(
     ]
 
 
+def test_a_sweep_file_named_as_the_base_is_called_one(
+    write_sweep: Callable[..., Path],
+) -> None:
+    write_sweep(name="inner.yaml")
+    path = write_sweep("scenario: inner.yaml\nreplications: 1\n")
+
+    assert problems(path) == [
+        f"{path}:1: scenario: is a sweep file (it has the keys scenario, "
+        "grid, replications), not a scenario (got 'inner.yaml')"
+    ]
+
+
 def test_a_missing_base_scenario_is_placed_at_the_scenario_key(
     write_sweep: Callable[..., Path],
 ) -> None:
