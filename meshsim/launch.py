@@ -11,6 +11,7 @@ imports nothing of meshsim but that.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -42,10 +43,8 @@ def _terminated(signum: int, frame: FrameType | None) -> None:
 
 def _stop(message: str, status: int) -> NoReturn:
     # Ended at once: an import cut short leaves half-made modules that
-    # Python's shutdown need not see.
-    try:
+    # Python's shutdown need not see. A closed stderr leaves the status.
+    with contextlib.suppress(OSError, ValueError):
         sys.stderr.write(message + "\n")
         sys.stderr.flush()
-    except (OSError, ValueError):
-        pass
     os._exit(status)

@@ -101,8 +101,8 @@ class Backoff:
     """The wait after a failed CSR attempt.
 
     ``exponential``: ``fast_retries`` quick retries from ``fast_initial``
-    doubling, then ``initial * multiplier**k``, both capped at ``max_s``; each
-    wait is multiplied by ``1 ± U(0, jitter)``. ``remaining``: a fraction
+    doubling, then ``initial * multiplier**k``, both capped at ``max_s``;
+    each wait is multiplied by ``1 ± U(0, jitter)``. ``remaining``: a fraction
     of the current certificate's remaining life, clamped to
     ``[initial_s, max_s]`` (``initial_s`` when there is none).
     """
