@@ -118,14 +118,21 @@ def with_profile(data: Mapping[str, Any]) -> Mapping[str, Any]:
     settings = PROFILE_SETTINGS.get(name) if isinstance(name, str) else None
     if settings is None:
         return data
-    merged: dict[str, Any] = {}
+    defaults: dict[str, Any] = {}
     for setting in settings:
         section, key = setting.key.split(".", 1)
-        merged.setdefault(section, {})[key] = setting.value
-    for key, value in data.items():
-        under = merged.get(key)
-        if isinstance(under, dict) and isinstance(value, Mapping):
-            merged[key] = {**under, **value}
-        else:
-            merged[key] = value
+        defaults.setdefault(section, {})[key] = setting.value
+    merged: Mapping[str, Any] = _over(defaults, data)
     return merged
+
+
+def _over(under: Any, value: Any) -> Any:
+    """``value`` laid over ``under``: mappings key by key, at any depth
+    (a file setting ``ca.rotation.prepare_at`` keeps the profile's
+    ``activate_at``); anything else replaces what is under it."""
+    if not isinstance(under, dict) or not isinstance(value, Mapping):
+        return value
+    return {
+        **under,
+        **{key: _over(under.get(key), item) for key, item in value.items()},
+    }

@@ -70,6 +70,15 @@ def test_scenario_keys_override_the_profile(small):
     assert scenario.agent.fast_retries == 5
 
 
+def test_a_key_set_inside_a_profile_mapping_keeps_its_other_keys(small):
+    # spire's ca.rotation is {prepare_at: 1/2, activate_at: 5/6}
+    scenario = small("profile=spire", "ca.rotation.prepare_at=0.4")
+
+    assert scenario.ca.rotation is not None
+    assert scenario.ca.rotation.prepare_at == 0.4
+    assert scenario.ca.rotation.activate_at == 5 / 6
+
+
 def test_istio_sidecar_renews_within_half_life_plus_minus_one_percent(
     small, simulate
 ):
