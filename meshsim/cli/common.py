@@ -73,15 +73,22 @@ overrides_option = click.option(
 )
 
 
+@contextlib.contextmanager
+def _usage_in_one_line(ctx: click.Context) -> Iterator[None]:
+    """Raise click's usage errors as one line (:class:`_UsageLine`)."""
+    try:
+        yield
+    except click.UsageError as error:
+        raise _UsageLine(error.format_message(), error.ctx or ctx) from None
+
+
 class OneLineCommand(click.Command):
     """A command whose usage errors (unknown option, missing argument)
     print one line, like every other error."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        try:
+        with _usage_in_one_line(ctx):
             return super().parse_args(ctx, args)
-        except click.UsageError as error:
-            raise _UsageLine(error.format_message(), error.ctx or ctx) from None
 
 
 class OneLineGroup(click.Group):
@@ -91,18 +98,14 @@ class OneLineGroup(click.Group):
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if not args:
             return super().parse_args(ctx, args)  # the help, as asked for
-        try:
+        with _usage_in_one_line(ctx):
             return super().parse_args(ctx, args)
-        except click.UsageError as error:
-            raise _UsageLine(error.format_message(), error.ctx or ctx) from None
 
     def resolve_command(
         self, ctx: click.Context, args: list[str]
     ) -> tuple[str | None, click.Command | None, list[str]]:
-        try:
+        with _usage_in_one_line(ctx):
             return super().resolve_command(ctx, args)
-        except click.UsageError as error:
-            raise _UsageLine(error.format_message(), error.ctx or ctx) from None
 
 
 class Count(click.IntRange):
@@ -172,17 +175,17 @@ def sweep_file_hint(
     """A line saying that ``path`` looks like a sweep file, followed by
     ``advice``, when ``error`` calls its ``scenario`` key unknown along
     with a sweep file's own keys; else None."""
-    unknown = [
+    # Imported here, on the error path: the sweep machinery loads pandas.
+    from meshsim.experiment.sweep_file import sweep_marks
+
+    marks = sweep_marks(
         p.path
         for p in error.problems
         if p.rule.startswith("unknown key") and p.line is not None
-    ]
-    if "scenario" not in unknown:
+    )
+    if not marks:
         return None
-    own = [key for key in ("grid", "zip", "replications") if key in unknown]
-    if not own:
-        return None
-    keys = ", ".join(["scenario", *own])
+    keys = ", ".join(marks)
     return f"{path}: a sweep file, it seems (it has the keys {keys}); {advice}"
 
 

@@ -94,9 +94,7 @@ class LocalExecutor:
     """
 
     def __init__(self, jobs: int | None = None) -> None:
-        if jobs is not None:
-            require_count("jobs", jobs, 1, MAX_JOBS)
-        self.jobs = jobs or default_jobs()
+        self.jobs = _workers(jobs)
 
     @property
     def description(self) -> dict[str, Any]:
@@ -167,6 +165,14 @@ def _windowed(
             yield future.result()
 
 
+def _workers(jobs: int | None) -> int:
+    """``jobs`` checked, or every core when None."""
+    if jobs is None:
+        return default_jobs()
+    require_count("jobs", jobs, 1, MAX_JOBS)
+    return jobs
+
+
 def scheduler_problem(address: str) -> str | None:
     """Why ``address`` cannot name a Dask scheduler (an unknown scheme, no
     host), or None; nothing is contacted."""
@@ -200,10 +206,8 @@ class DaskExecutor:
     def __init__(
         self, address: str | None = None, jobs: int | None = None
     ) -> None:
-        if jobs is not None:
-            require_count("jobs", jobs, 1, MAX_JOBS)
         self.address = address
-        self.jobs = jobs or default_jobs()
+        self.jobs = _workers(jobs)
 
     @property
     def description(self) -> dict[str, Any]:

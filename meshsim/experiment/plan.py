@@ -35,10 +35,13 @@ from meshsim.arguments import (
 )
 from meshsim.experiment.sweep_file import (
     MAX_REPLICATIONS,
+    SEED_RULE,
     SweepError,
     SweepSpec,
     read_sweep_spec,
     read_text,
+    seeds_key,
+    sweep_marks,
     value_text,
 )
 from meshsim.scenario import (
@@ -238,11 +241,8 @@ def _overrides_of_varied(
         if key in varied:
             rule = "is varied by the sweep; an override cannot set it"
             problems.append(Problem(f"override {text}", None, key, rule))
-        elif key == "seed" or key.startswith(("seed.", "seed[")):
-            rule = (
-                "cannot be set: each replication's seed is spawned from the "
-                "sweep's seed"
-            )
+        elif seeds_key(key):
+            rule = f"cannot be set: {SEED_RULE}"
             problems.append(Problem(f"override {text}", None, key, rule))
     return problems
 
@@ -268,11 +268,9 @@ def _base_text(spec: SweepSpec) -> str:
         data = load_yaml(text, str(spec.base_path)).data
     except ScenarioError:
         return text  # its problems are reported at each point
-    if not isinstance(data, dict) or "scenario" not in data:
-        return text
-    own = [key for key in ("grid", "zip", "replications") if key in data]
-    if own:
-        keys = ", ".join(["scenario", *own])
+    marks = sweep_marks(data) if isinstance(data, dict) else []
+    if marks:
+        keys = ", ".join(marks)
         rule = f"is a sweep file (it has the keys {keys}), not a scenario"
         raise SweepError(
             [Problem(spec.source, line, "scenario", rule, spec.scenario_file)]

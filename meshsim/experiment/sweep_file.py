@@ -30,7 +30,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -47,6 +47,7 @@ from meshsim.scenario.yaml_loader import load_yaml
 __all__ = [
     "MAX_FILE_BYTES",
     "MAX_REPLICATIONS",
+    "SEED_RULE",
     "SWEEP_KEYS",
     "SweepError",
     "SweepSpec",
@@ -54,6 +55,8 @@ __all__ = [
     "parse_sweep_spec",
     "read_sweep_spec",
     "read_text",
+    "seeds_key",
+    "sweep_marks",
     "value_text",
 ]
 
@@ -69,6 +72,12 @@ SWEEP_KEYS: Final = (
     "set",
 )
 """Every key a sweep file may have, in the order the docs list them."""
+
+SEED_RULE: Final = "each replication's seed is spawned from the sweep's seed"
+"""Why a sweep's grid, zip, set and overrides may not give ``seed``."""
+
+# The keys only a sweep file has, besides ``scenario``.
+_OWN_KEYS: Final = ("grid", "zip", "replications")
 
 MAX_FILE_BYTES: Final = 1 << 20
 """Largest sweep or base scenario file read: 1 MiB."""
@@ -271,6 +280,7 @@ class _Checker:
         description = self.data.get("description", "")
         if not isinstance(description, str):
             self.fail(("description",), "must be text", description)
+            description = ""
         base = self._text("scenario", None)
         if "scenario" not in data:
             self.fail(("scenario",), "required key is missing")
@@ -291,7 +301,7 @@ class _Checker:
         return SweepSpec(
             source=self.where.source,
             name=name,
-            description=description if isinstance(description, str) else "",
+            description=description,
             scenario_file=base,
             base_path=base_dir / base,
             seed=1 if seed is None else seed,
@@ -354,12 +364,10 @@ class _Checker:
         for key, item in value.items():
             if not isinstance(key, str):
                 continue  # the reader has reported a key that is not text
-            if key == "seed" or key.startswith(("seed.", "seed[")):
-                rule = (
-                    "cannot be varied or set: each replication's seed is "
-                    "spawned from the sweep's seed"
+            if seeds_key(key):
+                self.fail(
+                    (section, key), f"cannot be varied or set: {SEED_RULE}"
                 )
-                self.fail((section, key), rule)
             elif not key.strip():
                 self.fail((section, key), "must be a dotted scenario key")
             else:
@@ -442,3 +450,16 @@ def _joined(steps: tuple[str, ...]) -> str:
         step if step.startswith("[") or index == 0 else f".{step}"
         for index, step in enumerate(steps)
     )
+
+
+def seeds_key(key: str) -> bool:
+    """Whether a dotted scenario key sets the seed or something in it."""
+    return key == "seed" or key.startswith(("seed.", "seed["))
+
+
+def sweep_marks(keys: Iterable[str]) -> list[str]:
+    """The keys among ``keys`` that show a sweep file (``scenario`` with
+    any of ``grid``, ``zip``, ``replications``), or none."""
+    present = set(keys)
+    own = [key for key in _OWN_KEYS if key in present]
+    return ["scenario", *own] if own and "scenario" in present else []

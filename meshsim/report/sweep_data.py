@@ -121,19 +121,15 @@ class SweepData:
 # by hand is refused with what it lacks, not drawn from in part).
 _RUN_COLUMNS: Final = ("point", "replication", "status")
 _POINT_COLUMNS: Final = ("point", "metric", "n", "failed", "mean", "ci95")
-_MANIFEST_TYPES: Final[dict[str, type | tuple[type, ...]]] = {
-    "sweep": str,
-    "description": str,
-    "parameters": list,
-    "points": list,
-    "warmup_s": (int, float),
-    "executor": dict,
-}
-_KIND_WORDS: Final[dict[type | tuple[type, ...], str]] = {
-    str: "text",
-    list: "a list",
-    (int, float): "a number",
-    dict: "a mapping",
+# Fields of the manifest the report reads: the types each may have, and
+# how the refusal says so.
+_MANIFEST_FIELDS: Final[dict[str, tuple[tuple[type, ...], str]]] = {
+    "sweep": ((str,), "text"),
+    "description": ((str,), "text"),
+    "parameters": ((list,), "a list"),
+    "points": ((list,), "a list"),
+    "warmup_s": ((int, float), "a number"),
+    "executor": ((dict,), "a mapping"),
 }
 
 
@@ -144,10 +140,10 @@ def read_sweep(folder: str | Path) -> SweepData:
     manifest = json.loads((path / "manifest.json").read_text())
     if not isinstance(manifest, dict):
         raise ValueError("manifest.json: not a JSON object")
-    for key, kind in _MANIFEST_TYPES.items():
-        if key in manifest and not isinstance(manifest[key], kind):
+    for key, (kinds, words) in _MANIFEST_FIELDS.items():
+        if key in manifest and not isinstance(manifest[key], kinds):
             raise ValueError(
-                f"manifest.json: {key} must be {_KIND_WORDS[kind]} "
+                f"manifest.json: {key} must be {words} "
                 f"(got {manifest[key]!r:.40})"
             )
     data = SweepData(

@@ -78,7 +78,7 @@ def _positive_seconds(value: object) -> float:
 def _run_seconds(value: object) -> float:
     seconds = _seconds(value)
     if seconds < MIN_RUN_S:
-        raise rule_error("must be at least 1ms")
+        raise rule_error(f"must be at least {format_duration(MIN_RUN_S)}")
     return seconds
 
 
