@@ -608,3 +608,22 @@ def test_svid_repr_does_not_show_the_private_key(
     svid = parse_svid(leaf.cert.public_bytes(PEM), _pkcs8(leaf.key, PEM))
     assert "private_key" not in repr(svid)
     assert repr(svid.spiffe_id) in repr(svid)
+
+
+def test_an_interrupt_during_path_validation_is_raised_not_a_refusal(
+    certs: CertFactory,
+    ca1: Issued,
+    verify_time: datetime,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Ctrl-C while the verifier runs meshsim's basicConstraints rule: the
+    # verifier turns whatever the rule raises into a failed path
+    intermediate = certs.intermediate(ca1)
+    leaf = certs.leaf(intermediate)
+
+    def interrupted(*args: Any) -> bool:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(x509.BasicConstraints, "ca", property(interrupted))
+    with pytest.raises(KeyboardInterrupt):
+        _verify([leaf, intermediate], [ca1], verify_time)
