@@ -62,7 +62,10 @@ def override(data: Mapping[str, Any], overrides: Sequence[str]) -> Overridden:
         source = f"override {text}"
         try:
             path, value = _parse(text, source)
-            _set(result.data, path, value)
+            # set on a copy: one that fails leaves no key half made
+            changed = copy.deepcopy(result.data)
+            _set(changed, path, value)
+            result.data = changed
         except _OverrideError as exc:
             result.problems.append(
                 Problem(source, None, exc.path, exc.rule, *exc.value)

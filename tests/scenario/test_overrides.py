@@ -95,6 +95,16 @@ def test_a_key_an_override_created_beneath_names_it(
     assert found[0].startswith("override pki.foo.bar=1: pki.foo: unknown key")
 
 
+def test_an_override_that_fails_leaves_no_key_behind(
+    problems_of: Problems,
+) -> None:
+    # foo would be made as an empty list before item 0 is found missing
+    assert problems_of(MINIMAL, "foo[0]=1", "mesh.x.y[2]=3") == [
+        "override foo[0]=1: foo: has no item 0 (it has 0)",
+        "override mesh.x.y[2]=3: mesh.x.y: has no item 2 (it has 0)",
+    ]
+
+
 def test_rule_broken_by_an_override_names_it(problems_of: Problems) -> None:
     assert problems_of(MINIMAL, "mesh.workloads=20") == [
         "override mesh.workloads=20: mesh.service_accounts: must not exceed "
