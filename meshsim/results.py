@@ -24,7 +24,7 @@ import re
 import shutil
 import socket
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -40,13 +40,16 @@ __all__ = [
     "OutputExistsError",
     "check_output",
     "check_writable",
+    "json_bytes",
     "refusing_os_errors",
     "remove_stale_staging",
     "staged_folder",
+    "table_bytes",
     "write_bytes",
     "write_figure",
     "write_json",
     "write_table",
+    "write_together",
 ]
 
 MANIFEST: Final = "manifest.json"
@@ -363,27 +366,49 @@ def _temporary(path: Path, suffix: str = "") -> tuple[int, str]:
 
 def write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to a temporary file beside ``path``, then rename."""
-    descriptor, temporary = _temporary(path)
+    write_together({path: data})
+
+
+def write_together(files: Mapping[Path, bytes]) -> None:
+    """Write each file's bytes to a temporary file beside it, then rename
+    them all, one right after another: a failure while writing leaves
+    every file as it was, and the files change within microseconds of
+    each other."""
+    written: dict[Path, str] = {}
     try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
+        for path, data in files.items():
+            descriptor, written[path] = _temporary(path)
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        for path, temporary in written.items():
+            os.replace(temporary, path)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        for temporary in written.values():
+            Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def json_bytes(data: Any) -> bytes:
+    """``data`` as indented JSON, ending with a new line."""
+    text = json.dumps(data, indent=2, sort_keys=False, default=str)
+    return (text + "\n").encode()
+
+
+def table_bytes(table: pd.DataFrame) -> bytes:
+    """A table as Parquet."""
+    return table.to_parquet(index=False)
 
 
 def write_json(path: Path, data: Any) -> None:
     """Write ``data`` as indented JSON."""
-    text = json.dumps(data, indent=2, sort_keys=False, default=str)
-    write_bytes(path, (text + "\n").encode())
+    write_bytes(path, json_bytes(data))
 
 
 def write_table(path: Path, table: pd.DataFrame) -> None:
     """Write a table as Parquet."""
-    write_bytes(path, table.to_parquet(index=False))
+    write_bytes(path, table_bytes(table))
 
 
 def write_figure(path: Path, figure: Figure) -> None:

@@ -26,6 +26,9 @@ from meshsim.cli.common import (
     catching_interrupts,
     fail,
     interrupted,
+    os_reason,
+    output_failed,
+    silence_stdout,
 )
 from meshsim.native import StaleBuildError, require_current
 
@@ -121,6 +124,12 @@ def entry() -> None:
     signal.signal(signal.SIGTERM, _terminate)
     try:
         main()
+    except OSError as error:
+        # click's own output (help, version, usage) found no room
+        if not output_failed(error):
+            raise
+        silence_stdout()
+        fail(f"cannot write output: {os_reason(error)}", EXIT_FAILED)
     except SystemExit as done:
         if done.code not in (EXIT_INTERRUPTED, EXIT_TERMINATED):
             raise

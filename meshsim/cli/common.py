@@ -10,6 +10,7 @@ internal error also prints its traceback.
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import io
 import os
@@ -46,9 +47,12 @@ __all__ = [
     "interrupted",
     "load_or_exit",
     "os_reason",
+    "output_failed",
     "overrides_option",
     "progress_console",
     "say",
+    "scenario_file_hint",
+    "silence_stdout",
     "sweep_file_hint",
     "table_console",
 ]
@@ -126,8 +130,9 @@ class Count(click.IntRange):
 
 
 class Folder(click.Path):
-    """A result folder's path, which may not be empty: the system would
-    read an empty one as the current folder."""
+    """A result folder's path, which may not be empty (the system would
+    read it as the current folder) or blank (a folder named by spaces is
+    a slip, not a choice)."""
 
     def __init__(self) -> None:
         super().__init__(path_type=Path)
@@ -140,6 +145,8 @@ class Folder(click.Path):
     ) -> Any:
         if value == "":
             self.fail("must not be empty", param, ctx)
+        if isinstance(value, str) and not value.strip():
+            self.fail(f"must not be blank (got {value!r})", param, ctx)
         return super().convert(value, param, ctx)
 
 
@@ -187,6 +194,25 @@ def sweep_file_hint(
         return None
     keys = ", ".join(marks)
     return f"{path}: a sweep file, it seems (it has the keys {keys}); {advice}"
+
+
+def scenario_file_hint(path: Path, error: ScenarioError) -> str | None:
+    """A line saying that ``path``, given as a sweep file, looks like a
+    scenario file, when ``error`` finds no ``scenario`` key and calls
+    scenario keys unknown; else None."""
+    from meshsim.experiment.sweep_file import scenario_marks
+
+    unknown = [p.path for p in error.problems if p.rule.startswith("unknown")]
+    missing = [p.path for p in error.problems if p.rule.startswith("required")]
+    marks = scenario_marks(unknown)
+    if not marks or "scenario" not in missing:
+        return None
+    keys = ", ".join(marks)
+    return (
+        f"{path}: a scenario file, it seems (it has the keys {keys}); "
+        "run it with meshsim run FILE, or name it as a sweep file's "
+        "scenario (docs/experiments.md)"
+    )
 
 
 def fail(message: str, status: int = EXIT_USAGE) -> NoReturn:
@@ -244,7 +270,8 @@ def guarded(command: Callable[_P, _R]) -> Callable[_P, _R]:
 
     A scenario problem prints its lines (status 2); an interrupt prints
     ``interrupted`` (130), SIGTERM ``terminated`` (143); a closed stdout
-    ends quietly (status 1); any other exception prints
+    ends quietly (status 1), one that cannot be written (a full disk)
+    says so (status 1); any other exception prints
     ``error: internal error: TYPE: MESSAGE (please report)`` (status 1),
     with the traceback first if ``MESHSIM_DEBUG`` is set. A command that
     wants a more precise word on an interrupt catches it itself.
@@ -254,7 +281,11 @@ def guarded(command: Callable[_P, _R]) -> Callable[_P, _R]:
     def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         try:
             with catching_interrupts():
-                return command(*args, **kwargs)
+                result = command(*args, **kwargs)
+                # a stdout that cannot take the output fails here, not
+                # as Python exits
+                sys.stdout.flush()
+                return result
         except ScenarioError as error:
             _report(error)
         except KeyboardInterrupt as stop:
@@ -263,18 +294,40 @@ def guarded(command: Callable[_P, _R]) -> Callable[_P, _R]:
             raise  # click's own usage errors and exits
         except BrokenPipeError:
             # the reader of stdout went away (``| head``): stop quietly
-            _silence_stdout()
+            silence_stdout()
             sys.exit(EXIT_FAILED)
+        except OSError as error:
+            if not output_failed(error):
+                _internal(error)
+            silence_stdout()
+            fail(f"cannot write output: {os_reason(error)}", EXIT_FAILED)
         except Exception as error:
-            if _debugging():
-                traceback.print_exc(file=sys.stderr)
-            kind = type(error).__name__
-            fail(
-                f"internal error: {kind}: {error} (please report)",
-                EXIT_FAILED,
-            )
+            _internal(error)
 
     return run
+
+
+# What a write that found no room fails with.
+_NO_ROOM: Final = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def _internal(error: Exception) -> NoReturn:
+    """``internal error`` with the exception (its traceback first with
+    ``MESHSIM_DEBUG``), status 1."""
+    if _debugging():
+        traceback.print_exception(error, file=sys.stderr)
+    kind = type(error).__name__
+    fail(f"internal error: {kind}: {error} (please report)", EXIT_FAILED)
+
+
+def output_failed(error: OSError) -> bool:
+    """Whether ``error`` is a write that found no room (``>/dev/full``, a
+    full disk or quota).
+
+    Such an error names no file when it comes from standard output; the
+    commands' own files are written with errors of their own.
+    """
+    return error.filename is None and error.errno in _NO_ROOM
 
 
 def interrupted(stop: KeyboardInterrupt, message: str) -> NoReturn:
@@ -360,7 +413,7 @@ def _report(error: ScenarioError) -> NoReturn:
     sys.exit(EXIT_USAGE)
 
 
-def _silence_stdout() -> None:
+def silence_stdout() -> None:
     """Point stdout at the null device so that exiting flushes nothing."""
     with contextlib.suppress(OSError, ValueError):
         devnull = os.open(os.devnull, os.O_WRONLY)

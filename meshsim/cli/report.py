@@ -10,6 +10,7 @@ from rich.markup import escape
 
 from meshsim.cli.common import (
     EXIT_FAILED,
+    Folder,
     OneLineCommand,
     fail,
     guarded,
@@ -24,7 +25,7 @@ _out = Console(soft_wrap=True, highlight=False)
 
 
 @click.command(cls=OneLineCommand)
-@click.argument("folder", type=click.Path(path_type=Path))
+@click.argument("folder", type=Folder())
 @guarded
 def report(folder: Path) -> None:
     """Draw the figures of the sweep in FOLDER and write report.html."""

@@ -36,12 +36,14 @@ from meshsim.cli.common import (
     overrides_option,
     progress_console,
     say,
+    scenario_file_hint,
 )
 from meshsim.experiment import (
     MAX_JOBS,
     DaskExecutor,
     Executor,
     LocalExecutor,
+    SchedulerError,
     SerialExecutor,
     Sweep,
     SweepError,
@@ -135,6 +137,9 @@ def sweep(
     try:
         plan = load_sweep(sweep_file, overrides, replications)
     except SweepError as error:
+        hint = scenario_file_hint(sweep_file, error)
+        if hint is not None:
+            say(hint)
         for problem in error.problems:
             say(str(problem))
         sys.exit(2)
@@ -177,9 +182,11 @@ def sweep(
         )
     except BrokenPipeError:
         raise  # stdout's reader went away: guarded ends quietly
+    except SchedulerError as error:
+        fail(f"--scheduler: {error}; nothing written", EXIT_FAILED)
     except OSError as error:
-        # A folder that cannot be written, a scheduler that cannot be
-        # reached: what was stored stays, and a run of the same command
+        # A folder that cannot be written, a scheduler lost midway: what
+        # was stored stays, and a run of the same command
         # resumes from it.
         fail(
             f"{os_reason(error)}; finished runs are kept in {out}; once "

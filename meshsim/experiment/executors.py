@@ -25,10 +25,12 @@ from meshsim.experiment.worker import end_with
 from meshsim.signals import signals_held
 
 __all__ = [
+    "CONNECT_TIMEOUT_S",
     "MAX_JOBS",
     "DaskExecutor",
     "Executor",
     "LocalExecutor",
+    "SchedulerError",
     "SerialExecutor",
     "default_jobs",
     "scheduler_problem",
@@ -40,6 +42,9 @@ R = TypeVar("R")
 MAX_JOBS = 1024
 """The most worker processes a local executor starts (a pool larger than
 this on one machine only thrashes)."""
+
+CONNECT_TIMEOUT_S = 10.0
+"""How long a Dask executor tries to reach its scheduler."""
 
 # tasks in flight per worker
 _QUEUED_PER_WORKER = 2
@@ -191,11 +196,19 @@ def scheduler_problem(address: str) -> str | None:
     return None
 
 
+class SchedulerError(ConnectionError):
+    """The Dask scheduler could not be reached, or did not answer as
+    one."""
+
+
 class DaskExecutor:
     """A Dask distributed cluster: the scheduler at ``address``, or,
     without one, a cluster of ``jobs`` single-thread worker processes on
     this machine's loopback interface, closed when the sweep ends.
 
+    Used as a context manager, it connects (or starts the local cluster)
+    on entering, so that a scheduler that cannot be reached fails before
+    anything is written; otherwise each :meth:`map_unordered` connects.
     Workers must have meshsim installed (the same version: the manifest
     records the client's).
 
@@ -204,10 +217,17 @@ class DaskExecutor:
     """
 
     def __init__(
-        self, address: str | None = None, jobs: int | None = None
+        self,
+        address: str | None = None,
+        jobs: int | None = None,
+        connect_timeout_s: float = CONNECT_TIMEOUT_S,
     ) -> None:
         self.address = address
         self.jobs = _workers(jobs)
+        self.connect_timeout_s = connect_timeout_s
+        # distributed's objects carry no annotations: held as Any
+        self._client: Any = None
+        self._cluster: Any = None
 
     @property
     def description(self) -> dict[str, Any]:
@@ -215,25 +235,21 @@ class DaskExecutor:
             return {"kind": "dask", "scheduler": "local", "workers": self.jobs}
         return {"kind": "dask", "scheduler": self.address}
 
+    def __enter__(self) -> DaskExecutor:
+        self._connect()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._disconnect()
+
     def map_unordered(
         self, function: Callable[[T], R], tasks: Iterable[T]
     ) -> Iterator[R]:
-        # distributed's functions carry no annotations: held as Any
         distributed: Any = importlib.import_module("distributed")
-
-        cluster = None
-        if self.address is None:
-            cluster = distributed.LocalCluster(
-                n_workers=self.jobs,
-                threads_per_worker=1,
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address="127.0.0.1:0",
-                silence_logs=logging.ERROR,
-            )
-        client = distributed.Client(
-            cluster if cluster is not None else self.address
-        )
+        connected_here = self._client is None
+        if connected_here:
+            self._connect()
+        client = self._client
         try:
             workers = max(1, sum(client.nthreads().values()))
             pending_tasks = iter(tasks)
@@ -250,6 +266,45 @@ class DaskExecutor:
                 result: R = future.result()
                 yield result
         finally:
+            if connected_here:
+                self._disconnect()
+
+    def _connect(self) -> None:
+        """Start the local cluster, or reach the scheduler; raise
+        :class:`SchedulerError` if it does not answer as one."""
+        distributed: Any = importlib.import_module("distributed")
+        if self.address is None:
+            self._cluster = distributed.LocalCluster(
+                n_workers=self.jobs,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address="127.0.0.1:0",
+                silence_logs=logging.ERROR,
+            )
+            try:
+                self._client = distributed.Client(self._cluster)
+            except BaseException:
+                self._disconnect()
+                raise
+            return
+        try:
+            self._client = distributed.Client(
+                self.address, timeout=self.connect_timeout_s
+            )
+        except OSError as error:
+            # distributed says which address and how long it tried
+            raise SchedulerError(str(error)) from None
+        except Exception:
+            # garbage read as a message: a length of exabytes, a bad frame
+            raise SchedulerError(
+                f"{self.address} does not answer as a Dask scheduler"
+            ) from None
+
+    def _disconnect(self) -> None:
+        client, cluster = self._client, self._cluster
+        self._client = self._cluster = None
+        if client is not None:
             client.close()
-            if cluster is not None:
-                cluster.close()
+        if cluster is not None:
+            cluster.close()

@@ -7,6 +7,7 @@ import json
 import platform
 import sys
 from collections.abc import Callable, Generator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -22,7 +23,7 @@ from meshsim.experiment.plan import Sweep
 from meshsim.experiment.store import SweepFolder, writing_alone
 from meshsim.experiment.tables import points_table, runs_table
 from meshsim.experiment.worker import Replication, run_replication
-from meshsim.results import write_json, write_table
+from meshsim.results import json_bytes, table_bytes, write_together
 from meshsim.scenario import dump_resolved
 
 __all__ = [
@@ -97,10 +98,13 @@ def run_sweep(
 
     Each replication is stored as it finishes; the tables and manifest
     are rebuilt from all stored replications at the end. ``executor``
-    defaults to local processes on every core. With ``retry_failed``,
-    stored failures are run again. Raise ``WrongSweepError`` if ``out``
-    holds another sweep and ``force`` is not given, or if another sweep
-    is writing to it now.
+    defaults to local processes on every core; one that is a context
+    manager (:class:`DaskExecutor`) is entered first, so that a
+    scheduler that cannot be reached fails before anything is written.
+    With ``retry_failed``, stored failures are run again. Raise
+    ``WrongSweepError`` if ``out`` holds another sweep and ``force`` is
+    not given, or if another sweep is writing to it now;
+    ``SchedulerError`` if the executor's scheduler cannot be reached.
     """
     require_instance("sweep", sweep, Sweep)
     require_path("out", out)
@@ -115,23 +119,28 @@ def run_sweep(
         raise TypeError(
             f"progress: must be callable (got {type(progress).__name__})"
         )
-    with writing_alone(Path(out)):
+    chosen = executor if executor is not None else LocalExecutor()
+    # An executor that connects somewhere does so before anything is
+    # written.
+    connected = (
+        chosen if isinstance(chosen, AbstractContextManager) else nullcontext()
+    )
+    with connected, writing_alone(Path(out)):
         return _run_sweep(
-            sweep, Path(out), executor, force, retry_failed, command, progress
+            sweep, Path(out), chosen, force, retry_failed, command, progress
         )
 
 
 def _run_sweep(
     sweep: Sweep,
     out: Path,
-    executor: Executor | None,
+    executor: Executor,
     force: bool,
     retry_failed: bool,
     command: str,
     progress: Callable[[SweepProgress], None] | None,
 ) -> SweepOutcome:
     started_at = datetime.now(UTC)
-    executor = executor if executor is not None else LocalExecutor()
     folder = SweepFolder(Path(out), sweep)
     guard = folder.open(sweep.spec.text.encode(), force)
 
@@ -158,12 +167,14 @@ def _run_sweep(
     records = folder.stored()
     runs = runs_table(sweep, records.values())
     points = points_table(runs, sweep.varied_keys)
-    write_table(folder.path / "runs.parquet", runs)
-    write_table(folder.path / "points.parquet", points)
     failed = int((runs["status"] != "ok").sum())
-    write_json(
-        folder.path / "manifest.json",
-        _manifest(sweep, guard, executor, command, started_at, failed),
+    manifest = _manifest(sweep, guard, executor, command, started_at, failed)
+    write_together(
+        {
+            folder.path / "runs.parquet": table_bytes(runs),
+            folder.path / "points.parquet": table_bytes(points),
+            folder.path / "manifest.json": json_bytes(manifest),
+        }
     )
     return SweepOutcome(
         folder.path, runs, points, len(tasks), len(stored), failed

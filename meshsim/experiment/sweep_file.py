@@ -38,9 +38,11 @@ from typing import Any, Final
 from meshsim.scenario import (
     KeyPath,
     Problem,
+    Scenario,
     ScenarioError,
     parse_duration,
 )
+from meshsim.scenario.load import MAX_FILE_BYTES, read_source
 from meshsim.scenario.problems import DOCUMENT, format_path
 from meshsim.scenario.yaml_loader import load_yaml
 
@@ -55,6 +57,7 @@ __all__ = [
     "parse_sweep_spec",
     "read_sweep_spec",
     "read_text",
+    "scenario_marks",
     "seeds_key",
     "sweep_marks",
     "value_text",
@@ -78,9 +81,6 @@ SEED_RULE: Final = "each replication's seed is spawned from the sweep's seed"
 
 # The keys only a sweep file has, besides ``scenario``.
 _OWN_KEYS: Final = ("grid", "zip", "replications")
-
-MAX_FILE_BYTES: Final = 1 << 20
-"""Largest sweep or base scenario file read: 1 MiB."""
 
 MAX_REPLICATIONS: Final = 10_000
 """Most replications of one point."""
@@ -148,21 +148,9 @@ class SweepSpec:
 def read_text(path: Path, source: str) -> str:
     """The UTF-8 text of a file of at most :data:`MAX_FILE_BYTES`."""
     try:
-        with open(path, "rb") as stream:
-            raw = stream.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        rule = f"cannot be read: {exc.strerror or exc}"
-        raise SweepError([Problem(source, None, DOCUMENT, rule)]) from None
-    if len(raw) > MAX_FILE_BYTES:
-        rule = f"is larger than {MAX_FILE_BYTES} bytes"
-        raise SweepError([Problem(source, None, DOCUMENT, rule)])
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        rule = f"not valid UTF-8 at byte offset {exc.start}"
-        bad = raw[exc.start : exc.end]
-        raise SweepError([Problem(source, line, DOCUMENT, rule, bad)]) from None
+        return read_source(path, source)
+    except ScenarioError as error:
+        raise SweepError(error.problems) from None
 
 
 def value_text(value: Any) -> str:
@@ -455,6 +443,17 @@ def _joined(steps: tuple[str, ...]) -> str:
 def seeds_key(key: str) -> bool:
     """Whether a dotted scenario key sets the seed or something in it."""
     return key == "seed" or key.startswith(("seed.", "seed["))
+
+
+def scenario_marks(keys: Iterable[str]) -> list[str]:
+    """The keys among ``keys`` that a scenario has and a sweep file does
+    not (``duration``, ``mesh``, ...), in the scenario's order."""
+    present = set(keys)
+    return [
+        key
+        for key in Scenario.model_fields
+        if key in present and key not in SWEEP_KEYS
+    ]
 
 
 def sweep_marks(keys: Iterable[str]) -> list[str]:

@@ -13,7 +13,12 @@ from meshsim.scenario.schema import Scenario
 from meshsim.scenario.validate import check_data
 from meshsim.scenario.yaml_loader import load_yaml
 
-__all__ = ["MAX_FILE_BYTES", "load_scenario", "parse_scenario"]
+__all__ = [
+    "MAX_FILE_BYTES",
+    "load_scenario",
+    "parse_scenario",
+    "read_source",
+]
 
 MAX_FILE_BYTES: Final = 1 << 20
 """Largest scenario file read: 1 MiB, far above any real scenario."""
@@ -27,6 +32,17 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
     require_path("path", path)
     require_texts("overrides", overrides)
     source = str(path)
+    text = read_source(path, source)
+    return parse_scenario(text, source, overrides)
+
+
+def read_source(path: str | Path, source: str) -> str:
+    """The UTF-8 text of the file at ``path``, of at most
+    :data:`MAX_FILE_BYTES`; ``source`` names it in problems.
+
+    A pipe is read like a file (``<(...)`` in a shell), so one that
+    nobody writes to waits, as ``cat`` does.
+    """
     try:
         with open(path, "rb") as stream:
             raw = stream.read(MAX_FILE_BYTES + 1)
@@ -38,7 +54,7 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
         raise ScenarioError([Problem(source, None, DOCUMENT, rule)])
 
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         rule = f"not valid UTF-8 at byte offset {exc.start}"
@@ -46,7 +62,6 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
         raise ScenarioError(
             [Problem(source, line, DOCUMENT, rule, bad)]
         ) from None
-    return parse_scenario(text, source, overrides)
 
 
 def parse_scenario(

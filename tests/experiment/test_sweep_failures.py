@@ -3,7 +3,9 @@ the others; the command then exits with status 1."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import socket
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,8 @@ from click.testing import CliRunner
 import meshsim.experiment.worker
 from meshsim.cli import main
 from meshsim.experiment import (
+    DaskExecutor,
+    SchedulerError,
     SerialExecutor,
     load_sweep,
     replication_seeds,
@@ -173,3 +177,71 @@ def test_a_folder_that_cannot_be_written_is_one_line_and_status_1(
         f"error: File exists ({out / 'runs'}); finished runs are kept in "
         f"{out}; once that is mended, run the same command again to resume"
     )
+
+
+@pytest.fixture
+def not_a_scheduler() -> Iterator[str]:
+    """The address of a loopback server that answers every connection
+    with an HTTP response, as a web server would."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.1)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                peer, _ = server.accept()
+            except TimeoutError:
+                continue
+            with peer:
+                peer.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    host, port = server.getsockname()
+    yield f"tcp://{host}:{port}"
+    stop.set()
+    thread.join()
+    server.close()
+
+
+def test_a_scheduler_that_is_no_dask_scheduler_is_refused_before_writing(
+    write_sweep: Callable[..., Path], tmp_path: Path, not_a_scheduler: str
+) -> None:
+    out = tmp_path / "out"
+    path = str(write_sweep(SWEEP))
+
+    result = CliRunner().invoke(
+        main,
+        [
+            "sweep", path, "--out", str(out),
+            "--executor", "dask", "--scheduler", not_a_scheduler,
+        ],
+    )  # fmt: skip
+
+    assert result.exit_code == 1, result.output
+    assert result.output == (
+        f"error: --scheduler: {not_a_scheduler} does not answer as a Dask "
+        "scheduler; nothing written\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "small.yaml",
+        "tiny.yaml",
+    ]
+
+
+def test_a_scheduler_that_cannot_be_reached_fails_before_writing(
+    write_sweep: Callable[..., Path], tmp_path: Path
+) -> None:
+    # a port just freed: nobody listens there
+    with socket.create_server(("127.0.0.1", 0)) as closed:
+        host, port = closed.getsockname()
+    sweep = load_sweep(write_sweep(SWEEP))
+    out = tmp_path / "out"
+    executor = DaskExecutor(f"tcp://{host}:{port}", connect_timeout_s=0.5)
+
+    with pytest.raises(SchedulerError, match="Timed out trying to connect"):
+        run_sweep(sweep, out, executor)
+
+    assert not out.exists()
+    assert not (tmp_path / ".out.lock").exists()

@@ -132,6 +132,11 @@ def test_bad_override_is_one_line_and_status_2(tmp_path: Path) -> None:
         # an empty --out would be the current folder
         ("run", str(DEFAULT), "--out", ""),
         ("sweep", "s.yaml", "--out", ""),
+        ("report", ""),
+        # a folder named by spaces is a slip
+        ("run", str(DEFAULT), "--out", " "),
+        ("sweep", "s.yaml", "--out", "\t"),
+        ("report", "  "),
     ],
 )
 def test_usage_errors_are_one_line_and_status_2(args: tuple[str, ...]) -> None:
@@ -521,6 +526,27 @@ def test_closed_stdout_ends_quietly() -> None:
     assert done.stderr == ""
 
 
+@pytest.mark.parametrize(
+    "arguments",
+    [("validate", str(DEFAULT)), ("profiles",), ("--help",), ("--version",)],
+)
+def test_output_with_no_room_is_one_line_and_status_1(
+    arguments: tuple[str, ...],
+) -> None:
+    with open("/dev/full", "w") as full:  # every write: ENOSPC
+        done = subprocess.run(
+            meshsim(*arguments),
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    assert done.returncode == 1
+    assert done.stderr == (
+        "error: cannot write output: No space left on device\n"
+    )
+
+
 def test_interrupt_swallowed_by_a_library_still_stops_the_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -563,3 +589,19 @@ def test_a_sweep_file_given_for_a_scenario_is_named_as_one(
         f"{sweep}: a sweep file, it seems (it has the keys scenario, grid, "
         f"replications); {advice}"
     )
+
+
+def test_a_scenario_file_given_for_a_sweep_is_named_as_one(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "o"
+
+    result = invoke("sweep", str(DEFAULT), "--out", str(out))
+
+    assert result.exit_code == 2
+    assert result.output.splitlines()[0] == (
+        f"{DEFAULT}: a scenario file, it seems (it has the keys duration, "
+        "mesh, pki, ca, traffic, attacks); run it with meshsim run FILE, or "
+        "name it as a sweep file's scenario (docs/experiments.md)"
+    )
+    assert not out.exists()

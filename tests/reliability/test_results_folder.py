@@ -33,6 +33,7 @@ from meshsim.results import (
     remove_stale_staging,
     staged_folder,
     write_bytes,
+    write_together,
 )
 from meshsim.runner import Run, run_scenario, save_run
 from meshsim.scenario import load_scenario
@@ -234,6 +235,31 @@ def test_failed_write_keeps_the_previous_file(
 
     assert target.read_bytes() == b'{"old": true}'
     assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]
+
+
+def test_files_written_together_all_stay_old_when_one_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = tmp_path / "runs.parquet", tmp_path / "manifest.json"
+    write_together({first: b"old runs", second: b"old manifest"})
+    real_fsync, synced = os.fsync, []
+
+    def fail_second(descriptor: int) -> None:
+        synced.append(descriptor)
+        if len(synced) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", fail_second)
+    with pytest.raises(OSError, match="No space"):
+        write_together({first: b"new runs", second: b"new manifest"})
+
+    assert first.read_bytes() == b"old runs"
+    assert second.read_bytes() == b"old manifest"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "manifest.json",
+        "runs.parquet",
+    ]
 
 
 def test_ctrl_c_during_the_final_rename_waits_for_it(
