@@ -59,7 +59,7 @@ def override(data: Mapping[str, Any], overrides: Sequence[str]) -> Overridden:
     """Apply overrides, collecting the problems instead of raising."""
     result = Overridden(copy.deepcopy(dict(data)))
     for text in overrides:
-        source = f"override {text}"
+        source = f"override {_shown(text)}"
         try:
             path, value = _parse(text, source)
             # set on a copy: one that fails leaves no key half made
@@ -84,6 +84,11 @@ class _OverrideError(Exception):
 
 
 def _parse(text: str, source: str) -> tuple[KeyPath, object]:
+    undecodable = _undecodable(text)
+    if undecodable:
+        # the shell passed bytes that are not UTF-8; Python keeps them as
+        # lone surrogates, which YAML would call control characters
+        raise _OverrideError(DOCUMENT, "not valid UTF-8", undecodable)
     key, equals, value_text = text.partition("=")
     if not equals or not key.strip():
         raise _OverrideError(DOCUMENT, _FORM, text)
@@ -99,6 +104,24 @@ def _parse(text: str, source: str) -> tuple[KeyPath, object]:
         first = document.problems[0]
         raise _OverrideError(shown, first.rule, first.value)
     return path, document.data
+
+
+def _shown(text: str) -> str:
+    """``text`` with the bytes that were not UTF-8 shown as ``\\xNN``, as
+    they were given."""
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate given from Python
+        return ascii(text)[1:-1]
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def _undecodable(text: str) -> bytes:
+    """The bytes of a command-line argument that were not UTF-8 (Python
+    reads each as a surrogate escape, U+DC80 to U+DCFF)."""
+    return bytes(
+        ord(char) - 0xDC00 for char in text if "\udc80" <= char <= "\udcff"
+    )
 
 
 def _key_path(key: str) -> KeyPath:

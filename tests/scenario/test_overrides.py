@@ -105,6 +105,16 @@ def test_an_override_that_fails_leaves_no_key_behind(
     ]
 
 
+def test_an_override_of_bytes_that_are_not_utf8_says_so(
+    problems_of: Problems,
+) -> None:
+    # Python reads such arguments with surrogate escapes (U+DCxx)
+    assert problems_of(MINIMAL, "name=caf\udce9\udcff") == [
+        "override name=caf\\xe9\\xff: (document): not valid UTF-8 "
+        "(got b'\\xe9\\xff')"
+    ]
+
+
 def test_rule_broken_by_an_override_names_it(problems_of: Problems) -> None:
     assert problems_of(MINIMAL, "mesh.workloads=20") == [
         "override mesh.workloads=20: mesh.service_accounts: must not exceed "
