@@ -186,7 +186,7 @@ def _issued_by(child: x509.Certificate, issuer: x509.Certificate) -> bool:
 # An interrupt (Ctrl-C) that lands while the verifier runs a Python rule
 # is turned into a failed path whose reason names it; it is raised again.
 # NOTE: found by the verifier's wording, which tests/pki/test_svid.py
-# pins; there is no other way to tell it from the outside.
+# pins; it can go if cryptography lets a rule's exception through.
 _INTERRUPTED = "validator failed: KeyboardInterrupt"
 
 
