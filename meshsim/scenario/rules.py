@@ -18,7 +18,12 @@ from meshsim.scenario.problems import KeyPath
 if TYPE_CHECKING:
     from meshsim.scenario.schema import Agent, Mesh, Pki, Scenario
 
-__all__ = ["Finding", "check_scenario", "class_traffic_blockers"]
+__all__ = [
+    "CA_BACKDATE_S",
+    "Finding",
+    "check_scenario",
+    "class_traffic_blockers",
+]
 
 _INDEXED: Final = re.compile(r"(?P<prefix>[a-z]+)-(?P<index>0|[1-9][0-9]{0,8})")
 
@@ -194,28 +199,48 @@ def _check_attacks(scenario: Scenario) -> Iterator[Finding]:
             )
 
 
-# The CA's first root is valid from an hour before the run (mesh/ca.py).
-_ROOT_BACKDATE_S = 3600.0
+CA_BACKDATE_S: Final = 3600.0
+"""CA certificates are valid from this long before they are made
+(``meshsim.mesh.ca.CA_BACKDATE_S``; a test keeps the two equal)."""
+
+_BACKDATE: Final = format_duration(CA_BACKDATE_S)
 
 
 def _check_hierarchy(scenario: Scenario) -> Iterator[Finding]:
     ca = scenario.ca
+    yield from _check_ca_lifetimes(scenario)
     renews_root = (
         ca.root_reissue_at is not None
         or ca.root_rotations
         or (ca.rotation is not None and ca.intermediate_ttl is None)
     )
-    root_end = scenario.pki.root_ttl - _ROOT_BACKDATE_S
+    root_end = scenario.pki.root_ttl - CA_BACKDATE_S
     if not renews_root and scenario.duration > root_end:
         yield Finding(
             ("duration",),
             f"outlasts the root, which expires at "
             f"{format_duration(max(root_end, 0.0))} (pki.root_ttl less its "
-            "1h backdate) and is never replaced; set ca.rotation, "
+            f"{_BACKDATE} backdate) and is never replaced; set ca.rotation, "
             "ca.root_reissue_at or ca.root_rotations, or a longer root_ttl",
             format_duration(scenario.duration),
             (("pki", "root_ttl"), ("ca",)),
         )
+    renews_signer = ca.rotation is not None or any(
+        change.key == "new" for change in ca.root_rotations
+    )
+    if ca.intermediate_ttl is not None and not renews_signer:
+        signer_end = ca.intermediate_ttl - CA_BACKDATE_S
+        if scenario.duration > signer_end:
+            yield Finding(
+                ("duration",),
+                f"outlasts the intermediate, which expires at "
+                f"{format_duration(max(signer_end, 0.0))} "
+                f"(ca.intermediate_ttl less its {_BACKDATE} backdate) and is "
+                "never replaced; set ca.rotation or a longer "
+                "intermediate_ttl",
+                format_duration(scenario.duration),
+                (("ca",),),
+            )
     rotation = scenario.ca.rotation
     if rotation is not None and rotation.activate_at <= rotation.prepare_at:
         yield Finding(
@@ -228,6 +253,58 @@ def _check_hierarchy(scenario: Scenario) -> Iterator[Finding]:
     for index, change in enumerate(scenario.ca.root_rotations):
         path = ("ca", "root_rotations", index, "at")
         yield from _before_end(scenario, path, change.at)
+
+
+def _check_ca_lifetimes(scenario: Scenario) -> Iterator[Finding]:
+    """CA certificates must outlive their backdate, and may not be due for
+    re-issue or replacement the moment they are made (each new one would
+    be too, at the same simulated instant, for ever)."""
+    ca = scenario.ca
+    lifetimes = (
+        (("pki", "root_ttl"), scenario.pki.root_ttl),
+        (("ca", "intermediate_ttl"), ca.intermediate_ttl),
+    )
+    for path, ttl in lifetimes:
+        if ttl is not None and ttl <= CA_BACKDATE_S:
+            yield Finding(
+                path,
+                f"must be longer than {_BACKDATE}: CA certificates are "
+                f"valid from {_BACKDATE} before they are made",
+                format_duration(ttl),
+            )
+
+    root_ttl = scenario.pki.root_ttl
+    reissue_at = ca.root_reissue_at
+    if (
+        reissue_at is not None
+        and root_ttl > CA_BACKDATE_S
+        and (1.0 - reissue_at) * root_ttl <= CA_BACKDATE_S
+    ):
+        yield Finding(
+            ("ca", "root_reissue_at"),
+            f"must be below {1.0 - CA_BACKDATE_S / root_ttl:.4g}: with "
+            f"pki.root_ttl {format_duration(root_ttl)}, a root valid from "
+            f"{_BACKDATE} before it is made would be due for re-issue at once",
+            reissue_at,
+            (("pki", "root_ttl"),),
+        )
+
+    signer = "ca.intermediate_ttl" if ca.intermediate_ttl else "pki.root_ttl"
+    signer_ttl = ca.intermediate_ttl or root_ttl
+    rotation = ca.rotation
+    if (
+        rotation is not None
+        and signer_ttl > CA_BACKDATE_S
+        and rotation.activate_at * signer_ttl <= CA_BACKDATE_S
+    ):
+        yield Finding(
+            ("ca", "rotation", "activate_at"),
+            f"must be above {CA_BACKDATE_S / signer_ttl:.4g}: with {signer} "
+            f"{format_duration(signer_ttl)}, a signing CA valid from "
+            f"{_BACKDATE} before it is made would be replaced at once",
+            rotation.activate_at,
+            (("pki", "root_ttl"), ("ca", "intermediate_ttl")),
+        )
 
 
 def _check_clocks(mesh: Mesh) -> Iterator[Finding]:

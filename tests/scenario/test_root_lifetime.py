@@ -1,10 +1,14 @@
-"""A run may not outlast a root that nothing replaces."""
+"""A run may not outlast a CA certificate that nothing replaces, and no CA
+certificate may be due for re-issue or replacement the moment it is
+made."""
 
 from __future__ import annotations
 
 import pytest
 
+from meshsim.mesh import ca
 from meshsim.scenario import ScenarioError, parse_scenario
+from meshsim.scenario.rules import CA_BACKDATE_S
 
 BASE = "name: r\nduration: 4d\npki: {root_ttl: 2d}\n"
 
@@ -32,3 +36,109 @@ def test_run_longer_than_an_unreplaced_root_is_refused():
 )
 def test_a_root_that_is_replaced_may_be_outlasted(renewal):
     assert parse_scenario(BASE + renewal, "r.yaml").duration == 4 * 86400
+
+
+def _problems(text: str) -> list[str]:
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario(text, "r.yaml")
+    return [str(problem) for problem in caught.value.problems]
+
+
+def test_backdates_are_the_same_in_rules_and_ca():
+    assert CA_BACKDATE_S == ca.CA_BACKDATE_S == 3600.0
+
+
+@pytest.mark.parametrize(
+    ("lifetimes", "line", "key"),
+    [
+        ("pki: {root_ttl: 1h, workload_ttl: 10m}\n", 3, "pki.root_ttl"),
+        ("ca: {intermediate_ttl: 1h, root_reissue_at: 0.2}\n", 3,
+         "ca.intermediate_ttl"),
+    ],
+)  # fmt: skip
+def test_a_ca_lifetime_within_the_backdate_is_refused(lifetimes, line, key):
+    # valid from 1h before it is made, a 1h certificate is over at once
+    text = "name: r\nduration: 10m\n" + lifetimes
+    if key == "pki.root_ttl":
+        text += "ca: {root_reissue_at: 0.2}\n"
+
+    assert (
+        f"r.yaml:{line}: {key}: must be longer than 1h: CA certificates "
+        "are valid from 1h before they are made (got '1h')"
+    ) in _problems(text)
+
+
+@pytest.mark.parametrize(
+    ("root_ttl", "reissue_at", "limit"),
+    [
+        # (1 - f) * ttl <= 1h: due at once; the limit is 1 - 1h / ttl
+        ("2h", 0.6, "0.5"),
+        ("2h", 0.5, "0.5"),
+        ("1h1m", 0.2, "0.01639"),
+    ],
+)
+def test_a_root_due_for_reissue_when_made_is_refused(
+    root_ttl, reissue_at, limit
+):
+    text = (
+        f"name: r\nduration: 2m\n"
+        f"pki: {{root_ttl: {root_ttl}, workload_ttl: 10m}}\n"
+        f"ca: {{root_reissue_at: {reissue_at}}}\n"
+    )
+
+    assert _problems(text) == [
+        f"r.yaml:4: ca.root_reissue_at: must be below {limit}: with "
+        f"pki.root_ttl {root_ttl}, a root valid from 1h before it is made "
+        f"would be due for re-issue at once (got {reissue_at})"
+    ]
+
+
+def test_a_root_due_for_reissue_after_it_is_made_is_accepted():
+    text = "name: r\nduration: 4h\npki: {root_ttl: 2h, workload_ttl: 10m}\n"
+    scenario = parse_scenario(text + "ca: {root_reissue_at: 0.49}\n", "r.yaml")
+
+    assert scenario.ca.root_reissue_at == 0.49
+
+
+def test_a_signer_replaced_as_soon_as_it_is_made_is_refused():
+    # 0.8 * 75m = 60m: each new intermediate would activate at once
+    text = (
+        "name: r\nduration: 2h\npki: {workload_ttl: 10m}\n"
+        "ca: {intermediate_ttl: 75m, "
+        "rotation: {prepare_at: 0.5, activate_at: 0.8}}\n"
+    )
+
+    assert _problems(text) == [
+        "r.yaml:4: ca.rotation.activate_at: must be above 0.8: with "
+        "ca.intermediate_ttl 1h15m, a signing CA valid from 1h before it is "
+        "made would be replaced at once (got 0.8)"
+    ]
+
+
+def test_run_longer_than_an_unreplaced_intermediate_is_refused():
+    text = (
+        "name: r\nduration: 2h\npki: {workload_ttl: 10m}\n"
+        "ca: {intermediate_ttl: 2h}\n"
+    )
+
+    assert _problems(text) == [
+        "r.yaml:2: duration: outlasts the intermediate, which expires at 1h "
+        "(ca.intermediate_ttl less its 1h backdate) and is never replaced; "
+        "set ca.rotation or a longer intermediate_ttl (got '2h')"
+    ]
+
+
+@pytest.mark.parametrize(
+    "renewal",
+    [
+        "rotation: {prepare_at: 0.5, activate_at: 0.8}",
+        "root_rotations: [{at: 30m}]",
+    ],
+)
+def test_an_intermediate_that_is_replaced_may_be_outlasted(renewal):
+    text = (
+        "name: r\nduration: 4h\npki: {workload_ttl: 10m}\n"
+        f"ca: {{intermediate_ttl: 2h, {renewal}}}\n"
+    )
+
+    assert parse_scenario(text, "r.yaml").duration == 4 * 3600
