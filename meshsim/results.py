@@ -37,10 +37,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MANIFEST",
+    "RUN_ENTRIES",
+    "SCENARIO",
     "OutputExistsError",
     "check_output",
     "check_writable",
     "json_bytes",
+    "refuse_foreign",
     "refusing_os_errors",
     "remove_stale_staging",
     "staged_folder",
@@ -54,6 +57,14 @@ __all__ = [
 
 MANIFEST: Final = "manifest.json"
 """The file that marks a folder as a meshsim result (see runner)."""
+
+SCENARIO: Final = "scenario.yaml"
+"""A result's resolved scenario: the file to run it again from."""
+
+RUN_ENTRIES: Final = frozenset(
+    {MANIFEST, SCENARIO, "summary.json", "tables", "plots", "certs"}
+)
+"""The names ``meshsim run`` writes at the top of its folder."""
 
 _STAGING: Final = ".partial-"
 # Characters tempfile adds to a name it makes, and the usual limit on a
@@ -122,6 +133,29 @@ def _check_output(out: Path, force: bool) -> None:
         raise OutputExistsError(
             f"--out: {str(out)!r} is not a meshsim result folder ({why}); "
             "refusing to replace it"
+        )
+    refuse_foreign(out, RUN_ENTRIES, OutputExistsError)
+
+
+def refuse_foreign(
+    folder: Path, ours: frozenset[str], refusal: type[OutputExistsError]
+) -> None:
+    """Raise ``refusal`` if ``folder`` holds anything meshsim did not
+    write there (``ours``, or a temporary file of one of them), which
+    ``--force`` would delete with the result: notes, another result."""
+    foreign = sorted(
+        entry.name
+        for entry in folder.iterdir()
+        if entry.name not in ours
+        and not any(entry.name.startswith(f".{name}.") for name in ours)
+    )
+    if foreign:
+        shown = ", ".join(repr(name) for name in foreign[:3])
+        more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+        raise refusal(
+            f"--out: {str(folder)!r} holds {shown}{more} besides what "
+            "meshsim wrote there; it is not replaced even with --force "
+            "(move them away first)"
         )
 
 

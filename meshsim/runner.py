@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, requires, version
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -23,6 +23,7 @@ from meshsim.metrics.summary import summarise
 from meshsim.metrics.tables import RunTables, build_tables
 from meshsim.native import require_current
 from meshsim.results import (
+    SCENARIO,
     staged_folder,
     write_bytes,
     write_figure,
@@ -34,9 +35,6 @@ from meshsim.scenario.runnable import require_runnable
 from meshsim.simulation import Progress, RunResult, simulate
 
 __all__ = ["SCENARIO", "Run", "run_scenario", "save_run"]
-
-SCENARIO: Final = "scenario.yaml"
-"""A result's resolved scenario: the file to run it again from."""
 
 # Reported in the manifest if meshsim's own metadata cannot be read.
 _DEPENDENCIES = ("simpy", "cryptography", "numpy", "pandas", "pyarrow")

@@ -32,20 +32,48 @@ from typing import Any, Final
 
 from meshsim.experiment.plan import Sweep
 from meshsim.results import (
+    MANIFEST,
     OutputExistsError,
     check_writable,
+    refuse_foreign,
     refusing_os_errors,
     write_bytes,
     write_json,
 )
 from meshsim.scenario import dump_resolved
 
-__all__ = ["GUARD", "SweepFolder", "WrongSweepError", "writing_alone"]
+__all__ = [
+    "GUARD",
+    "SWEEP_ENTRIES",
+    "SWEEP_FILE",
+    "SweepFolder",
+    "WrongSweepError",
+    "writing_alone",
+]
 
 GUARD: Final = "sweep.json"
 """The file that says which sweep a folder holds."""
 
+SWEEP_FILE: Final = "sweep.yaml"
+"""The sweep file as run, kept in its folder."""
+
 _RUNS: Final = "runs"
+
+SWEEP_ENTRIES: Final = frozenset(
+    {
+        GUARD,
+        SWEEP_FILE,
+        _RUNS,
+        "scenarios",
+        "runs.parquet",
+        "points.parquet",
+        MANIFEST,
+        # what meshsim report adds
+        "report.html",
+        "figures",
+    }
+)
+"""The names a sweep and its report write at the top of its folder."""
 _GUARD_HASHES: Final = ("sweep_sha256", "plan_sha256")
 _SHA256_HEX: Final = 64
 
@@ -146,6 +174,7 @@ class SweepFolder:
                 # --force starts a sweep's folder over, and empties no
                 # folder of anything else
                 raise WrongSweepError(self._refusal(existing, guard))
+            refuse_foreign(self.path, SWEEP_ENTRIES, WrongSweepError)
         return None, guard
 
     def _not_to_replace(self) -> str | None:
@@ -177,7 +206,7 @@ class SweepFolder:
             shutil.rmtree(self.path)  # _checked allows it with force only
 
         # start: the guard goes last, so a folder without one is not ours
-        write_bytes(self.path / "sweep.yaml", sweep_text)
+        write_bytes(self.path / SWEEP_FILE, sweep_text)
         for point in self.sweep.points:
             text = dump_resolved(point.scenario).encode()
             write_bytes(self.path / "scenarios" / f"{point.id}.yaml", text)

@@ -30,6 +30,7 @@ from meshsim.experiment import (
     machine_dependent,
     run_sweep,
 )
+from meshsim.experiment.store import SWEEP_ENTRIES
 
 
 def comparable(runs: pd.DataFrame) -> pd.DataFrame:
@@ -322,6 +323,35 @@ def test_force_starts_a_different_sweep_over(
     assert (outcome.ran, outcome.resumed) == (1, 0)
     assert sorted(p.name for p in (out / "runs").iterdir()) == ["p000-r00.json"]
     assert (out / "sweep.yaml").read_text().endswith("replications: 1\n")
+
+
+def test_a_sweep_writes_only_the_names_force_may_replace(
+    finished: SweepOutcome,
+) -> None:
+    assert {p.name for p in finished.out.iterdir()} <= SWEEP_ENTRIES
+
+
+def test_force_refuses_a_sweep_folder_holding_what_meshsim_did_not_write(
+    write_sweep: Callable[..., Path], tmp_path: Path
+) -> None:
+    first = write_sweep("scenario: tiny.yaml\nreplications: 2\n")
+    out = tmp_path / "out"
+    run_sweep(load_sweep(first), out, SerialExecutor())
+    (out / "nested").mkdir()
+    (out / "nested" / "manifest.json").write_text("{}")
+    second = write_sweep(
+        "scenario: tiny.yaml\nreplications: 1\n", name="second.yaml"
+    )
+
+    with pytest.raises(WrongSweepError) as refused:
+        run_sweep(load_sweep(second), out, SerialExecutor(), force=True)
+
+    assert str(refused.value) == (
+        f"--out: {str(out)!r} holds 'nested' besides what meshsim wrote "
+        "there; it is not replaced even with --force (move them away first)"
+    )
+    assert (out / "nested" / "manifest.json").is_file()
+    assert len(list((out / "runs").iterdir())) == 2
 
 
 def test_a_finished_sweep_rerun_runs_nothing(finished: SweepOutcome) -> None:

@@ -28,6 +28,7 @@ from click.testing import CliRunner
 from meshsim import __version__
 from meshsim.cli import main
 from meshsim.results import (
+    RUN_ENTRIES,
     OutputExistsError,
     refusing_os_errors,
     remove_stale_staging,
@@ -198,16 +199,46 @@ def test_a_refusal_in_the_block_passes_as_it_is() -> None:
 def test_force_replaces_a_result_whole(small_run: Run, tmp_path: Path) -> None:
     out = tmp_path / "o"
     save_run(small_run, out, command="first")
-    (out / "stray.txt").write_text("from the first run")
+    (out / "plots" / "stray.png").write_bytes(b"from the first run")
 
     save_run(small_run, out, force=True, command="second")
 
     assert json.loads((out / "manifest.json").read_text())["command"] == (
         "second"
     )
-    assert not (out / "stray.txt").exists()
+    assert not (out / "plots" / "stray.png").exists()
     assert_complete(out)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o"]
+
+
+def test_a_run_writes_only_the_names_force_may_replace(
+    small_run: Run, tmp_path: Path
+) -> None:
+    out = tmp_path / "o"
+
+    save_run(small_run, out)
+
+    assert {p.name for p in out.iterdir()} == RUN_ENTRIES
+
+
+@pytest.mark.parametrize("stray", ["notes.txt", "nested-result"])
+def test_force_refuses_a_result_holding_what_meshsim_did_not_write(
+    small_run: Run, tmp_path: Path, stray: str
+) -> None:
+    out = tmp_path / "o"
+    save_run(small_run, out, command="first")
+    (out / stray).write_text("precious")
+    before = sorted(p.name for p in out.iterdir())
+
+    with pytest.raises(OutputExistsError) as refused:
+        save_run(small_run, out, force=True, command="second")
+
+    assert str(refused.value) == (
+        f"--out: {str(out)!r} holds {stray!r} besides what meshsim wrote "
+        "there; it is not replaced even with --force (move them away first)"
+    )
+    assert sorted(p.name for p in out.iterdir()) == before
+    assert (out / stray).read_text() == "precious"
 
 
 def test_failure_inside_the_folder_leaves_nothing(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from matplotlib.text import Text
 
 from meshsim.cli import main
 from meshsim.experiment import SerialExecutor, load_sweep, run_sweep
+from meshsim.experiment.store import SWEEP_ENTRIES
 from meshsim.report.sweep_data import read_sweep
 from meshsim.report.sweep_figures import (
     FIGURES,
@@ -308,3 +309,12 @@ def test_a_manifest_field_of_the_wrong_type_is_named(
         f"error: {folder}: not a finished sweep as meshsim wrote it "
         "(manifest.json: points must be a list (got 1))\n"
     )
+
+
+def test_a_report_writes_only_the_names_force_may_replace(
+    shipped_sweep: Path, tmp_path: Path
+) -> None:
+    folder = _edited_copy(shipped_sweep, tmp_path)
+
+    assert {p.name for p in folder.iterdir()} <= SWEEP_ENTRIES
+    assert {"report.html", "figures"} <= {p.name for p in folder.iterdir()}
