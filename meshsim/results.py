@@ -113,7 +113,12 @@ def refusing_os_errors(
 
 
 def _check_output(out: Path, force: bool) -> None:
-    if not out.exists() and not out.is_symlink():
+    if out.is_symlink():
+        # the result would replace the link, not fill what it names
+        raise OutputExistsError(
+            f"--out: {str(out)!r} is a symbolic link; give the folder itself"
+        )
+    if not out.exists():
         _check_parent(out)
         return
     if not out.is_dir():
@@ -177,9 +182,13 @@ def _check_parent(out: Path) -> None:
     """The nearest existing folder above ``out`` must be a writable one."""
     above = _nearest_existing(Path(os.path.abspath(out)).parent)
     if not above.is_dir():
+        what = (
+            "a symbolic link to nothing"
+            if not above.exists()
+            else "which is not a folder"
+        )
         raise OutputExistsError(
-            f"--out: {str(out)!r} is inside {str(above)!r}, "
-            "which is not a folder"
+            f"--out: {str(out)!r} is inside {str(above)!r}, {what}"
         )
     if not os.access(above, os.W_OK | os.X_OK):
         raise OutputExistsError(
@@ -230,8 +239,9 @@ def check_writable(folder: Path, prefix: str) -> None:
 
 
 def _nearest_existing(path: Path) -> Path:
-    """``path``, or the nearest path above it that exists."""
-    while not path.exists() and path != path.parent:
+    """``path``, or the nearest path above it that exists (a symbolic
+    link to nothing included)."""
+    while not os.path.lexists(path) and path != path.parent:
         path = path.parent
     return path
 

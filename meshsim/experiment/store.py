@@ -153,6 +153,10 @@ class SweepFolder:
                 f"{where} is a symbolic link; give the folder itself"
             )
         for parent in self.path.absolute().parents:
+            if parent.is_symlink() and not parent.exists():
+                raise WrongSweepError(
+                    f"{where}: {str(parent)!r} is a symbolic link to nothing"
+                )
             if parent.exists() and not parent.is_dir():
                 raise WrongSweepError(f"{where}: {str(parent)!r} is a file")
         existing = self._read_guard()

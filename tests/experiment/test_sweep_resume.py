@@ -426,8 +426,15 @@ def test_dry_run_refuses_a_folder_the_run_would_refuse(
         ("link", "is a symbolic link"),
         ("a-file/out", "is a file"),
         ("elsewhere", "holds no sweep (sweep.json); give a new or empty"),
+        ("dangling/out", "is a symbolic link to nothing"),
     ],
-    ids=["inputs-inside", "symlink", "under-a-file", "not-a-sweep"],
+    ids=[
+        "inputs-inside",
+        "symlink",
+        "under-a-file",
+        "not-a-sweep",
+        "under-a-dangling-link",
+    ],
 )
 def test_force_never_deletes_inputs_nor_follows_odd_paths(
     write_sweep: Callable[..., Path], tmp_path: Path, out: str, says: str
@@ -437,6 +444,7 @@ def test_force_never_deletes_inputs_nor_follows_odd_paths(
     (tmp_path / "elsewhere" / "kept.txt").write_text("mine")
     (tmp_path / "link").symlink_to(tmp_path / "elsewhere")
     (tmp_path / "a-file").write_text("not a folder")
+    (tmp_path / "dangling").symlink_to(tmp_path / "missing")
     before = sorted(p.name for p in tmp_path.rglob("*"))
 
     refused = CliRunner().invoke(
@@ -447,6 +455,7 @@ def test_force_never_deletes_inputs_nor_follows_odd_paths(
     assert refused.output.startswith("error: --out: ")
     assert says in refused.output
     assert sorted(p.name for p in tmp_path.rglob("*")) == before
+    assert not (tmp_path / "missing").exists()
 
 
 @pytest.mark.parametrize("guard", ["{}", '{"sweep": "x"}', "[]", "garbage{"])

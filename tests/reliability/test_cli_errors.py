@@ -605,3 +605,35 @@ def test_a_scenario_file_given_for_a_sweep_is_named_as_one(
         "name it as a sweep file's scenario (docs/experiments.md)"
     )
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("out", "says"),
+    [
+        ("link", "'{out}' is a symbolic link; give the folder itself"),
+        (
+            "dangling/o",
+            "'{out}' is inside '{tmp}/dangling', a symbolic link to nothing",
+        ),
+    ],
+    ids=["link", "under-a-dangling-link"],
+)
+def test_run_refuses_odd_out_paths_before_simulating(
+    tmp_path: Path, out: str, says: str
+) -> None:
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    (earlier / "kept.txt").write_text("mine")
+    (tmp_path / "link").symlink_to(earlier)
+    (tmp_path / "dangling").symlink_to(tmp_path / "missing")
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    target = str(tmp_path / out)
+
+    result = invoke("run", str(DEFAULT), "--out", target, "--force", *SMALL)
+
+    assert result.exit_code == 2
+    assert one_line(result) == "error: --out: " + says.format(
+        out=target, tmp=tmp_path
+    )
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+    assert (tmp_path / "link").is_symlink()
