@@ -42,6 +42,11 @@ def _terminated(signum: int, frame: FrameType | None) -> None:
 
 
 def _stop(message: str, status: int) -> NoReturn:
+    # A second signal (Ctrl-C twice; `timeout` signals the process and
+    # then its group) must not cut the line short with a traceback.
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, signal.SIG_IGN)
+
     # Ended at once: an import cut short leaves half-made modules that
     # Python's shutdown need not see. A closed stderr leaves the status.
     with contextlib.suppress(OSError, ValueError):

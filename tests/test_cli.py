@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import subprocess
 import sys
 from datetime import datetime
@@ -15,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from meshsim import launch
-from meshsim.cli import SUMMARIES, main
+from meshsim.cli import SUMMARIES, common, main
 from meshsim.cli.common import EXIT_INTERRUPTED, EXIT_TERMINATED
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
@@ -226,6 +227,56 @@ def test_help_lists_each_command_by_its_own_first_line() -> None:
         assert command is not None
         assert command.get_short_help_str(limit=1000) == summary, name
     assert list(SUMMARIES) == main.list_commands(context)
+
+
+# Sends a second SIGINT to itself as the launcher writes its line, as a
+# double Ctrl-C, or `timeout` signalling the process and then its group,
+# does.
+_SIGNALLED_WHILE_STOPPING = """
+import os, signal, sys
+from meshsim import launch
+
+class Stderr:
+    def write(self, text):
+        os.kill(os.getpid(), signal.SIGINT)
+        sys.__stderr__.write(text)
+    def flush(self):
+        sys.__stderr__.flush()
+
+sys.stderr = Stderr()
+launch._stop("interrupted; nothing written", launch.EXIT_INTERRUPTED)
+"""
+
+
+def test_a_second_signal_while_the_launcher_stops_changes_nothing() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _SIGNALLED_WHILE_STOPPING],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert done.returncode == EXIT_INTERRUPTED
+    assert done.stderr == "interrupted; nothing written\n"
+
+
+def test_a_second_signal_while_a_command_says_it_stopped_changes_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    said = []
+
+    def say(message: str) -> None:
+        signal.raise_signal(signal.SIGINT)  # ignored while saying
+        said.append(message)
+
+    monkeypatch.setattr(common, "say", say)
+    before = signal.getsignal(signal.SIGINT)
+    with pytest.raises(SystemExit) as stopped:
+        common.interrupted(KeyboardInterrupt(), "interrupted")
+
+    assert stopped.value.code == EXIT_INTERRUPTED
+    assert said == ["interrupted"]
+    assert signal.getsignal(signal.SIGINT) is before
 
 
 def test_the_launcher_exits_with_the_command_line_statuses() -> None:

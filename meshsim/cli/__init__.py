@@ -133,7 +133,10 @@ def entry() -> None:
     except SystemExit as done:
         if done.code not in (EXIT_INTERRUPTED, EXIT_TERMINATED):
             raise
-        # A closed or broken stream has nothing left to say.
+        # Nothing is left to clean up: a second signal changes nothing,
+        # and a closed or broken stream has nothing left to say.
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, signal.SIG_IGN)
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(OSError, ValueError):
                 stream.flush()

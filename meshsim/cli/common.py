@@ -19,7 +19,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import IO, Any, Final, NoReturn, ParamSpec, TypeVar, cast
@@ -52,6 +52,7 @@ __all__ = [
     "progress_console",
     "say",
     "scenario_file_hint",
+    "signals_ignored",
     "silence_stdout",
     "sweep_file_hint",
     "table_console",
@@ -339,8 +340,18 @@ def interrupted(stop: KeyboardInterrupt, message: str) -> NoReturn:
     if isinstance(stop, Terminated):
         message = message.replace("interrupted", "terminated", 1)
         status = EXIT_TERMINATED
-    say(message)
+
+    # a second signal (Ctrl-C twice) must not cut the line short with a
+    # traceback: what was begun is already cleaned up
+    with signals_ignored():
+        say(message)
     sys.exit(status)
+
+
+def signals_ignored() -> AbstractContextManager[None]:
+    """Within the block, SIGINT and SIGTERM are ignored (main thread
+    only; elsewhere nothing changes)."""
+    return _handled_by(signal.SIG_IGN)
 
 
 class Interrupts:
@@ -386,25 +397,34 @@ def catching_interrupts() -> Iterator[Interrupts]:
     serializer does), which would otherwise read as an internal error.
     """
     interrupts = Interrupts()
+    with _handled_by(interrupts.handle):
+        try:
+            yield interrupts
+        except Exception as error:
+            stop = interrupts.exception()
+            if stop is None:
+                raise
+            raise stop from error
+
+
+@contextmanager
+def _handled_by(
+    handler: Callable[[int, FrameType | None], Any] | signal.Handlers,
+) -> Iterator[None]:
+    """Within the block, SIGINT and SIGTERM go to ``handler`` (a function
+    or ``signal.SIG_IGN``); main thread only, elsewhere nothing changes."""
     if threading.current_thread() is not threading.main_thread():
-        yield interrupts
+        yield
         return
     previous = {
-        number: signal.signal(number, interrupts.handle)
+        number: signal.signal(number, handler)
         for number in (signal.SIGINT, signal.SIGTERM)
     }
     try:
-        yield interrupts
-    except Exception as error:
-        stop = interrupts.exception()
-        if stop is None:
-            raise
-        raise stop from error
+        yield
     finally:
-        for number, handler in previous.items():
-            signal.signal(
-                number, signal.SIG_DFL if handler is None else handler
-            )
+        for number, before in previous.items():
+            signal.signal(number, signal.SIG_DFL if before is None else before)
 
 
 def _report(error: ScenarioError) -> NoReturn:
