@@ -278,9 +278,10 @@ def _show(outcome: SweepOutcome) -> None:
         f"{total} replications: {outcome.ran} run now, {outcome.resumed} "
         f"resumed, {outcome.failed} failed"
     )
+    # what went wrong goes to stderr, with the progress
     failed = outcome.runs[outcome.runs["status"] != "ok"]
     for row in failed.head(10).itertuples():
-        _out.print(f"  failed {row.point}-r{row.replication:02d}: {row.error}")
+        say(f"  failed {row.point}-r{row.replication:02d}: {row.error}")
     if len(failed) > 10:
-        _out.print(f"  … and {len(failed) - 10} more (see runs.parquet)")
+        say(f"  … and {len(failed) - 10} more (see runs.parquet)")
     _out.print(f"results: {outcome.out}")

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from meshsim.experiment.plan import Sweep
+from meshsim.experiment.worker import POINT_SCENARIOS
 from meshsim.results import (
     MANIFEST,
     OutputExistsError,
@@ -64,7 +65,7 @@ SWEEP_ENTRIES: Final = frozenset(
         GUARD,
         SWEEP_FILE,
         _RUNS,
-        "scenarios",
+        POINT_SCENARIOS,
         "runs.parquet",
         "points.parquet",
         MANIFEST,
@@ -213,7 +214,8 @@ class SweepFolder:
         write_bytes(self.path / SWEEP_FILE, sweep_text)
         for point in self.sweep.points:
             text = dump_resolved(point.scenario).encode()
-            write_bytes(self.path / "scenarios" / f"{point.id}.yaml", text)
+            path = self.path / POINT_SCENARIOS / f"{point.id}.yaml"
+            write_bytes(path, text)
         self.runs.mkdir(parents=True, exist_ok=True)
         write_json(self.path / GUARD, guard)
         return guard

@@ -19,7 +19,7 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import pandas as pd
 
@@ -28,11 +28,15 @@ from meshsim.runner import Run, run_scenario
 from meshsim.scenario import parse_scenario
 
 __all__ = [
+    "POINT_SCENARIOS",
     "Replication",
     "derived_metrics",
     "end_with",
     "run_replication",
 ]
+
+POINT_SCENARIOS: Final = "scenarios"
+"""The folder, inside a sweep's, of each point's resolved scenario."""
 
 # How often a worker without pidfd_open (not Linux) looks for its sweep.
 _POLL_S = 1.0
@@ -64,8 +68,12 @@ def run_replication(task: Replication) -> dict[str, Any]:
         "seed": task.seed,
     }
     try:
+        # problems name the point's scenario as the sweep's folder keeps
+        # it (the same text, but for the seed the override sets)
         scenario = parse_scenario(
-            task.scenario_yaml, task.id, [f"seed={task.seed}"]
+            task.scenario_yaml,
+            f"{POINT_SCENARIOS}/{task.point}.yaml",
+            [f"seed={task.seed}"],
         )
         run = run_scenario(scenario)
         summary = dict(run.summary)

@@ -17,10 +17,12 @@ import meshsim.experiment.worker
 from meshsim.cli import main
 from meshsim.experiment import (
     DaskExecutor,
+    Replication,
     SchedulerError,
     SerialExecutor,
     load_sweep,
     replication_seeds,
+    run_replication,
     run_sweep,
 )
 from meshsim.runner import Run, run_scenario
@@ -92,9 +94,23 @@ def test_sweep_exits_1_when_a_replication_failed(
     )
 
     assert result.exit_code == 1, result.output
-    assert "6 replications: 6 run now, 0 resumed, 2 failed" in result.output
-    assert "failed p000-r01: RuntimeError: simulated crash" in result.output
+    assert "6 replications: 6 run now, 0 resumed, 2 failed" in result.stdout
+    # what went wrong goes to stderr
+    assert "failed p000-r01: RuntimeError: simulated crash" in result.stderr
+    assert "simulated crash" not in result.stdout
     assert len(pd.read_parquet(out / "runs.parquet")) == 6
+
+
+def test_a_failed_replication_names_its_point_scenario_file() -> None:
+    # the sweep folder keeps this text as scenarios/p007.yaml
+    task = Replication("p007", 1, 5, "name: x\nduration: 1h\nbogus: 1\n", 0.0)
+
+    record = run_replication(task)
+
+    assert record["status"] == "failed"
+    assert record["error"].startswith(
+        "ScenarioError: scenarios/p007.yaml:3: bogus: unknown key"
+    )
 
 
 def test_failed_replications_are_kept_on_resume_unless_retried(
