@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import signal
 import subprocess
@@ -32,8 +33,11 @@ SMALL = (
 
 
 @pytest.fixture(scope="module")
-def default_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The default scenario, reduced in size, run once through the CLI."""
+def default_invocation(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, str]:
+    """The default scenario, reduced in size, run once through the CLI:
+    its folder and what it printed."""
     out = tmp_path_factory.mktemp("runs") / "istio-sidecar"
     result = CliRunner().invoke(
         main,
@@ -46,7 +50,21 @@ def default_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ],
     )
     assert result.exit_code == 0, result.output
-    return out
+    return out, result.stdout
+
+
+@pytest.fixture(scope="module")
+def default_run(default_invocation: tuple[Path, str]) -> Path:
+    """The folder of the default scenario run through the CLI."""
+    return default_invocation[0]
+
+
+def test_run_prints_the_simulated_time_as_a_duration(
+    default_invocation: tuple[Path, str],
+) -> None:
+    _, printed = default_invocation
+
+    assert re.search(r"│ simulated\s+│\s+36h │", printed), printed
 
 
 def test_run_writes_every_promised_file(default_run: Path) -> None:

@@ -37,6 +37,7 @@ __all__ = [
     "EXIT_USAGE",
     "Count",
     "Folder",
+    "GivenPath",
     "Interrupts",
     "OneLineCommand",
     "OneLineGroup",
@@ -130,10 +131,9 @@ class Count(click.IntRange):
         return super().convert(value, param, ctx)
 
 
-class Folder(click.Path):
-    """A result folder's path, which may not be empty (the system would
-    read it as the current folder) or blank (a folder named by spaces is
-    a slip, not a choice)."""
+class GivenPath(click.Path):
+    """A path that may not be empty: the system would read an empty one
+    as the current folder."""
 
     def __init__(self) -> None:
         super().__init__(path_type=Path)
@@ -146,7 +146,20 @@ class Folder(click.Path):
     ) -> Any:
         if value == "":
             self.fail("must not be empty", param, ctx)
-        if isinstance(value, str) and not value.strip():
+        return super().convert(value, param, ctx)
+
+
+class Folder(GivenPath):
+    """A result folder's path, which may not be empty or blank either (a
+    folder named by spaces is a slip, not a choice)."""
+
+    def convert(
+        self,
+        value: Any,
+        param: click.Parameter | None,
+        ctx: click.Context | None,
+    ) -> Any:
+        if isinstance(value, str) and value and not value.strip():
             self.fail(f"must not be blank (got {value!r})", param, ctx)
         return super().convert(value, param, ctx)
 

@@ -18,6 +18,7 @@ from rich.table import Table
 from meshsim.cli.common import (
     EXIT_FAILED,
     Folder,
+    GivenPath,
     Interrupts,
     OneLineCommand,
     catching_interrupts,
@@ -33,7 +34,12 @@ from meshsim.cli.common import (
 )
 from meshsim.results import MANIFEST, OutputExistsError, check_output
 from meshsim.runner import SCENARIO, Run, run_scenario, save_run
-from meshsim.scenario import Scenario, ScenarioError, load_scenario
+from meshsim.scenario import (
+    Scenario,
+    ScenarioError,
+    format_duration,
+    load_scenario,
+)
 
 __all__ = ["run", "validate"]
 
@@ -45,7 +51,7 @@ _out = Console()
 
 
 @click.command(cls=OneLineCommand)
-@click.argument("scenario_file", type=click.Path(path_type=Path))
+@click.argument("scenario_file", type=GivenPath())
 @overrides_option
 @guarded
 def validate(scenario_file: Path, overrides: tuple[str, ...]) -> None:
@@ -68,7 +74,7 @@ def validate(scenario_file: Path, overrides: tuple[str, ...]) -> None:
 
 
 @click.command(cls=OneLineCommand)
-@click.argument("scenario_file", type=click.Path(path_type=Path))
+@click.argument("scenario_file", type=GivenPath())
 @click.option(
     "--out",
     type=Folder(),
@@ -201,7 +207,7 @@ def _show(run: Run, out: Path) -> None:
     table.add_column("figure")
     table.add_column("value", justify="right")
     rows = [
-        ("simulated", f"{summary['duration_s'] / 3600:g} h"),
+        ("simulated", format_duration(summary["duration_s"])),
         ("wall time", f"{summary['wall_seconds']:.1f} s"),
         ("CSRs at the CA", f"{ca['csr_total']}"),
         ("CSR rate", f"{ca['csr_rate_per_s'] * 3600:.1f} per hour"),

@@ -27,6 +27,7 @@ from meshsim.cli.common import (
     EXIT_FAILED,
     Count,
     Folder,
+    GivenPath,
     OneLineCommand,
     catching_interrupts,
     fail,
@@ -64,7 +65,7 @@ _out = Console(soft_wrap=True, markup=False, highlight=False)
 
 
 @click.command(cls=OneLineCommand)
-@click.argument("sweep_file", type=click.Path(path_type=Path))
+@click.argument("sweep_file", type=GivenPath())
 @click.option(
     "--out",
     type=Folder(),
@@ -131,6 +132,10 @@ def sweep(
     """
     if scheduler is not None and executor != "dask":
         fail("--scheduler: needs --executor dask")
+    if jobs is not None and executor == "serial":
+        fail(f"--jobs: --executor serial runs one at a time (got {jobs})")
+    if jobs is not None and scheduler is not None:
+        fail(f"--jobs: a --scheduler has its own workers (got {jobs})")
     unusable = None if scheduler is None else scheduler_problem(scheduler)
     if unusable is not None:
         fail(f"--scheduler: {unusable} (got {scheduler!r})")

@@ -14,6 +14,8 @@ import importlib
 import logging
 import multiprocessing
 import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor
 from concurrent.futures import wait as wait_futures
@@ -228,6 +230,8 @@ class DaskExecutor:
         # distributed's objects carry no annotations: held as Any
         self._client: Any = None
         self._cluster: Any = None
+        self._scratch: str | None = None
+        self._config: Any = None
 
     @property
     def description(self) -> dict[str, Any]:
@@ -274,6 +278,13 @@ class DaskExecutor:
         :class:`SchedulerError` if it does not answer as one."""
         distributed: Any = importlib.import_module("distributed")
         if self.address is None:
+            # the scheduler's and workers' scratch space goes with the
+            # cluster, not into the system's temporary folder
+            self._scratch = tempfile.mkdtemp(prefix="meshsim-dask-")
+            dask: Any = importlib.import_module("dask")
+            self._config = dask.config.set(
+                {"temporary-directory": self._scratch}
+            )
             self._cluster = distributed.LocalCluster(
                 n_workers=self.jobs,
                 threads_per_worker=1,
@@ -303,8 +314,14 @@ class DaskExecutor:
 
     def _disconnect(self) -> None:
         client, cluster = self._client, self._cluster
+        scratch, self._scratch = self._scratch, None
+        config, self._config = self._config, None
         self._client = self._cluster = None
         if client is not None:
             client.close()
         if cluster is not None:
             cluster.close()
+        if config is not None:
+            config.__exit__(None, None, None)
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)

@@ -3,6 +3,9 @@ workers ran it, nor on the order in which replications finished."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -61,3 +64,24 @@ def test_local_one_and_two_jobs_and_dask_give_identical_runs(
     pd.testing.assert_frame_equal(comparable(one.runs), expected)
     pd.testing.assert_frame_equal(comparable(dask.runs), expected)
     assert (dask.runs["status"] == "ok").all()
+
+
+def test_a_local_dask_cluster_leaves_nothing_in_the_temporary_folder(
+    write_sweep: Callable[..., Path], tmp_path: Path
+) -> None:
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    path = write_sweep("scenario: tiny.yaml\nreplications: 1\n")
+    command = [sys.executable, "-m", "meshsim", "sweep", str(path)]
+    options = ["--out", str(tmp_path / "out"), "--executor", "dask"]
+
+    done = subprocess.run(
+        [*command, *options, "--jobs", "1"],
+        env={**os.environ, "TMPDIR": str(temporary)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert list(temporary.iterdir()) == []

@@ -147,6 +147,14 @@ def test_failed_replications_are_kept_on_resume_unless_retried(
             ["--executor", "dask", "--scheduler", " "],
             "error: --scheduler: is empty (got ' ')",
         ),
+        (
+            ["--executor", "serial", "--jobs", "4"],
+            "error: --jobs: --executor serial runs one at a time (got 4)",
+        ),
+        (
+            ["--executor", "dask", "--scheduler", "tcp://x:1", "--jobs", "2"],
+            "error: --jobs: a --scheduler has its own workers (got 2)",
+        ),
     ],
 )
 def test_executor_options_are_refused_before_anything_is_written(

@@ -133,6 +133,9 @@ def test_bad_override_is_one_line_and_status_2(tmp_path: Path) -> None:
         ("run", str(DEFAULT), "--out", ""),
         ("sweep", "s.yaml", "--out", ""),
         ("report", ""),
+        ("validate", ""),
+        ("run", ""),
+        ("sweep", ""),
         # a folder named by spaces is a slip
         ("run", str(DEFAULT), "--out", " "),
         ("sweep", "s.yaml", "--out", "\t"),
