@@ -225,22 +225,6 @@ def _check_hierarchy(scenario: Scenario) -> Iterator[Finding]:
             format_duration(scenario.duration),
             (("pki", "root_ttl"), ("ca",)),
         )
-    renews_signer = ca.rotation is not None or any(
-        change.key == "new" for change in ca.root_rotations
-    )
-    if ca.intermediate_ttl is not None and not renews_signer:
-        signer_end = ca.intermediate_ttl - CA_BACKDATE_S
-        if scenario.duration > signer_end:
-            yield Finding(
-                ("duration",),
-                f"outlasts the intermediate, which expires at "
-                f"{format_duration(max(signer_end, 0.0))} "
-                f"(ca.intermediate_ttl less its {_BACKDATE} backdate) and is "
-                "never replaced; set ca.rotation or a longer "
-                "intermediate_ttl",
-                format_duration(scenario.duration),
-                (("ca",),),
-            )
     rotation = scenario.ca.rotation
     if rotation is not None and rotation.activate_at <= rotation.prepare_at:
         yield Finding(

@@ -214,6 +214,10 @@ def test_force_keeps_the_scenario_and_the_current_folder(
     here = invoke("run", str(DEFAULT), "--out", ".", "--force", *SMALL)
     here_unforced = invoke("run", str(DEFAULT), "--out", "./", *SMALL)
     monkeypatch.chdir(tmp_path)
+    beside = invoke(
+        "run", str(out / "scenario.yaml"), "--out", str(out), "--force"
+    )
+    mine.unlink()
     again = invoke(
         "run", str(out / "scenario.yaml"), "--out", str(out), "--force"
     )
@@ -231,9 +235,15 @@ def test_force_keeps_the_scenario_and_the_current_folder(
     # without --force too: it is not suggested, to be refused after
     assert here_unforced.exit_code == 2
     assert one_line(here_unforced) == one_line(here)
+    # a file meshsim did not write keeps the result from being replaced
+    assert beside.exit_code == 2
+    assert one_line(beside) == (
+        f"error: --out: {str(out)!r} holds 'mine.yaml' besides what meshsim "
+        "wrote there; it is not replaced even with --force (move them away "
+        "first)"
+    )
     # a result's own scenario.yaml is written again by the new run
     assert again.exit_code == 0, again.output
-    assert not mine.exists()
 
 
 def test_output_that_is_a_file_is_status_2(tmp_path: Path) -> None:

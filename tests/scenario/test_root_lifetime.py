@@ -1,6 +1,6 @@
-"""A run may not outlast a CA certificate that nothing replaces, and no CA
-certificate may be due for re-issue or replacement the moment it is
-made."""
+"""A run may not outlast a root that nothing replaces, and no CA
+certificate may be over, or due for re-issue or replacement, the moment
+it is made."""
 
 from __future__ import annotations
 
@@ -113,32 +113,3 @@ def test_a_signer_replaced_as_soon_as_it_is_made_is_refused():
         "ca.intermediate_ttl 1h15m, a signing CA valid from 1h before it is "
         "made would be replaced at once (got 0.8)"
     ]
-
-
-def test_run_longer_than_an_unreplaced_intermediate_is_refused():
-    text = (
-        "name: r\nduration: 2h\npki: {workload_ttl: 10m}\n"
-        "ca: {intermediate_ttl: 2h}\n"
-    )
-
-    assert _problems(text) == [
-        "r.yaml:2: duration: outlasts the intermediate, which expires at 1h "
-        "(ca.intermediate_ttl less its 1h backdate) and is never replaced; "
-        "set ca.rotation or a longer intermediate_ttl (got '2h')"
-    ]
-
-
-@pytest.mark.parametrize(
-    "renewal",
-    [
-        "rotation: {prepare_at: 0.5, activate_at: 0.8}",
-        "root_rotations: [{at: 30m}]",
-    ],
-)
-def test_an_intermediate_that_is_replaced_may_be_outlasted(renewal):
-    text = (
-        "name: r\nduration: 4h\npki: {workload_ttl: 10m}\n"
-        f"ca: {{intermediate_ttl: 2h, {renewal}}}\n"
-    )
-
-    assert parse_scenario(text, "r.yaml").duration == 4 * 3600
