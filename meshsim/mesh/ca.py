@@ -291,12 +291,19 @@ class CaServer:
         while True:
             current = self.active
             begin, end = self._validity(current.certificate)
+            activate = begin + activate_at * (end - begin)
+            if activate <= self.env.now:
+                # NOTE: a signer due for replacement as it is made (its
+                # life cut short by an expiring root) is kept, or each
+                # next one would be too, at this same instant, for ever;
+                # the scenario rules refuse settings that do it at once.
+                return
             yield self._until(begin + prepare_at * (end - begin))
             upcoming = self._new_signer(self.env.now)
             if self.policy.intermediate_ttl_s is None:
                 self.anchors = (*self.anchors, upcoming.root)
                 self.publish(self.anchors)
-            yield self._until(begin + activate_at * (end - begin))
+            yield self._until(activate)
             self.active = upcoming
             if self.policy.intermediate_ttl_s is None:
                 self.root_ca = upcoming
@@ -308,7 +315,12 @@ class CaServer:
         assert self.policy.root_reissue_at is not None
         while True:
             begin, end = self._validity(self.root_ca.root)
-            yield self._until(end - self.policy.root_reissue_at * (end - begin))
+            due = end - self.policy.root_reissue_at * (end - begin)
+            if due <= self.env.now:
+                # NOTE: a root due for re-issue as it is made is kept, as
+                # a signer is in rotate_signer.
+                return
+            yield self._until(due)
             self._switch_root(same_key=True, overlap=False)
 
     def replace_root(

@@ -204,6 +204,8 @@ CA_BACKDATE_S: Final = 3600.0
 (``meshsim.mesh.ca.CA_BACKDATE_S``; a test keeps the two equal)."""
 
 _BACKDATE: Final = format_duration(CA_BACKDATE_S)
+_WHOLE_SECOND: Final = 1.0
+_BACKDATE_AT_MOST: Final = CA_BACKDATE_S + _WHOLE_SECOND
 
 
 def _check_hierarchy(scenario: Scenario) -> Iterator[Finding]:
@@ -257,16 +259,19 @@ def _check_ca_lifetimes(scenario: Scenario) -> Iterator[Finding]:
                 format_duration(ttl),
             )
 
+    # X.509 times are whole seconds: a certificate may begin up to a
+    # second earlier and last a second less than asked
     root_ttl = scenario.pki.root_ttl
+    root_life = root_ttl - _WHOLE_SECOND
     reissue_at = ca.root_reissue_at
     if (
         reissue_at is not None
         and root_ttl > CA_BACKDATE_S
-        and (1.0 - reissue_at) * root_ttl <= CA_BACKDATE_S
+        and (1.0 - reissue_at) * root_life <= _BACKDATE_AT_MOST
     ):
         yield Finding(
             ("ca", "root_reissue_at"),
-            f"must be below {1.0 - CA_BACKDATE_S / root_ttl:.4g}: with "
+            f"must be below {1.0 - _BACKDATE_AT_MOST / root_life:.4g}: with "
             f"pki.root_ttl {format_duration(root_ttl)}, a root valid from "
             f"{_BACKDATE} before it is made would be due for re-issue at once",
             reissue_at,
@@ -276,14 +281,16 @@ def _check_ca_lifetimes(scenario: Scenario) -> Iterator[Finding]:
     signer = "ca.intermediate_ttl" if ca.intermediate_ttl else "pki.root_ttl"
     signer_ttl = ca.intermediate_ttl or root_ttl
     rotation = ca.rotation
+    signer_life = signer_ttl - _WHOLE_SECOND
     if (
         rotation is not None
         and signer_ttl > CA_BACKDATE_S
-        and rotation.activate_at * signer_ttl <= CA_BACKDATE_S
+        and rotation.activate_at * signer_life <= _BACKDATE_AT_MOST
     ):
         yield Finding(
             ("ca", "rotation", "activate_at"),
-            f"must be above {CA_BACKDATE_S / signer_ttl:.4g}: with {signer} "
+            f"must be above {_BACKDATE_AT_MOST / signer_life:.4g}: with "
+            f"{signer} "
             f"{format_duration(signer_ttl)}, a signing CA valid from "
             f"{_BACKDATE} before it is made would be replaced at once",
             rotation.activate_at,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import pytest
 
 HOUR = 3600.0
@@ -196,3 +198,33 @@ def test_stolen_token_buys_certificates_until_it_expires(small, simulate):
     window = run.tables.attack_windows.iloc[0]
     assert window["kind"] == "token-theft"
     assert window["end_s"] == pytest.approx(11 * HOUR + 4 * HOUR, abs=1)
+
+
+def test_intermediates_cut_short_by_an_expiring_root_stop_rotating(
+    small, simulate
+):
+    # The root ends at 24h (25h less its backdate) and caps each new
+    # intermediate's life, so rotations at 0.8 of it come ever closer to
+    # 24h; once an intermediate would be replaced as it is made, it is
+    # kept rather than replaced at one instant for ever.
+    scenario = small(
+        "pki.workload_ttl=1h",
+        "pki.root_ttl=25h",
+        "ca.intermediate_ttl=10h",
+        "ca.rotation={prepare_at: 0.5, activate_at: 0.8}",
+        "duration=24h",
+    )
+
+    def stuck(signum, frame):
+        raise TimeoutError("the run did not end within 60 s")
+
+    previous = signal.signal(signal.SIGALRM, stuck)
+    signal.alarm(60)
+    try:
+        run = simulate(scenario)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+    # workloads renewed hourly to the end
+    assert run.tables.rotations["installed_s"].max() > 23 * HOUR

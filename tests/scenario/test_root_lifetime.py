@@ -71,10 +71,11 @@ def test_a_ca_lifetime_within_the_backdate_is_refused(lifetimes, line, key):
 @pytest.mark.parametrize(
     ("root_ttl", "reissue_at", "limit"),
     [
-        # (1 - f) * ttl <= 1h: due at once; the limit is 1 - 1h / ttl
-        ("2h", 0.6, "0.5"),
-        ("2h", 0.5, "0.5"),
-        ("1h1m", 0.2, "0.01639"),
+        # (1 - f) * ttl <= 1h, with a second to spare either way for the
+        # whole seconds of X.509 times: the limit is 1 - 3601s / (ttl - 1s)
+        ("2h", 0.6, "0.4998"),
+        ("2h", 0.4999, "0.4998"),
+        ("1h1m", 0.2, "0.01585"),
     ],
 )
 def test_a_root_due_for_reissue_when_made_is_refused(
@@ -101,7 +102,8 @@ def test_a_root_due_for_reissue_after_it_is_made_is_accepted():
 
 
 def test_a_signer_replaced_as_soon_as_it_is_made_is_refused():
-    # 0.8 * 75m = 60m: each new intermediate would activate at once
+    # 0.8 * 75m = 60m: each new intermediate would activate at once (the
+    # limit is 3601s / (75m - 1s))
     text = (
         "name: r\nduration: 2h\npki: {workload_ttl: 10m}\n"
         "ca: {intermediate_ttl: 75m, "
@@ -109,7 +111,7 @@ def test_a_signer_replaced_as_soon_as_it_is_made_is_refused():
     )
 
     assert _problems(text) == [
-        "r.yaml:4: ca.rotation.activate_at: must be above 0.8: with "
+        "r.yaml:4: ca.rotation.activate_at: must be above 0.8004: with "
         "ca.intermediate_ttl 1h15m, a signing CA valid from 1h before it is "
         "made would be replaced at once (got 0.8)"
     ]
