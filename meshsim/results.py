@@ -24,8 +24,8 @@ import re
 import shutil
 import socket
 import tempfile
-from collections.abc import Iterator, Mapping
-from pathlib import Path
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Final
 
 import pandas as pd
@@ -37,11 +37,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MANIFEST",
-    "RUN_ENTRIES",
+    "RUN_LAYOUT",
     "SCENARIO",
     "OutputExistsError",
     "check_output",
     "check_writable",
+    "foreign_entries",
     "json_bytes",
     "refuse_foreign",
     "refusing_os_errors",
@@ -61,10 +62,22 @@ MANIFEST: Final = "manifest.json"
 SCENARIO: Final = "scenario.yaml"
 """A result's resolved scenario: the file to run it again from."""
 
-RUN_ENTRIES: Final = frozenset(
-    {MANIFEST, SCENARIO, "summary.json", "tables", "plots", "certs"}
+RUN_LAYOUT: Final = (
+    MANIFEST,
+    SCENARIO,
+    "summary.json",
+    "tables",
+    "tables/*.parquet",
+    "plots",
+    "plots/*.png",
+    "certs",
+    "certs/*.pem",
 )
-"""The names ``meshsim run`` writes at the top of its folder."""
+"""What ``meshsim run`` writes in its folder, as patterns of paths."""
+
+# A file being written: ``.NAME.`` and eight random characters (and the
+# suffix asked for), beside where NAME will be.
+_TEMPORARY: Final = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}(?:\.png)?")
 
 _STAGING: Final = ".partial-"
 # Characters tempfile adds to a name it makes, and the usual limit on a
@@ -139,21 +152,16 @@ def _check_output(out: Path, force: bool) -> None:
             f"--out: {str(out)!r} is not a meshsim result folder ({why}); "
             "refusing to replace it"
         )
-    refuse_foreign(out, RUN_ENTRIES, OutputExistsError)
+    refuse_foreign(out, RUN_LAYOUT, OutputExistsError)
 
 
 def refuse_foreign(
-    folder: Path, ours: frozenset[str], refusal: type[OutputExistsError]
+    folder: Path, layout: Sequence[str], refusal: type[OutputExistsError]
 ) -> None:
     """Raise ``refusal`` if ``folder`` holds anything meshsim did not
-    write there (``ours``, or a temporary file of one of them), which
-    ``--force`` would delete with the result: notes, another result."""
-    foreign = sorted(
-        entry.name
-        for entry in folder.iterdir()
-        if entry.name not in ours
-        and not any(entry.name.startswith(f".{name}.") for name in ours)
-    )
+    write there (a path outside ``layout``, which ``--force`` would delete
+    with the result: notes, another result, a link)."""
+    foreign = foreign_entries(folder, layout)
     if foreign:
         shown = ", ".join(repr(name) for name in foreign[:3])
         more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
@@ -162,6 +170,39 @@ def refuse_foreign(
             "meshsim wrote there; it is not replaced even with --force "
             "(move them away first)"
         )
+
+
+def foreign_entries(folder: Path, layout: Sequence[str]) -> list[str]:
+    """The paths inside ``folder`` (relative, sorted) that match no
+    pattern of ``layout`` and are no temporary file of one that does; a
+    foreign folder is named, not what it holds."""
+    foreign = []
+    for root, folders, files in os.walk(folder):
+        here = Path(root).relative_to(folder)
+        for name in [*folders, *files]:
+            path = folder / here / name
+            inside = (here / name).as_posix()
+            if path.is_symlink() or not _in_layout(inside, layout):
+                foreign.append(inside)
+        # what a foreign folder holds is not looked at
+        folders[:] = [
+            name for name in folders if (here / name).as_posix() not in foreign
+        ]
+    return sorted(foreign)
+
+
+def _in_layout(inside: str, layout: Sequence[str]) -> bool:
+    """Whether ``inside`` is a path of ``layout``, or a temporary file of
+    one."""
+    path = PurePosixPath(inside)
+    temporary = _TEMPORARY.fullmatch(path.name)
+    if temporary is not None:
+        path = path.with_name(temporary["name"])
+    return any(
+        len(path.parts) == len(PurePosixPath(pattern).parts)
+        and path.match(pattern)
+        for pattern in layout
+    )
 
 
 def _is_result(folder: Path) -> bool:

@@ -45,8 +45,8 @@ from meshsim.scenario import dump_resolved
 
 __all__ = [
     "GUARD",
-    "SWEEP_ENTRIES",
     "SWEEP_FILE",
+    "SWEEP_LAYOUT",
     "SweepFolder",
     "WrongSweepError",
     "writing_alone",
@@ -60,21 +60,24 @@ SWEEP_FILE: Final = "sweep.yaml"
 
 _RUNS: Final = "runs"
 
-SWEEP_ENTRIES: Final = frozenset(
-    {
-        GUARD,
-        SWEEP_FILE,
-        _RUNS,
-        POINT_SCENARIOS,
-        "runs.parquet",
-        "points.parquet",
-        MANIFEST,
-        # what meshsim report adds
-        "report.html",
-        "figures",
-    }
+SWEEP_LAYOUT: Final = (
+    GUARD,
+    SWEEP_FILE,
+    _RUNS,
+    f"{_RUNS}/p*-r*.json",
+    POINT_SCENARIOS,
+    f"{POINT_SCENARIOS}/p*.yaml",
+    "runs.parquet",
+    "points.parquet",
+    MANIFEST,
+    # what meshsim report adds
+    "report.html",
+    "figures",
+    "figures/*.png",
 )
-"""The names a sweep and its report write at the top of its folder."""
+"""What a sweep and its report write in its folder, as patterns of
+paths."""
+
 _GUARD_HASHES: Final = ("sweep_sha256", "plan_sha256")
 _SHA256_HEX: Final = 64
 
@@ -179,7 +182,7 @@ class SweepFolder:
                 # --force starts a sweep's folder over, and empties no
                 # folder of anything else
                 raise WrongSweepError(self._refusal(existing, guard))
-            refuse_foreign(self.path, SWEEP_ENTRIES, WrongSweepError)
+            refuse_foreign(self.path, SWEEP_LAYOUT, WrongSweepError)
         return None, guard
 
     def _not_to_replace(self) -> str | None:

@@ -30,7 +30,8 @@ from meshsim.experiment import (
     machine_dependent,
     run_sweep,
 )
-from meshsim.experiment.store import SWEEP_ENTRIES
+from meshsim.experiment.store import SWEEP_LAYOUT
+from meshsim.results import foreign_entries
 
 
 def comparable(runs: pd.DataFrame) -> pd.DataFrame:
@@ -325,10 +326,10 @@ def test_force_starts_a_different_sweep_over(
     assert (out / "sweep.yaml").read_text().endswith("replications: 1\n")
 
 
-def test_a_sweep_writes_only_the_names_force_may_replace(
+def test_a_sweep_writes_only_what_force_may_replace(
     finished: SweepOutcome,
 ) -> None:
-    assert {p.name for p in finished.out.iterdir()} <= SWEEP_ENTRIES
+    assert foreign_entries(finished.out, SWEEP_LAYOUT) == []
 
 
 def test_force_refuses_a_sweep_folder_holding_what_meshsim_did_not_write(
@@ -339,6 +340,7 @@ def test_force_refuses_a_sweep_folder_holding_what_meshsim_did_not_write(
     run_sweep(load_sweep(first), out, SerialExecutor())
     (out / "nested").mkdir()
     (out / "nested" / "manifest.json").write_text("{}")
+    (out / "runs" / "notes.txt").write_text("mine")
     second = write_sweep(
         "scenario: tiny.yaml\nreplications: 1\n", name="second.yaml"
     )
@@ -347,11 +349,13 @@ def test_force_refuses_a_sweep_folder_holding_what_meshsim_did_not_write(
         run_sweep(load_sweep(second), out, SerialExecutor(), force=True)
 
     assert str(refused.value) == (
-        f"--out: {str(out)!r} holds 'nested' besides what meshsim wrote "
-        "there; it is not replaced even with --force (move them away first)"
+        f"--out: {str(out)!r} holds 'nested', 'runs/notes.txt' besides what "
+        "meshsim wrote there; it is not replaced even with --force (move "
+        "them away first)"
     )
     assert (out / "nested" / "manifest.json").is_file()
-    assert len(list((out / "runs").iterdir())) == 2
+    assert (out / "runs" / "notes.txt").is_file()
+    assert len(list((out / "runs").glob("*.json"))) == 2
 
 
 def test_a_finished_sweep_rerun_runs_nothing(finished: SweepOutcome) -> None:

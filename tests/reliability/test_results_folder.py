@@ -25,11 +25,12 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from meshsim import __version__
+from meshsim import __version__, results
 from meshsim.cli import main
 from meshsim.results import (
-    RUN_ENTRIES,
+    RUN_LAYOUT,
     OutputExistsError,
+    foreign_entries,
     refusing_os_errors,
     remove_stale_staging,
     staged_folder,
@@ -211,34 +212,63 @@ def test_force_replaces_a_result_whole(small_run: Run, tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o"]
 
 
-def test_a_run_writes_only_the_names_force_may_replace(
+def test_a_run_writes_only_what_force_may_replace(
     small_run: Run, tmp_path: Path
 ) -> None:
     out = tmp_path / "o"
 
     save_run(small_run, out)
 
-    assert {p.name for p in out.iterdir()} == RUN_ENTRIES
+    assert foreign_entries(out, RUN_LAYOUT) == []
+    assert {p.name for p in out.iterdir()} == {
+        p for p in RUN_LAYOUT if "/" not in p
+    }
 
 
-@pytest.mark.parametrize("stray", ["notes.txt", "nested-result"])
+@pytest.mark.parametrize(
+    ("stray", "named"),
+    [
+        ("notes.txt", "notes.txt"),
+        # a folder of meshsim's own is looked into; another one is named
+        ("nested-result/manifest.json", "nested-result"),
+        ("tables/my-analysis.ipynb", "tables/my-analysis.ipynb"),
+        ("plots/older/keep.png", "plots/older"),
+        # hidden, but no file meshsim was writing
+        (".scenario.yaml.swp", ".scenario.yaml.swp"),
+        (".tables.orig/x.parquet", ".tables.orig"),
+    ],
+)
 def test_force_refuses_a_result_holding_what_meshsim_did_not_write(
-    small_run: Run, tmp_path: Path, stray: str
+    small_run: Run, tmp_path: Path, stray: str, named: str
 ) -> None:
     out = tmp_path / "o"
     save_run(small_run, out, command="first")
+    (out / stray).parent.mkdir(parents=True, exist_ok=True)
     (out / stray).write_text("precious")
-    before = sorted(p.name for p in out.iterdir())
+    before = sorted(str(p) for p in out.rglob("*"))
 
     with pytest.raises(OutputExistsError) as refused:
         save_run(small_run, out, force=True, command="second")
 
     assert str(refused.value) == (
-        f"--out: {str(out)!r} holds {stray!r} besides what meshsim wrote "
+        f"--out: {str(out)!r} holds {named!r} besides what meshsim wrote "
         "there; it is not replaced even with --force (move them away first)"
     )
-    assert sorted(p.name for p in out.iterdir()) == before
+    assert sorted(str(p) for p in out.rglob("*")) == before
     assert (out / stray).read_text() == "precious"
+
+
+def test_a_file_being_written_is_meshsims_own() -> None:
+    layout = ("summary.json", "plots", "plots/*.png")
+
+    assert _own(".summary.json.ab12_xyz", layout)
+    assert _own("plots/.ca_load.png.k3j4h5g6.png", layout)
+    assert not _own(".summary.json.bak", layout)
+    assert not _own("plots/older", layout)
+
+
+def _own(inside: str, layout: tuple[str, ...]) -> bool:
+    return results._in_layout(inside, layout)
 
 
 def test_failure_inside_the_folder_leaves_nothing(tmp_path: Path) -> None:

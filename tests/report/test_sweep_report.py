@@ -18,7 +18,7 @@ from matplotlib.text import Text
 
 from meshsim.cli import main
 from meshsim.experiment import SerialExecutor, load_sweep, run_sweep
-from meshsim.experiment.store import SWEEP_ENTRIES
+from meshsim.experiment.store import SWEEP_LAYOUT
 from meshsim.report.sweep_data import read_sweep
 from meshsim.report.sweep_figures import (
     FIGURES,
@@ -30,6 +30,7 @@ from meshsim.report.sweep_figures import (
     pareto_figure,
 )
 from meshsim.report.sweep_page import write_report
+from meshsim.results import foreign_entries
 
 SWEEPS = Path(__file__).resolve().parents[2] / "scenarios" / "sweeps"
 
@@ -311,10 +312,10 @@ def test_a_manifest_field_of_the_wrong_type_is_named(
     )
 
 
-def test_a_report_writes_only_the_names_force_may_replace(
+def test_a_report_writes_only_what_force_may_replace(
     shipped_sweep: Path, tmp_path: Path
 ) -> None:
     folder = _edited_copy(shipped_sweep, tmp_path)
 
-    assert {p.name for p in folder.iterdir()} <= SWEEP_ENTRIES
+    assert foreign_entries(folder, SWEEP_LAYOUT) == []
     assert {"report.html", "figures"} <= {p.name for p in folder.iterdir()}
