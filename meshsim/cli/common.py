@@ -297,8 +297,9 @@ def guarded(command: Callable[_P, _R]) -> Callable[_P, _R]:
             with catching_interrupts():
                 result = command(*args, **kwargs)
                 # a stdout that cannot take the output fails here, not
-                # as Python exits
-                sys.stdout.flush()
+                # as Python exits (a closed one is None)
+                if sys.stdout is not None:
+                    sys.stdout.flush()
                 return result
         except ScenarioError as error:
             _report(error)
@@ -321,8 +322,11 @@ def guarded(command: Callable[_P, _R]) -> Callable[_P, _R]:
     return run
 
 
-# What a write that found no room fails with.
-_NO_ROOM: Final = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+# What a write to an output that cannot take it fails with: no room, or
+# a descriptor not open for writing (``1<file``).
+_NO_ROOM: Final = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EBADF}
+)
 
 
 def _internal(error: Exception) -> NoReturn:
@@ -336,7 +340,7 @@ def _internal(error: Exception) -> NoReturn:
 
 def output_failed(error: OSError) -> bool:
     """Whether ``error`` is a write that found no room (``>/dev/full``, a
-    full disk or quota).
+    full disk or quota) or no output open for writing (``1<file``).
 
     Such an error names no file when it comes from standard output; the
     commands' own files are written with errors of their own.
@@ -448,6 +452,8 @@ def _report(error: ScenarioError) -> NoReturn:
 
 def silence_stdout() -> None:
     """Point stdout at the null device so that exiting flushes nothing."""
+    if sys.stdout is None:  # closed when Python started
+        return
     with contextlib.suppress(OSError, ValueError):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

@@ -560,6 +560,41 @@ def test_output_with_no_room_is_one_line_and_status_1(
     )
 
 
+def test_output_opened_only_for_reading_is_one_line_and_status_1(
+    tmp_path: Path,
+) -> None:
+    readable = tmp_path / "in.txt"
+    readable.write_text("")
+
+    with open(readable) as read_only:  # like `meshsim validate F 1<F`
+        done = subprocess.run(
+            meshsim("validate", str(DEFAULT)),
+            stdout=read_only,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    assert done.returncode == 1
+    assert done.stderr == "error: cannot write output: Bad file descriptor\n"
+
+
+@pytest.mark.parametrize(
+    "arguments", [("validate", str(DEFAULT)), ("profiles",)]
+)
+def test_a_closed_stdout_is_no_internal_error(
+    arguments: tuple[str, ...],
+) -> None:
+    done = subprocess.run(
+        meshsim(*arguments),
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: os.close(1),  # like `meshsim validate F >&-`
+    )
+
+    assert "internal error" not in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_interrupt_swallowed_by_a_library_still_stops_the_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
