@@ -62,10 +62,7 @@ def override(data: Mapping[str, Any], overrides: Sequence[str]) -> Overridden:
         source = f"override {_shown(text)}"
         try:
             path, value = _parse(text, source)
-            # set on a copy: one that fails leaves no key half made
-            changed = copy.deepcopy(result.data)
-            _set(changed, path, value)
-            result.data = changed
+            _set(result.data, path, value)
         except _OverrideError as exc:
             result.problems.append(
                 Problem(source, None, exc.path, exc.rule, *exc.value)
@@ -144,6 +141,26 @@ def _key_path(key: str) -> KeyPath:
 
 
 def _set(data: dict[str, Any], path: KeyPath, value: object) -> None:
+    """Set ``path`` to ``value``; one that fails leaves no key half made
+    (``foo[0]=1`` would make ``foo`` an empty list before failing)."""
+    made: list[tuple[dict[str, Any], str]] = []
+    try:
+        _walk_and_set(data, path, value, made)
+    except _OverrideError:
+        if made:
+            parent, key = made[0]
+            del parent[key]
+        raise
+
+
+def _walk_and_set(
+    data: dict[str, Any],
+    path: KeyPath,
+    value: object,
+    made: list[tuple[dict[str, Any], str]],
+) -> None:
+    """Set ``path`` to ``value``, listing in ``made`` each key it makes
+    on the way."""
     node: Any = data
     for depth, part in enumerate(path):
         last = depth == len(path) - 1
@@ -155,10 +172,10 @@ def _set(data: dict[str, Any], path: KeyPath, value: object) -> None:
             if last:
                 node[part] = value
             else:
-                empty: dict[str, Any] | list[Any] = (
-                    {} if isinstance(path[depth + 1], str) else []
-                )
-                node = node.setdefault(part, empty)
+                if part not in node:
+                    made.append((node, part))
+                    node[part] = {} if isinstance(path[depth + 1], str) else []
+                node = node[part]
         else:
             if not isinstance(node, list):
                 rule = f"cannot set item {part}: not a list"
