@@ -132,11 +132,12 @@ class Count(click.IntRange):
 
 
 class GivenPath(click.Path):
-    """A path that may not be empty: the system would read an empty one
-    as the current folder."""
+    """A path that may not be empty (the system would read it as the
+    current folder), nor, unless ``blank_ok``, only spaces."""
 
-    def __init__(self) -> None:
+    def __init__(self, blank_ok: bool = True) -> None:
         super().__init__(path_type=Path)
+        self.blank_ok = blank_ok
 
     def convert(
         self,
@@ -146,22 +147,17 @@ class GivenPath(click.Path):
     ) -> Any:
         if value == "":
             self.fail("must not be empty", param, ctx)
+        if not self.blank_ok and isinstance(value, str) and not value.strip():
+            self.fail(f"must not be blank (got {value!r})", param, ctx)
         return super().convert(value, param, ctx)
 
 
 class Folder(GivenPath):
-    """A result folder's path, which may not be empty or blank either (a
-    folder named by spaces is a slip, not a choice)."""
+    """A result folder's path: a folder named by spaces is a slip, not a
+    choice."""
 
-    def convert(
-        self,
-        value: Any,
-        param: click.Parameter | None,
-        ctx: click.Context | None,
-    ) -> Any:
-        if isinstance(value, str) and value and not value.strip():
-            self.fail(f"must not be blank (got {value!r})", param, ctx)
-        return super().convert(value, param, ctx)
+    def __init__(self) -> None:
+        super().__init__(blank_ok=False)
 
 
 class _UsageLine(click.UsageError):

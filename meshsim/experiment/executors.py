@@ -285,15 +285,15 @@ class DaskExecutor:
             self._config = dask.config.set(
                 {"temporary-directory": self._scratch}
             )
-            self._cluster = distributed.LocalCluster(
-                n_workers=self.jobs,
-                threads_per_worker=1,
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address="127.0.0.1:0",
-                silence_logs=logging.ERROR,
-            )
             try:
+                self._cluster = distributed.LocalCluster(
+                    n_workers=self.jobs,
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address="127.0.0.1:0",
+                    silence_logs=logging.ERROR,
+                )
                 self._client = distributed.Client(self._cluster)
             except BaseException:
                 self._disconnect()
