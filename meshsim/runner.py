@@ -23,6 +23,7 @@ from meshsim.metrics.summary import summarise
 from meshsim.metrics.tables import RunTables, build_tables
 from meshsim.native import require_current
 from meshsim.results import (
+    MANIFEST,
     SCENARIO,
     staged_folder,
     write_bytes,
@@ -149,7 +150,7 @@ def save_run(
             write_bytes(folder / "certs" / entry["file"], _pem(chain))
 
         write_json(
-            folder / "manifest.json",
+            folder / MANIFEST,
             _manifest(run, command, started_at or datetime.now(UTC)),
         )
     return out

@@ -25,10 +25,9 @@ from meshsim.cli.common import (
     Terminated,
     catching_interrupts,
     fail,
+    fail_output,
     interrupted,
-    os_reason,
     output_failed,
-    silence_stdout,
 )
 from meshsim.native import StaleBuildError, require_current
 
@@ -128,8 +127,7 @@ def entry() -> None:
         # click's own output (help, version, usage) found no room
         if not output_failed(error):
             raise
-        silence_stdout()
-        fail(f"cannot write output: {os_reason(error)}", EXIT_FAILED)
+        fail_output(error)
     except SystemExit as done:
         if done.code not in (EXIT_INTERRUPTED, EXIT_TERMINATED):
             raise

@@ -44,6 +44,7 @@ __all__ = [
     "Terminated",
     "catching_interrupts",
     "fail",
+    "fail_output",
     "guarded",
     "interrupted",
     "load_or_exit",
@@ -200,10 +201,7 @@ def sweep_file_hint(
         for p in error.problems
         if p.rule.startswith("unknown key") and p.line is not None
     )
-    if not marks:
-        return None
-    keys = ", ".join(marks)
-    return f"{path}: a sweep file, it seems (it has the keys {keys}); {advice}"
+    return _looks_like(path, "sweep", marks, advice)
 
 
 def scenario_file_hint(path: Path, error: ScenarioError) -> str | None:
@@ -214,15 +212,23 @@ def scenario_file_hint(path: Path, error: ScenarioError) -> str | None:
 
     unknown = [p.path for p in error.problems if p.rule.startswith("unknown")]
     missing = [p.path for p in error.problems if p.rule.startswith("required")]
-    marks = scenario_marks(unknown)
-    if not marks or "scenario" not in missing:
-        return None
-    keys = ", ".join(marks)
-    return (
-        f"{path}: a scenario file, it seems (it has the keys {keys}); "
+    marks = scenario_marks(unknown) if "scenario" in missing else []
+    advice = (
         "run it with meshsim run FILE, or name it as a sweep file's "
         "scenario (docs/experiments.md)"
     )
+    return _looks_like(path, "scenario", marks, advice)
+
+
+def _looks_like(
+    path: Path, kind: str, marks: list[str], advice: str
+) -> str | None:
+    """``path: a KIND file, it seems (it has the keys MARKS); ADVICE``,
+    or None without marks."""
+    if not marks:
+        return None
+    keys = ", ".join(marks)
+    return f"{path}: a {kind} file, it seems (it has the keys {keys}); {advice}"
 
 
 def fail(message: str, status: int = EXIT_USAGE) -> NoReturn:
@@ -310,8 +316,7 @@ def guarded(command: Callable[_P, _R]) -> Callable[_P, _R]:
         except OSError as error:
             if not output_failed(error):
                 _internal(error)
-            silence_stdout()
-            fail(f"cannot write output: {os_reason(error)}", EXIT_FAILED)
+            fail_output(error)
         except Exception as error:
             _internal(error)
 
@@ -332,6 +337,12 @@ def _internal(error: Exception) -> NoReturn:
         traceback.print_exception(error, file=sys.stderr)
     kind = type(error).__name__
     fail(f"internal error: {kind}: {error} (please report)", EXIT_FAILED)
+
+
+def fail_output(error: OSError) -> NoReturn:
+    """Say that the output cannot be written, and why; status 1."""
+    silence_stdout()
+    fail(f"cannot write output: {os_reason(error)}", EXIT_FAILED)
 
 
 def output_failed(error: OSError) -> bool:

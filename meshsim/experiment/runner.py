@@ -20,10 +20,20 @@ from meshsim import __version__
 from meshsim.arguments import require_instance, require_path
 from meshsim.experiment.executors import Executor, LocalExecutor
 from meshsim.experiment.plan import Sweep
-from meshsim.experiment.store import SweepFolder, writing_alone
+from meshsim.experiment.store import (
+    POINTS_TABLE,
+    RUNS_TABLE,
+    SweepFolder,
+    writing_alone,
+)
 from meshsim.experiment.tables import points_table, runs_table
 from meshsim.experiment.worker import Replication, run_replication
-from meshsim.results import json_bytes, table_bytes, write_together
+from meshsim.results import (
+    MANIFEST,
+    json_bytes,
+    table_bytes,
+    write_together,
+)
 from meshsim.scenario import dump_resolved
 
 __all__ = [
@@ -171,9 +181,9 @@ def _run_sweep(
     manifest = _manifest(sweep, guard, executor, command, started_at, failed)
     write_together(
         {
-            folder.path / "runs.parquet": table_bytes(runs),
-            folder.path / "points.parquet": table_bytes(points),
-            folder.path / "manifest.json": json_bytes(manifest),
+            folder.path / RUNS_TABLE: table_bytes(runs),
+            folder.path / POINTS_TABLE: table_bytes(points),
+            folder.path / MANIFEST: json_bytes(manifest),
         }
     )
     return SweepOutcome(
@@ -186,9 +196,9 @@ def read_results(
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """A finished sweep's ``runs`` and ``points`` tables and manifest."""
     path = Path(folder)
-    manifest = json.loads((path / "manifest.json").read_text())
-    runs = pd.read_parquet(path / "runs.parquet")
-    points = pd.read_parquet(path / "points.parquet")
+    manifest = json.loads((path / MANIFEST).read_text())
+    runs = pd.read_parquet(path / RUNS_TABLE)
+    points = pd.read_parquet(path / POINTS_TABLE)
     return runs, points, manifest
 
 

@@ -45,6 +45,8 @@ from meshsim.scenario import dump_resolved
 
 __all__ = [
     "GUARD",
+    "POINTS_TABLE",
+    "RUNS_TABLE",
     "SWEEP_FILE",
     "SWEEP_LAYOUT",
     "SweepFolder",
@@ -60,6 +62,12 @@ SWEEP_FILE: Final = "sweep.yaml"
 
 _RUNS: Final = "runs"
 
+RUNS_TABLE: Final = "runs.parquet"
+"""A sweep's table of replications, rebuilt at its end."""
+
+POINTS_TABLE: Final = "points.parquet"
+"""A sweep's table of points, rebuilt at its end."""
+
 SWEEP_LAYOUT: Final = (
     GUARD,
     SWEEP_FILE,
@@ -67,8 +75,8 @@ SWEEP_LAYOUT: Final = (
     f"{_RUNS}/p*-r*.json",
     POINT_SCENARIOS,
     f"{POINT_SCENARIOS}/p*.yaml",
-    "runs.parquet",
-    "points.parquet",
+    RUNS_TABLE,
+    POINTS_TABLE,
     MANIFEST,
     # what meshsim report adds
     "report.html",
