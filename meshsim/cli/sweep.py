@@ -174,6 +174,8 @@ def sweep(
     except WrongSweepError as error:
         fail(str(error))
     except KeyboardInterrupt as stop:
+        if not out.exists():  # stopped while reaching its scheduler
+            interrupted(stop, "interrupted: nothing written")
         interrupted(
             stop,
             f"interrupted: finished runs are kept in {out}; run the same "

@@ -9,6 +9,7 @@ task carries its own seed.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib
 import logging
@@ -180,9 +181,24 @@ def _workers(jobs: int | None) -> int:
     return jobs
 
 
+_SCHEMES = ("tcp", "tls", "ws", "wss")
+"""The ways to reach a scheduler on another machine (Dask's ``inproc``
+reaches one in this process only; ``ucx`` needs hardware meshsim does
+not ask for)."""
+
+_ENCRYPTED = ("tls", "wss")
+
+# how long a reached server may take to say who it is
+_ANSWER_S = 5.0
+
+# where distributed looks when an address names no port
+_DEFAULT_PORT = 8786
+
+
 def scheduler_problem(address: str) -> str | None:
-    """Why ``address`` cannot name a Dask scheduler (an unknown scheme, no
-    host), or None; nothing is contacted."""
+    """Why ``address`` cannot name a Dask scheduler meshsim can reach (an
+    unknown scheme, no host, a port out of range, TLS without Dask's TLS
+    settings), or None; nothing is contacted."""
     if not address.strip():
         return "is empty"
     # distributed's functions carry no annotations: held as Any
@@ -193,9 +209,30 @@ def scheduler_problem(address: str) -> str | None:
         registry.get_backend(scheme)
     except ValueError as error:
         return str(error)
-    if not location:
+    try:
+        host, port = addressing.parse_host_port(location, _DEFAULT_PORT)
+    except ValueError:
+        host, port = location, 0  # a port that is no number
+    if scheme not in _SCHEMES:
+        known = ", ".join(f"{s}://" for s in _SCHEMES)
+        return f"must be reached by one of {known}, not {scheme}://"
+    if not 1 <= port <= 65535:
+        return "port must be a whole number from 1 to 65535"
+    if not host:
         return "names no host"
+    if scheme in _ENCRYPTED and _connection_args()["ssl_context"] is None:
+        return (
+            f"{scheme}:// needs Dask's TLS settings "
+            "(distributed.comm.tls in its configuration), and none are set"
+        )
     return None
+
+
+def _connection_args() -> dict[str, Any]:
+    """How a client connects, from Dask's configuration (TLS settings)."""
+    security: Any = importlib.import_module("distributed.security")
+    args: dict[str, Any] = security.Security().get_connection_args("client")
+    return args
 
 
 class SchedulerError(ConnectionError):
@@ -299,6 +336,7 @@ class DaskExecutor:
                 self._disconnect()
                 raise
             return
+        self._identify()
         try:
             self._client = distributed.Client(
                 self.address, timeout=self.connect_timeout_s
@@ -311,6 +349,49 @@ class DaskExecutor:
             raise SchedulerError(
                 f"{self.address} does not answer as a Dask scheduler"
             ) from None
+
+    def _identify(self) -> None:
+        """Ask the server at the address who it is, within the connect
+        timeout; raise :class:`SchedulerError` unless it says a Dask
+        scheduler.
+
+        distributed's own timeout covers reaching the server, not its
+        answer: a server that accepts and never answers would keep the
+        client waiting for ever.
+        """
+        comm: Any = importlib.import_module("distributed.comm")
+        address, limit = self.address, self.connect_timeout_s
+
+        async def identity() -> object:
+            channel = await comm.connect(
+                address, timeout=limit, **_connection_args()
+            )
+            try:
+                await channel.write({"op": "identity", "reply": True})
+                return await channel.read()
+            finally:
+                await channel.close()
+
+        # reaching it ends by the limit (an OSError naming it); past
+        # that, the server took the connection and keeps silent
+        bound = limit + _ANSWER_S
+        try:
+            answer = asyncio.run(asyncio.wait_for(identity(), bound))
+        except TimeoutError:
+            raise SchedulerError(
+                f"{address} took the connection but did not answer as a "
+                f"Dask scheduler within {bound:g} s"
+            ) from None
+        except OSError as error:
+            # distributed says which address and how long it tried
+            raise SchedulerError(str(error)) from None
+        except Exception:
+            # garbage read as a message: a length of exabytes, a bad frame
+            answer = None
+        if not isinstance(answer, dict) or answer.get("type") != "Scheduler":
+            raise SchedulerError(
+                f"{address} does not answer as a Dask scheduler"
+            )
 
     def _disconnect(self) -> None:
         client, cluster = self._client, self._cluster

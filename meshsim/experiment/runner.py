@@ -90,7 +90,8 @@ def check_sweep_folder(
     sweep: Sweep, out: str | Path, *, force: bool = False
 ) -> None:
     """Raise ``WrongSweepError`` if ``run_sweep`` would refuse ``out``
-    for ``sweep``; write nothing."""
+    for ``sweep``, or if another sweep is writing to it now; write
+    nothing."""
     SweepFolder(Path(out), sweep).check(force)
 
 
@@ -131,10 +132,12 @@ def run_sweep(
         )
     chosen = executor if executor is not None else LocalExecutor()
     # An executor that connects somewhere does so before anything is
-    # written.
-    connected = (
-        chosen if isinstance(chosen, AbstractContextManager) else nullcontext()
-    )
+    # written, and only if something is left to run: a finished sweep
+    # rebuilds its tables without its scheduler.
+    _, tasks = _left_to_run(sweep, SweepFolder(Path(out), sweep), retry_failed)
+    connected: AbstractContextManager[object] = nullcontext()
+    if isinstance(chosen, AbstractContextManager) and (force or tasks):
+        connected = chosen
     with connected, writing_alone(Path(out)):
         return _run_sweep(
             sweep, Path(out), chosen, force, retry_failed, command, progress
@@ -154,16 +157,12 @@ def _run_sweep(
     folder = SweepFolder(Path(out), sweep)
     guard = folder.open(sweep.spec.text.encode(), force)
 
-    # what is left to run
-    stored = folder.stored()
-    if retry_failed:
-        stored = {k: r for k, r in stored.items() if r["status"] == "ok"}
-    tasks = [t for t in _tasks(sweep) if t.id not in stored]
+    stored, tasks = _left_to_run(sweep, folder, retry_failed)
     tracker = _Tracker(sweep, stored, progress)
 
     # Close the executor's iterator even when stopped between two
     # results, so that its workers end with the sweep.
-    results = executor.map_unordered(run_replication, tasks)
+    results = executor.map_unordered(run_replication, tasks) if tasks else ()
     try:
         for record in results:
             task_id = f"{record['point']}-r{record['replication']:02d}"
@@ -200,6 +199,16 @@ def read_results(
     runs = pd.read_parquet(path / RUNS_TABLE)
     points = pd.read_parquet(path / POINTS_TABLE)
     return runs, points, manifest
+
+
+def _left_to_run(
+    sweep: Sweep, folder: SweepFolder, retry_failed: bool
+) -> tuple[dict[str, dict[str, Any]], list[Replication]]:
+    """The replications stored that count as done, and those to run."""
+    stored = folder.stored()
+    if retry_failed:
+        stored = {k: r for k, r in stored.items() if r["status"] == "ok"}
+    return stored, [t for t in _tasks(sweep) if t.id not in stored]
 
 
 def _tasks(sweep: Sweep) -> list[Replication]:

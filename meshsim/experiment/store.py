@@ -105,21 +105,44 @@ def writing_alone(out: Path) -> Iterator[None]:
     which --force does not touch and the system lets go when the
     process ends, however it ends; the file stays.
     """
-    whole = out.resolve()  # "." has no name to put beside it
-    whole.parent.mkdir(parents=True, exist_ok=True)
-    lock = whole.parent / f".{whole.name}.lock"
+    lock = _lock_file(out)
+    lock.parent.mkdir(parents=True, exist_ok=True)
     held = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
             fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise WrongSweepError(
-                f"--out: {str(out)!r} is being written by another meshsim "
-                "sweep; run this one when it has ended"
-            ) from None
+            raise _written_elsewhere(out) from None
         yield
     finally:
         os.close(held)
+
+
+def _refuse_if_held(out: Path) -> None:
+    """Raise ``WrongSweepError`` if another sweep holds ``out`` now;
+    write nothing (a lock file that is not there is not made)."""
+    try:
+        held = os.open(_lock_file(out), os.O_RDONLY)
+    except OSError:
+        return  # no lock file, or none we may read: writing_alone says
+    try:
+        fcntl.flock(held, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise _written_elsewhere(out) from None
+    finally:
+        os.close(held)  # closing lets go of the shared hold
+
+
+def _lock_file(out: Path) -> Path:
+    whole = out.resolve()  # "." has no name to put beside it
+    return whole.parent / f".{whole.name}.lock"
+
+
+def _written_elsewhere(out: Path) -> WrongSweepError:
+    return WrongSweepError(
+        f"--out: {str(out)!r} is being written by another meshsim "
+        "sweep; run this one when it has ended"
+    )
 
 
 @dataclass(frozen=True)
@@ -135,7 +158,8 @@ class SweepFolder:
 
     def check(self, force: bool) -> None:
         """Raise ``WrongSweepError`` if :meth:`open` would refuse the
-        folder; write nothing."""
+        folder, or if another sweep holds it now; write nothing."""
+        _refuse_if_held(self.path)
         self._checked(force)
 
     def _checked(

@@ -25,6 +25,7 @@ from meshsim.experiment import (
     run_replication,
     run_sweep,
 )
+from meshsim.experiment.store import RUNS_TABLE
 from meshsim.runner import Run, run_scenario
 from meshsim.scenario import Scenario
 
@@ -148,6 +149,31 @@ def test_failed_replications_are_kept_on_resume_unless_retried(
             "error: --scheduler: is empty (got ' ')",
         ),
         (
+            ["--executor", "dask", "--scheduler", "inproc://h/1/2"],
+            "error: --scheduler: must be reached by one of tcp://, tls://, "
+            "ws://, wss://, not inproc:// (got 'inproc://h/1/2')",
+        ),
+        (
+            ["--executor", "dask", "--scheduler", "tcp://h:99999"],
+            "error: --scheduler: port must be a whole number from 1 to "
+            "65535 (got 'tcp://h:99999')",
+        ),
+        (
+            ["--executor", "dask", "--scheduler", "tcp://h:x"],
+            "error: --scheduler: port must be a whole number from 1 to "
+            "65535 (got 'tcp://h:x')",
+        ),
+        (
+            ["--executor", "dask", "--scheduler", "tcp://:1"],
+            "error: --scheduler: names no host (got 'tcp://:1')",
+        ),
+        (
+            ["--executor", "dask", "--scheduler", "tls://h:1"],
+            "error: --scheduler: tls:// needs Dask's TLS settings "
+            "(distributed.comm.tls in its configuration), and none are set "
+            "(got 'tls://h:1')",
+        ),
+        (
             ["--executor", "serial", "--jobs", "4"],
             "error: --jobs: --executor serial runs one at a time (got 4)",
         ),
@@ -269,3 +295,84 @@ def test_a_scheduler_that_cannot_be_reached_fails_before_writing(
 
     assert not out.exists()
     assert not (tmp_path / ".out.lock").exists()
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """The address of a loopback server that takes every connection and
+    never says a word."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.1)
+    stop = threading.Event()
+    taken: list[socket.socket] = []
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                taken.append(server.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    host, port = server.getsockname()
+    yield f"tcp://{host}:{port}"
+    stop.set()
+    thread.join()
+    for peer in taken:
+        peer.close()
+    server.close()
+
+
+def test_a_server_that_never_answers_fails_within_its_bound(
+    write_sweep: Callable[..., Path], tmp_path: Path, silent_server: str
+) -> None:
+    sweep = load_sweep(write_sweep(SWEEP))
+    out = tmp_path / "out"
+    executor = DaskExecutor(silent_server, connect_timeout_s=0.5)
+
+    with pytest.raises(SchedulerError, match="did not answer as a Dask"):
+        run_sweep(sweep, out, executor)
+
+    assert not out.exists()
+
+
+def test_a_finished_sweep_rebuilds_its_tables_without_its_scheduler(
+    write_sweep: Callable[..., Path], tmp_path: Path
+) -> None:
+    sweep = load_sweep(write_sweep(SWEEP))
+    out = tmp_path / "out"
+    finished = run_sweep(sweep, out, SerialExecutor())
+    (out / RUNS_TABLE).unlink()
+    with socket.create_server(("127.0.0.1", 0)) as closed:
+        host, port = closed.getsockname()
+    unreachable = DaskExecutor(f"tcp://{host}:{port}", connect_timeout_s=5)
+
+    again = run_sweep(sweep, out, unreachable)
+
+    assert (again.ran, again.resumed) == (0, len(finished.runs))
+    assert (out / RUNS_TABLE).is_file()
+
+
+def test_ctrl_c_while_reaching_a_scheduler_says_nothing_was_written(
+    write_sweep: Callable[..., Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def stopped(self: DaskExecutor) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(DaskExecutor, "_connect", stopped)
+    out = tmp_path / "out"
+
+    result = CliRunner().invoke(
+        main,
+        [
+            "sweep", str(write_sweep(SWEEP)), "--out", str(out),
+            "--executor", "dask", "--scheduler", "tcp://127.0.0.1:1",
+        ],
+    )  # fmt: skip
+
+    assert result.exit_code == 130, result.output
+    assert result.output == "interrupted: nothing written\n"
+    assert not out.exists()
