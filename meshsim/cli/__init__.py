@@ -121,6 +121,8 @@ def entry() -> None:
     # SIGTERM as Ctrl-C from the start, also while a command is imported
     # (each command then catches both in the same way)
     signal.signal(signal.SIGTERM, _terminate)
+    if sys.stdout is None:  # closed before Python started (``>&-``)
+        fail("cannot write output: standard output is closed", EXIT_FAILED)
     try:
         main()
     except OSError as error:

@@ -90,10 +90,15 @@ def check_data(
     pruned = _prune(data, failed, (), kept)
     scenario = _scenario_or_none(pruned, failed)
     if scenario is not None:
-        for finding in check_scenario(scenario):
+        findings = check_scenario(scenario)
+        # a key that breaks a rule of its own (a root_ttl too short) is
+        # not also reported through the rules that read it with others
+        alone = {_original(f.path, kept) for f in findings if not f.depends}
+        for finding in findings:
             path = _original(finding.path, kept)
             read = [path, *(_original(d, kept) for d in finding.depends)]
-            if any(_overlaps(p, bad) for p in read for bad in failed):
+            bad_keys = failed | alone if finding.depends else failed
+            if any(_overlaps(p, bad) for p in read for bad in bad_keys):
                 continue
             value = _raw_value(data, path, finding.value)
             problems.append(where.problem(path, finding.rule, value, read))

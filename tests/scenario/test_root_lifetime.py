@@ -68,6 +68,17 @@ def test_a_ca_lifetime_within_the_backdate_is_refused(lifetimes, line, key):
     ) in _problems(text)
 
 
+def test_a_root_ttl_within_the_backdate_is_one_problem_not_three():
+    # the rules that read root_ttl with other keys (workload_ttl must be
+    # shorter, duration must not outlast it) would only repeat it
+    text = "name: r\nduration: 72h\npki: {root_ttl: 1h, workload_ttl: 24h}\n"
+
+    assert _problems(text) == [
+        "r.yaml:3: pki.root_ttl: must be longer than 1h: CA certificates "
+        "are valid from 1h before they are made (got '1h')"
+    ]
+
+
 @pytest.mark.parametrize(
     ("root_ttl", "reissue_at", "limit"),
     [
