@@ -17,7 +17,8 @@ import multiprocessing
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+import threading
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor
 from concurrent.futures import wait as wait_futures
 from itertools import islice
@@ -359,24 +360,12 @@ class DaskExecutor:
         answer: a server that accepts and never answers would keep the
         client waiting for ever.
         """
-        comm: Any = importlib.import_module("distributed.comm")
-        address, limit = self.address, self.connect_timeout_s
-
-        async def identity() -> object:
-            channel = await comm.connect(
-                address, timeout=limit, **_connection_args()
-            )
-            try:
-                await channel.write({"op": "identity", "reply": True})
-                return await channel.read()
-            finally:
-                await channel.close()
-
+        address, limit = str(self.address), self.connect_timeout_s
         # reaching it ends by the limit (an OSError naming it); past
         # that, the server took the connection and keeps silent
         bound = limit + _ANSWER_S
         try:
-            answer = asyncio.run(asyncio.wait_for(identity(), bound))
+            answer = _in_own_loop(_identity(address, limit), bound)
         except TimeoutError:
             raise SchedulerError(
                 f"{address} took the connection but did not answer as a "
@@ -406,3 +395,40 @@ class DaskExecutor:
             config.__exit__(None, None, None)
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+async def _identity(address: str, limit: float) -> object:
+    """What the server at ``address`` says it is."""
+    comm: Any = importlib.import_module("distributed.comm")
+    channel = await comm.connect(address, timeout=limit, **_connection_args())
+    try:
+        await channel.write({"op": "identity", "reply": True})
+        answer: object = await channel.read()
+        return answer
+    finally:
+        await channel.close()
+
+
+def _in_own_loop(work: Coroutine[Any, Any, T], limit: float) -> T:
+    """``work`` run to its end, or ``TimeoutError`` after ``limit``
+    seconds, in an event loop of its own on a thread of its own.
+
+    The caller may be inside a running loop (a notebook's), where no
+    other loop can run; the thread is a daemon, so that Ctrl-C while it
+    waits is not held up.
+    """
+    ended: list[T] = []
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            ended.append(asyncio.run(asyncio.wait_for(work, limit)))
+        except BaseException as error:  # handed to the caller
+            failed.append(error)
+
+    worker = threading.Thread(target=run, name="meshsim-identify", daemon=True)
+    worker.start()
+    worker.join()
+    if failed:
+        raise failed[0]
+    return ended[0]

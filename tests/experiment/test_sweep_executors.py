@@ -3,6 +3,7 @@ workers ran it, nor on the order in which replications finished."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -64,6 +65,21 @@ def test_local_one_and_two_jobs_and_dask_give_identical_runs(
     pd.testing.assert_frame_equal(comparable(one.runs), expected)
     pd.testing.assert_frame_equal(comparable(dask.runs), expected)
     assert (dask.runs["status"] == "ok").all()
+
+
+def test_a_dask_sweep_runs_from_inside_a_running_event_loop(
+    write_sweep: Callable[..., Path], tmp_path: Path, dask_address: str
+) -> None:
+    # a notebook runs each cell inside its event loop
+    sweep = load_sweep(write_sweep("scenario: tiny.yaml\nreplications: 2\n"))
+
+    async def cell() -> SweepOutcome:
+        return run_sweep(sweep, tmp_path / "out", DaskExecutor(dask_address))
+
+    outcome = asyncio.run(cell())
+
+    assert outcome.ran == 2
+    assert (outcome.runs["status"] == "ok").all()
 
 
 def test_a_local_dask_cluster_leaves_nothing_in_the_temporary_folder(
