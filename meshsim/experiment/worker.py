@@ -146,7 +146,7 @@ def _steady_ca(run: Run, warmup_s: float) -> dict[str, Any]:
     """The summary's CA figures, as if the run began at ``warmup_s``.
 
     CSRs submitted before the warmup ends are left out, and times are
-    shifted so that minutes (for the peak) count from the warmup's end.
+    shifted to count from the warmup's end.
 
     NOTE: a recorded-time cutoff, and for the CA figures only: the core
     cannot run a warmup before the scenario's timeline, and attack,

@@ -227,8 +227,10 @@ class CaServer:
         """
         submitted = simulated_now(self.env)
         if self.policy.outages and not self.reachable(submitted):
+            # the identity its token names: the CA never reads it
+            _, asked = self._identity(token.namespace, token.service_account)
             self._csrs.add(
-                submitted, submitted, submitted, agent, "", "unreachable",
+                submitted, submitted, submitted, agent, asked, "unreachable",
                 0.0, 0, 0,
             )  # fmt: skip
             return CsrAnswer(None, "unreachable")
@@ -419,12 +421,12 @@ class CaServer:
     ) -> tuple[CsrAnswer, str, float]:
         """Authenticate the token, authorize the node, sign the CSR."""
         # Authenticate: the CA derives the identity from the token itself.
-        problem = token.problem_at(now)
-        if problem is not None:
-            return CsrAnswer(None, problem), "", 0.0
         spiffe_id, id_text = self._identity(
             token.namespace, token.service_account
         )
+        problem = token.problem_at(now)
+        if problem is not None:
+            return CsrAnswer(None, problem), id_text, 0.0
 
         # Authorize a node agent: a pod with this identity must run there.
         authorize = self.authorize
@@ -436,12 +438,15 @@ class CaServer:
         ):
             return CsrAnswer(None, "node-unauthorized"), id_text, 0.0
 
-        # Parse, check and sign; the CPU time is the real cost of the CSR.
+        # Parse, check and sign; the CPU time is the real cost of the CSR,
+        # booked apart when it is refused (most refusals come before any
+        # crypto work: an expired signer, a TTL too long).
         began = self.crypto.began()
         signed = self._signed(self.active, csr, spiffe_id, now)
-        spent = self.crypto.charged("ca-sign", began)
         if isinstance(signed, str):
+            spent = self.crypto.charged("ca-refuse", began)
             return CsrAnswer(None, signed), id_text, spent
+        spent = self.crypto.charged("ca-sign", began)
         answer = CsrAnswer(
             signed, "issued", self.anchors, self.crypto.size(signed)
         )

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache, partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives.serialization import Encoding
 
@@ -26,6 +26,7 @@ from meshsim.identity import workload_spiffe_id
 from meshsim.pki.authority import (
     UB_COMMON_NAME,
     CertificateAuthority,
+    CsrRefusedError,
     intermediate_name,
     self_signed_root,
 )
@@ -35,8 +36,9 @@ from meshsim.pki.svid import verify_svid
 
 __all__ = ["OPERATIONS", "Calibration", "calibrate"]
 
-OPERATIONS = ("keygen", "csr-sign", "ca-sign", "verify")
-"""Operations measured; every crypto step of a run is one of these."""
+OPERATIONS = ("keygen", "csr-sign", "ca-sign", "ca-refuse", "verify")
+"""Operations measured; every crypto step of a run is one of these.
+``ca-refuse`` is the CA refusing a CSR because its signer has expired."""
 
 T = TypeVar("T")
 
@@ -108,6 +110,7 @@ def calibrate(algorithm: str, trust_domain: str) -> Calibration:
     cpu: dict[str, list[float]] = {op: [] for op in OPERATIONS}
     bundle = {trust_domain: [root]}
     later = start + timedelta(hours=1)
+    expired = start + timedelta(days=3651)  # the root is over by then
     for _ in range(count):
         key = _timed(cpu["keygen"], partial(generate_key, algorithm))
         csr = _timed(cpu["csr-sign"], partial(build_csr, key, spiffe_id))
@@ -124,6 +127,19 @@ def calibrate(algorithm: str, trust_domain: str) -> Calibration:
             ),
         )
         _timed(cpu["verify"], partial(verify_svid, chain, bundle, later))
+        _timed(
+            cpu["ca-refuse"],
+            partial(
+                _refused,
+                authority,
+                csr,
+                spiffe_id,
+                expired,
+                timedelta(hours=24),
+                timedelta(minutes=2),
+                serial(),
+            ),
+        )
         sizes["csr"].append(len(csr.public_bytes(Encoding.DER)))
         sizes["leaf"].append(len(chain[0].public_bytes(Encoding.DER)))
     return Calibration(
@@ -133,6 +149,16 @@ def calibrate(algorithm: str, trust_domain: str) -> Calibration:
         spiffe_id_bytes=len(str(spiffe_id)),
         below_intermediate=below_intermediate,
     )
+
+
+def _refused(authority: CertificateAuthority, *request: Any) -> str:
+    """Why ``authority`` refuses ``request``; ``AssertionError`` if it
+    signs instead."""
+    try:
+        authority.sign_workload(*request)
+    except CsrRefusedError as refusal:
+        return refusal.reason
+    raise AssertionError("the calibration's refused CSR was signed")
 
 
 def _timed(samples: list[float], work: Callable[[], T]) -> T:

@@ -71,7 +71,11 @@ PROFILE_SETTINGS: Final[Mapping[str, tuple[Setting, ...]]] = {
         Setting("mesh.agent", "per-node", f"{_SPIRE_AGENT}: one per node"),
         Setting("pki.key", "ecdsa-p256", "EC P-256 default key type"),
         Setting("pki.workload_ttl", "1h", "default_x509_svid_ttl"),
-        Setting("pki.max_workload_ttl", "24h", "capped at the CA's NotAfter"),
+        Setting(
+            "pki.max_workload_ttl",
+            "24h",
+            "no limit of its own: SVIDs are cut to the CA's NotAfter",
+        ),
         Setting("pki.grace_ratio", 0.5, f"{_SPIRE_AGENT}: rotate at ~1/2"),
         Setting("pki.jitter", 0.05, "U(0.45, 0.55) of the lifetime"),
         Setting("pki.backdate", "10s", f"{_SPIRE_SERVER}: backdate"),

@@ -156,3 +156,23 @@ def test_modeled_chains_are_as_long_as_real_ones_after_2049(small, simulate):
     real = chain_bytes("real")
 
     assert chain_bytes("modeled") == pytest.approx(real, rel=3e-3)
+
+
+@pytest.mark.parametrize("mode", ["real", "modeled"])
+def test_a_refused_csr_is_booked_as_a_refusal_not_a_signature(
+    small, simulate, mode
+):
+    # the intermediate expires at 6h; without rotation every CSR after
+    # it is refused, before any crypto work is done on it
+    run = simulate(
+        small("ca.intermediate_ttl=7h", "attacks=[]", f"pki.crypto={mode}")
+    )
+    done = run.summary["rotation"]["operations"]
+    outcomes = run.tables.csrs["outcome"].value_counts()
+
+    assert outcomes["signer-expired"] > 0
+    assert done["ca-refuse"]["count"] == outcomes["signer-expired"]
+    assert done["ca-sign"]["count"] == outcomes["issued"]
+    refusal = done["ca-refuse"]["cpu_s"] / done["ca-refuse"]["count"]
+    signature = done["ca-sign"]["cpu_s"] / done["ca-sign"]["count"]
+    assert refusal < signature / 3

@@ -57,3 +57,20 @@ def test_shipped_outage_scenario_fails_by_expiry_until_the_ca_returns(
     assert expired["start_s"].min() == pytest.approx(24 * hour + 1, abs=1.0)
     assert expired["end_s"].max() <= 28 * hour + 60 + 1
     assert set(handshakes["outcome"]) == {"ok", "expired"}
+
+
+def test_an_unreachable_csr_names_the_identity_its_agent_asked_for(
+    small, simulate
+):
+    run = outage_run(small, simulate, 5)
+
+    csrs = run.tables.csrs
+    unreachable = csrs[csrs["outcome"] == "unreachable"]
+    issued = csrs[csrs["outcome"] == "issued"]
+    asked = issued.groupby("agent")["spiffe_id"].agg(set).to_dict()
+    assert len(unreachable) > 0
+    # one agent per pod: each asks for its pod's one identity
+    for agent, spiffe_id in unreachable[["agent", "spiffe_id"]].itertuples(
+        index=False
+    ):
+        assert asked[agent] == {spiffe_id}

@@ -650,8 +650,9 @@ def test_a_scenario_file_given_for_a_sweep_is_named_as_one(
 
     assert result.exit_code == 2
     assert result.output.splitlines()[0] == (
-        f"{DEFAULT}: a scenario file, it seems (it has the keys duration, "
-        "mesh, pki, ca, traffic, attacks); run it with meshsim run FILE, or "
+        f"{DEFAULT}: a scenario file, it seems (it has the keys profile, "
+        "duration, mesh, pki, ca, traffic, attacks); run it with meshsim "
+        "run FILE, or "
         "name it as a sweep file's scenario (docs/experiments.md)"
     )
     assert not out.exists()
