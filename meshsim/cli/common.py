@@ -253,25 +253,39 @@ def say(message: str) -> None:
 
 class _Stderr(io.TextIOBase):
     """Standard error that drops what it cannot write (a closed pipe),
-    for progress bars: losing one must not fail the work it shows."""
+    for progress bars: losing one must not fail the work it shows.
+
+    It writes to ``sys.stderr`` as it is at each write (a test's capture
+    included), but never to the stand-in a live progress bar puts there
+    while it shows: that stand-in prints into the bar's console, which
+    writes here, and the two would feed each other for ever.
+    """
 
     def write(self, text: str) -> int:
         with contextlib.suppress(OSError, ValueError):
-            sys.stderr.write(text)
+            _real_stderr().write(text)
         return len(text)
 
     def flush(self) -> None:
         with contextlib.suppress(OSError, ValueError):
-            sys.stderr.flush()
+            _real_stderr().flush()
 
     def isatty(self) -> bool:
         try:
-            return sys.stderr.isatty()
+            return _real_stderr().isatty()
         except (OSError, ValueError):
             return False
 
     def fileno(self) -> int:
-        return sys.stderr.fileno()
+        return _real_stderr().fileno()
+
+
+def _real_stderr() -> IO[str]:
+    """``sys.stderr``, or the stream a live display's stand-in there
+    writes to."""
+    stream: IO[str] = sys.stderr
+    proxied: IO[str] = getattr(stream, "rich_proxied_file", stream)
+    return proxied
 
 
 def progress_console() -> Console:
