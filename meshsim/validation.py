@@ -131,7 +131,7 @@ def key_theft_window(seed: int, quick: bool) -> Comparison:
     starts = rng.uniform(2 * _HOUR, 22 * _HOUR, thefts)
     nodes = rng.integers(0, 20, thefts)
     attacks = ", ".join(
-        f"{{kind: key-theft, start: {start:.3f}, node: node-{node}}}"
+        f"{{kind: key-theft, start: {start:.3f}s, node: node-{node}}}"
         for start, node in zip(starts, nodes, strict=True)
     )
     run = _run(
@@ -171,7 +171,7 @@ def survivable_outage(seed: int) -> Comparison:
             "mesh.service_accounts=10",
             "traffic.rate=0.05",
             f"agent.backoff_max={backoff:g}s",
-            f"ca.outages=[{{start: 1799, duration: {length:.3f}}}]",
+            f"ca.outages=[{{start: 1799s, duration: {length:.3f}s}}]",
         )
         return bool(run.summary["handshakes"]["by_outcome"]["expired"])
 

@@ -42,6 +42,7 @@ from meshsim.scenario import (
     ScenarioError,
     parse_duration,
 )
+from meshsim.scenario.durations import NO_UNIT
 from meshsim.scenario.load import MAX_FILE_BYTES, read_source
 from meshsim.scenario.problems import DOCUMENT, format_path
 from meshsim.scenario.yaml_loader import load_yaml
@@ -334,7 +335,11 @@ class _Checker:
         return value
 
     def _warmup(self) -> float | None:
-        value = self.data.get("warmup", 0.0)
+        value = self.data.get("warmup", 0)
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if number and value != 0:  # 1 could mean hours or seconds
+            self.fail(("warmup",), NO_UNIT, value)
+            return None
         try:
             return parse_duration(value)
         except ValueError as exc:

@@ -2,8 +2,9 @@
 
 A duration is text made of parts, each a number and a unit, from the
 largest unit to the smallest: ``7d``, ``24h``, ``1h30m``, ``250ms``,
-``1.5h``.  A plain number (not text) counts as seconds.  Inside meshsim a
-duration is a float number of simulated seconds.
+``1.5h``.  A plain number (not text) counts as seconds here; a scenario
+file must give a unit (``meshsim.scenario.fields.UNITS_REQUIRED``).
+Inside meshsim a duration is a float number of simulated seconds.
 """
 
 from __future__ import annotations
@@ -14,7 +15,13 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Final
 
-__all__ = ["MAX_SECONDS", "UNITS", "format_duration", "parse_duration"]
+__all__ = [
+    "MAX_SECONDS",
+    "NO_UNIT",
+    "UNITS",
+    "format_duration",
+    "parse_duration",
+]
 
 UNITS: Final = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 """Each unit a duration may use, with its length in seconds."""

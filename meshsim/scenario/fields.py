@@ -11,13 +11,24 @@ import datetime as dt
 import re
 from typing import Annotated, Final, Literal
 
-from pydantic import AfterValidator, BeforeValidator, PlainSerializer
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    PlainSerializer,
+    ValidationInfo,
+)
 from pydantic_core import PydanticCustomError
 
-from meshsim.scenario.durations import SHAPE, format_duration, parse_duration
+from meshsim.scenario.durations import (
+    NO_UNIT,
+    SHAPE,
+    format_duration,
+    parse_duration,
+)
 
 __all__ = [
     "MIN_RUN_S",
+    "UNITS_REQUIRED",
     "Duration",
     "Name",
     "Offset",
@@ -44,6 +55,34 @@ _TIMESTAMP_SHAPE: Final = (
 def rule_error(rule: str) -> PydanticCustomError:
     """An error that pydantic reports with ``rule`` as its whole message."""
     return PydanticCustomError("meshsim", "{rule}", {"rule": rule})
+
+
+UNITS_REQUIRED: Final = "meshsim.scenario.units_required"
+"""Validation context key: when true, a duration must carry a unit, as in
+a scenario file (``ttl: 24`` could mean hours or seconds); from Python a
+number is seconds."""
+
+
+class Seconds(float):
+    """A number known to be seconds, which needs no unit: a default."""
+
+
+def default_seconds(text: str) -> float:
+    """The duration ``text`` as the default of a key."""
+    return Seconds(parse_duration(text))
+
+
+def _with_unit(value: object, info: ValidationInfo) -> object:
+    """``value``, unless it is a number other than 0 where a unit is
+    required."""
+    if isinstance(value, Seconds):
+        return value
+    context = info.context
+    required = isinstance(context, dict) and context.get(UNITS_REQUIRED)
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if required and number and value != 0:
+        raise rule_error(NO_UNIT)
+    return value
 
 
 def _seconds(value: object) -> float:
@@ -147,6 +186,7 @@ def _trust_domain(value: str) -> str:
 Duration = Annotated[
     float,
     BeforeValidator(_seconds),
+    BeforeValidator(_with_unit),
     PlainSerializer(format_duration, return_type=str, when_used="json"),
 ]
 """A duration of 0s or longer, in seconds."""
@@ -154,6 +194,7 @@ Duration = Annotated[
 Offset = Annotated[
     float,
     BeforeValidator(_signed_seconds),
+    BeforeValidator(_with_unit),
     PlainSerializer(_dump_signed, return_type=str, when_used="json"),
 ]
 """A duration that may be negative (``-30s``), in seconds."""
@@ -161,6 +202,7 @@ Offset = Annotated[
 PositiveDuration = Annotated[
     float,
     BeforeValidator(_positive_seconds),
+    BeforeValidator(_with_unit),
     PlainSerializer(format_duration, return_type=str, when_used="json"),
 ]
 """A duration longer than 0s, in seconds."""
@@ -168,6 +210,7 @@ PositiveDuration = Annotated[
 RunDuration = Annotated[
     float,
     BeforeValidator(_run_seconds),
+    BeforeValidator(_with_unit),
     PlainSerializer(format_duration, return_type=str, when_used="json"),
 ]
 """A run's simulated time: at least :data:`MIN_RUN_S`, in seconds."""
@@ -175,6 +218,7 @@ RunDuration = Annotated[
 OptionalPositiveDuration = Annotated[
     float | None,
     BeforeValidator(_optional_positive_seconds),
+    BeforeValidator(_with_unit),
     PlainSerializer(_dump_seconds, return_type=str | None, when_used="json"),
 ]
 """A duration longer than 0s, or null for none."""
@@ -182,6 +226,7 @@ OptionalPositiveDuration = Annotated[
 SignTime = Annotated[
     float | Literal["measured"],
     BeforeValidator(_sign_time),
+    BeforeValidator(_with_unit),
     PlainSerializer(_dump_sign_time, return_type=str, when_used="json"),
 ]
 """A duration longer than 0s, or ``"measured"``."""

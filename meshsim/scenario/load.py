@@ -102,4 +102,5 @@ def parse_scenario(
         earlier=[*document.problems, *changed.problems],
         reported=document.bad_paths,
         origins=origins,
+        units_required=True,
     )

@@ -24,7 +24,6 @@ from pydantic import (
     model_validator,
 )
 
-from meshsim.scenario.durations import parse_duration
 from meshsim.scenario.fields import (
     Duration,
     Name,
@@ -35,6 +34,7 @@ from meshsim.scenario.fields import (
     SignTime,
     Timestamp,
     TrustDomain,
+    default_seconds,
 )
 from meshsim.scenario.problems import format_path, show_value
 from meshsim.scenario.rules import check_scenario
@@ -145,12 +145,12 @@ class Pki(_Section):
     key: Literal["ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-3072"] = (
         "ecdsa-p256"
     )
-    root_ttl: PositiveDuration = parse_duration("3650d")
-    workload_ttl: PositiveDuration = parse_duration("24h")
-    max_workload_ttl: PositiveDuration = parse_duration("90d")
+    root_ttl: PositiveDuration = default_seconds("3650d")
+    workload_ttl: PositiveDuration = default_seconds("24h")
+    max_workload_ttl: PositiveDuration = default_seconds("90d")
     grace_ratio: float = Field(default=0.5, gt=0, lt=1)
     jitter: float = Field(default=0.01, ge=0, lt=1)
-    backdate: Duration = parse_duration("2m")
+    backdate: Duration = default_seconds("2m")
     crypto: Literal["real", "modeled"] = "real"
     not_after_allowance: Duration = 0.0
     token_ttl: OptionalPositiveDuration = None
@@ -196,13 +196,13 @@ class Ca(_Section):
 class Agent(_Section):
     """The identity agents that fetch and rotate workload certificates."""
 
-    backoff_initial: PositiveDuration = parse_duration("1s")
-    backoff_max: PositiveDuration = parse_duration("60s")
+    backoff_initial: PositiveDuration = default_seconds("1s")
+    backoff_max: PositiveDuration = default_seconds("60s")
     backoff_multiplier: float = Field(default=2.0, ge=1)
     backoff: Literal["exponential", "remaining"] = "exponential"
     backoff_jitter: float = Field(default=0.0, ge=0, lt=1)
     fast_retries: int = Field(default=0, ge=0, le=100)
-    fast_retry_initial: PositiveDuration = parse_duration("100ms")
+    fast_retry_initial: PositiveDuration = default_seconds("100ms")
     remaining_fraction: float = Field(default=0.7, gt=0, lt=1)
     max_in_flight: int | None = Field(default=None, ge=1, le=MAX_COUNT)
     lifetime_from: Literal["agent-clock", "certificate"] = "agent-clock"
@@ -245,7 +245,7 @@ class TokenTheft(_Section):
     start: Duration
     node: str
     workload: str | None = None
-    interval: PositiveDuration = parse_duration("1h")
+    interval: PositiveDuration = default_seconds("1h")
 
 
 class Impersonation(_Section):

@@ -17,6 +17,7 @@ from typing import Any, Final, cast
 
 from pydantic import ValidationError
 
+from meshsim.scenario.fields import UNITS_REQUIRED
 from meshsim.scenario.messages import Failure, describe
 from meshsim.scenario.problems import (
     ABSENT,
@@ -34,7 +35,7 @@ __all__ = ["check_data", "validate_mapping"]
 
 # values for required keys that failed, so that the rules can still run;
 # no rule reads them, since they are failed keys
-_STAND_INS: Final[dict[str, object]] = {"name": "stand-in", "duration": 1.0}
+_STAND_INS: Final[dict[str, object]] = {"name": "stand-in", "duration": "1s"}
 _DROP: Final = object()
 
 
@@ -59,14 +60,18 @@ def check_data(
     earlier: Sequence[Problem] = (),
     reported: Collection[KeyPath] = (),
     origins: Mapping[KeyPath, str] | None = None,
+    units_required: bool = False,
 ) -> Scenario:
     """Validate ``data``, adding the problems found while reading it.
 
     ``earlier`` are problems already found (duplicate keys, bad
     overrides); ``reported`` are key paths whose values those problems
     already cover; ``origins`` maps each key path set by an override to
-    the override's text, to name it instead of a line.
+    the override's text, to name it instead of a line. With
+    ``units_required`` (data read from a file or an override) a duration
+    must carry its unit; from Python a number is seconds.
     """
+    context = {DEFER_RULES: True, UNITS_REQUIRED: units_required}
     where = _Locator(source, lines, origins or {})
     problems = list(earlier)
     if not isinstance(data, Mapping):
@@ -79,7 +84,7 @@ def check_data(
     # step 1: types and ranges of each key
     failures = [
         f
-        for f in _schema_failures(data)
+        for f in _schema_failures(data, context)
         if not any(_overlaps(f.path, path) for path in reported)
     ]
     problems += [where.problem(f.path, f.rule, f.value) for f in failures]
@@ -88,7 +93,7 @@ def check_data(
     failed = {f.path for f in failures} | set(reported)
     kept: dict[KeyPath, list[int]] = {}
     pruned = _prune(data, failed, (), kept)
-    scenario = _scenario_or_none(pruned, failed)
+    scenario = _scenario_or_none(pruned, failed, context)
     if scenario is not None:
         findings = check_scenario(scenario)
         # a key that breaks a rule of its own (a root_ttl too short) is
@@ -112,9 +117,11 @@ def check_data(
     return scenario
 
 
-def _schema_failures(data: Mapping[str, Any]) -> list[Failure]:
+def _schema_failures(
+    data: Mapping[str, Any], context: Mapping[str, bool]
+) -> list[Failure]:
     try:
-        Scenario.model_validate(dict(data), context={DEFER_RULES: True})
+        Scenario.model_validate(dict(data), context=dict(context))
     except ValidationError as exc:
         failures: list[Failure] = []
         for error in exc.errors():
@@ -126,7 +133,7 @@ def _schema_failures(data: Mapping[str, Any]) -> list[Failure]:
 
 
 def _scenario_or_none(
-    pruned: object, failed: Collection[KeyPath]
+    pruned: object, failed: Collection[KeyPath], context: Mapping[str, bool]
 ) -> Scenario | None:
     if not isinstance(pruned, dict):
         return None
@@ -134,7 +141,7 @@ def _scenario_or_none(
         if (key,) in failed:
             pruned[key] = stand_in
     try:
-        return Scenario.model_validate(pruned, context={DEFER_RULES: True})
+        return Scenario.model_validate(pruned, context=dict(context))
     except ValidationError:
         # NOTE: a required key without a stand-in above; the rules across
         # keys then wait until the file passes the schema.

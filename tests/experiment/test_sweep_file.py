@@ -68,7 +68,7 @@ def test_every_file_problem_is_reported_at_once_with_its_line(
 scenario: tiny.yaml
 replicatons: 3
 seed: -1
-warmup: "5"
+warmup: 5
 grid:
   pki.workload_ttl: [2h, 2h]
   seed: [1, 2]
@@ -86,7 +86,7 @@ set:
         f"{source}:1: replications: required key is missing",
         f"{source}:3: replicatons: unknown key; did you mean 'replications'?",
         f"{source}:4: seed: must be from 0 to 9223372036854775807 (got -1)",
-        f"{source}:5: warmup: needs a unit (ms, s, m, h, d) (got '5')",
+        f"{source}:5: warmup: needs a unit (ms, s, m, h, d) (got 5)",
         f"{source}:7: grid.pki.workload_ttl[1]: repeats item 0 (got '2h')",
         f"{source}:8: grid.seed: cannot be varied or set: each "
         "replication's seed is spawned from the sweep's seed",

@@ -40,8 +40,8 @@ def test_dump_resolved_writes_every_default(scenario_of: Build) -> None:
 
 def test_durations_are_written_canonically(scenario_of: Build) -> None:
     scenario = scenario_of(
-        "name: x\nduration: 5400\npki: {backdate: 0.001}\n"
-        "ca: {sign_time: 0.0005}\n"
+        "name: x\nduration: 5400s\npki: {backdate: 0.001s}\n"
+        "ca: {sign_time: 0.0005s}\n"
     )
     lines = dump_resolved(scenario).splitlines()
     assert "duration: 1h30m" in lines

@@ -183,8 +183,8 @@ def test_a_run_lasts_at_least_a_millisecond(
 ) -> None:
     # Shorter runs hold nothing, and their hourly figures had no bin.
     assert scenario_of("name: t\nduration: 1ms\n").duration == 0.001
-    assert problems_of("name: t\nduration: 1e-17\n") == [
-        "t.yaml:2: duration: must be at least 1ms (got 1e-17)"
+    assert problems_of("name: t\nduration: 0.00000000000000001s\n") == [
+        "t.yaml:2: duration: must be at least 1ms (got '0.00000000000000001s')"
     ]
 
 
@@ -239,3 +239,27 @@ def test_building_a_scenario_directly_still_checks_the_rules() -> None:
             duration=60.0,
             attacks=(KeyTheft(kind="key-theft", start=120.0, node="node-0"),),
         )
+
+
+def test_a_duration_in_a_file_or_override_needs_its_unit(
+    scenario_of: Build, problems_of: Problems
+) -> None:
+    # ttl: 24 meant as hours would be a run of 24 s certificates
+    assert problems_of(MINIMAL + "pki: {workload_ttl: 24}\n") == [
+        "t.yaml:3: pki.workload_ttl: needs a unit (ms, s, m, h, d) (got 24)"
+    ]
+    assert problems_of(MINIMAL, "pki.workload_ttl=24") == [
+        "override pki.workload_ttl=24: pki.workload_ttl: needs a unit "
+        "(ms, s, m, h, d) (got 24)"
+    ]
+    # nothing needs no unit
+    assert scenario_of(MINIMAL + "pki: {backdate: 0}\n").pki.backdate == 0.0
+
+
+def test_a_duration_from_python_is_a_number_of_seconds() -> None:
+    scenario = validate_mapping(
+        {"name": "p", "duration": 5400, "pki": {"workload_ttl": 3600.0}}, "m"
+    )
+
+    assert scenario.duration == 5400.0
+    assert scenario.pki.workload_ttl == 3600.0
