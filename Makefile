@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv build compile pure demo test lint typecheck unit bench clean
+.PHONY: venv build compile pure demo notebooks test lint typecheck unit bench clean
 
 # Exits 0 when the compiled modules are current, else says why.
 define BUILD_CURRENT
@@ -49,6 +49,11 @@ pure: $(STAMP)
 demo: build
 	$(BIN)/meshsim run scenarios/istio-sidecar.yaml \
 		--out results/istio-sidecar --force
+
+# A notebook front end and nbconvert, which neither running nor testing
+# meshsim needs; then `.venv/bin/jupyter lab notebooks/`.
+notebooks: build
+	$(BIN)/pip install --quiet 'jupyterlab>=4' 'nbconvert>=7'
 
 lint: venv
 	$(BIN)/ruff check .

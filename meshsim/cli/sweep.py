@@ -41,6 +41,7 @@ from meshsim.cli.common import (
 )
 from meshsim.experiment import (
     MAX_JOBS,
+    MAX_REPLICATIONS,
     DaskExecutor,
     Executor,
     LocalExecutor,
@@ -92,7 +93,7 @@ _out = Console(soft_wrap=True, markup=False, highlight=False)
 )
 @click.option(
     "--replications",
-    type=Count(min=1),
+    type=Count(min=1, max=MAX_REPLICATIONS),
     help="Replications of each point, instead of the file's.",
 )
 @click.option(

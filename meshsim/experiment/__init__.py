@@ -33,7 +33,12 @@ from meshsim.experiment.runner import (
     run_sweep,
 )
 from meshsim.experiment.store import WrongSweepError
-from meshsim.experiment.sweep_file import SweepError, SweepSpec, Varied
+from meshsim.experiment.sweep_file import (
+    MAX_REPLICATIONS,
+    SweepError,
+    SweepSpec,
+    Varied,
+)
 from meshsim.experiment.tables import (
     ci_half_width,
     machine_dependent,
@@ -45,6 +50,7 @@ from meshsim.experiment.worker import Replication, run_replication
 
 __all__ = [
     "MAX_JOBS",
+    "MAX_REPLICATIONS",
     "DaskExecutor",
     "Executor",
     "LocalExecutor",

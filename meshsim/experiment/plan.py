@@ -173,11 +173,6 @@ def parse_sweep(
     if spec is None:
         raise SweepError(problems)
     if replications is not None:
-        if not 1 <= replications <= MAX_REPLICATIONS:
-            rule = f"must be from 1 to {MAX_REPLICATIONS}"
-            raise SweepError(
-                [Problem(source, None, "replications", rule, replications)]
-            )
         spec = dataclasses.replace(spec, replications=replications)
 
     problems += _overrides_of_varied(spec, overrides)

@@ -17,6 +17,7 @@ __all__ = [
     "ABSENT",
     "DOCUMENT",
     "KeyPath",
+    "NotWritten",
     "Problem",
     "ScenarioError",
     "format_path",
@@ -53,8 +54,19 @@ def format_path(path: KeyPath) -> str:
     return text or DOCUMENT
 
 
+@dataclass(frozen=True)
+class NotWritten:
+    """A value the scenario did not write, and where it came from: ``its
+    default`` or ``the profile's``."""
+
+    value: object
+    origin: str
+
+
 def show_value(value: object) -> str:
     """Render a value for an error line, in YAML's words, kept short."""
+    if isinstance(value, NotWritten):
+        return f"{show_value(value.value)}, {value.origin}"
     if value is None:
         text = "null"
     elif isinstance(value, bool):

@@ -22,6 +22,7 @@ from meshsim.scenario.messages import Failure, describe
 from meshsim.scenario.problems import (
     ABSENT,
     KeyPath,
+    NotWritten,
     Problem,
     ScenarioError,
     format_path,
@@ -79,6 +80,7 @@ def check_data(
         raise ScenarioError([*problems, where.problem((), rule, data)])
 
     # step 0: a profile's defaults under the keys the data sets
+    given = data
     data = with_profile(data)
 
     # step 1: types and ranges of each key
@@ -106,6 +108,11 @@ def check_data(
             if any(_overlaps(p, bad) for p in read for bad in bad_keys):
                 continue
             value = _raw_value(data, path, finding.value)
+            if not _written(given, path):
+                # a rule across keys can fail on a default: say so
+                profiled = _written(data, path)
+                origin = "the profile's" if profiled else "its default"
+                value = NotWritten(value, origin)
             problems.append(where.problem(path, finding.rule, value, read))
 
     if problems or scenario is None:
@@ -212,6 +219,16 @@ def _raw_value(data: object, path: KeyPath, default: object) -> object:
     if isinstance(node, Mapping | list | tuple):
         return default
     return node
+
+
+def _written(data: object, path: KeyPath) -> bool:
+    """Whether ``data`` sets ``path`` itself."""
+    node = data
+    for part in path:
+        if not _has(node, part):
+            return False
+        node = cast(Any, node)[part]
+    return True
 
 
 def _has(node: object, part: str | int) -> bool:

@@ -141,6 +141,11 @@ def test_failed_replications_are_kept_on_resume_unless_retried(
             "in the range 1<=x<=1024.",
         ),
         (
+            ["--replications", "20000", "--dry-run"],
+            "error: Invalid value for '--replications': 20000 is not in "
+            "the range 1<=x<=10000.",
+        ),
+        (
             ["--executor", "dask", "--scheduler", "foo://bar"],
             "error: --scheduler: unknown address scheme 'foo'",
         ),

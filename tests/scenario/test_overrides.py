@@ -118,7 +118,7 @@ def test_an_override_of_bytes_that_are_not_utf8_says_so(
 def test_rule_broken_by_an_override_names_it(problems_of: Problems) -> None:
     assert problems_of(MINIMAL, "mesh.workloads=20") == [
         "override mesh.workloads=20: mesh.service_accounts: must not exceed "
-        "mesh.workloads (20) (got 40)"
+        "mesh.workloads (20) (got 40, its default)"
     ]
 
 

@@ -77,7 +77,19 @@ def test_backoff_max_is_at_least_the_initial(problems_of: Problems) -> None:
     text = MINIMAL + "agent: {backoff_initial: 2m}\n"
     assert problems_of(text) == [
         "t.yaml:3: agent.backoff_max: must be at least agent.backoff_initial "
-        "(2m) (got '1m')"
+        "(2m) (got '1m', its default)"
+    ]
+
+
+def test_a_rule_broken_by_a_value_not_written_says_where_it_came_from(
+    problems_of: Problems,
+) -> None:
+    # the spire profile's jitter against a grace ratio the file sets
+    text = MINIMAL + "profile: spire\npki: {grace_ratio: 0.04}\n"
+
+    assert problems_of(text) == [
+        "t.yaml:4: pki.jitter: must be less than pki.grace_ratio (0.04) "
+        "(got 0.05, the profile's)"
     ]
 
 
