@@ -209,10 +209,19 @@ def _show(run: Run, out: Path) -> None:
     rows = [
         ("simulated", format_duration(summary["duration_s"])),
         ("wall time", f"{summary['wall_seconds']:.1f} s"),
-        ("CSRs at the CA", f"{ca['csr_total']}"),
+        (
+            "CSRs at the CA",
+            f"{ca['csr_total']:,} ({ca['csr_issued']:,} issued, "
+            f"{ca['csr_refused']:,} refused)",
+        ),
         ("CSR rate", f"{ca['csr_rate_per_s'] * 3600:.1f} per hour"),
-        ("CSR peak", f"{ca['csr_peak_per_min']} per minute"),
+        ("CSR peak", f"{ca['csr_peak_per_min']:,} in 60 s"),
         ("CA wait p50 / p99", _wait(ca["wait_p50_s"], ca["wait_p99_s"])),
+        *(
+            [("CSRs while the CA was down", f"{ca['csr_unreachable']:,}")]
+            if ca["csr_unreachable"]
+            else []
+        ),
         ("CA utilisation", f"{ca['utilisation']:.2e}"),
         ("rotations", f"{rotation['count']}"),
         ("rotation crypto CPU", f"{rotation['crypto_cpu_s']:.2f} s"),

@@ -44,6 +44,31 @@ def time_bins(duration_s: float, bins: int = _BINS) -> np.ndarray:
     return np.arange(0.0, duration_s + width, width)
 
 
+def _queue_peaks(csrs: pd.DataFrame, edges: np.ndarray) -> np.ndarray:
+    """The longest the CA's queue was within each bin between ``edges``."""
+    served = csrs[csrs["outcome"] != "unreachable"]
+    steps = np.concatenate(
+        [served["submitted_s"].to_numpy(), served["started_s"].to_numpy()]
+    )
+    change = np.concatenate([np.ones(len(served)), -np.ones(len(served))])
+    # a CSR taken up as another arrives has left first: one taken the
+    # moment it arrives never waited
+    order = np.lexsort((change, steps))
+    times, queue = steps[order], np.cumsum(change[order])
+    bins = len(edges) - 1
+    peaks = np.zeros(bins)
+    # the queue as each bin begins, carried over from the bin before
+    before = np.searchsorted(times, edges[:-1], side="left") - 1
+    carried = before >= 0
+    peaks[carried] = queue[before[carried]]
+    # and as it changes within the bin
+    inside = np.clip(
+        np.searchsorted(edges, times, side="right") - 1, 0, bins - 1
+    )
+    np.maximum.at(peaks, inside, queue)
+    return peaks
+
+
 def ca_load_figure(
     csrs: pd.DataFrame,
     duration_s: float,
@@ -78,22 +103,17 @@ def ca_load_figure(
     rate_axes.set_ylabel("per hour (log above 10)")
     rate_axes.set_title(f"CA load (bins of {bin_label})")
 
-    # Queue length: CSRs submitted but not yet taken by a worker.
-    served = csrs[csrs["outcome"] != "unreachable"]
-    steps = np.concatenate(
-        [served["submitted_s"].to_numpy(), served["started_s"].to_numpy()]
-    )
-    change = np.concatenate([np.ones(len(served)), -np.ones(len(served))])
-    order = np.lexsort((-change, steps))
-    queue = np.cumsum(change[order])
+    # Queue length: the most CSRs submitted but not yet taken by a
+    # worker at any moment of each bin, so that a burst of milliseconds
+    # shows as wide as its bin.
     queue_axes.step(
-        np.concatenate([[0.0], steps[order] / _HOUR]),
-        np.concatenate([[0.0], queue]),
+        edges / _HOUR,
+        np.append(_queue_peaks(csrs, edges), 0.0),
         where="post",
         color="#1f77b4",
     )
     queue_axes.set_yscale("symlog", linthresh=1)
-    queue_axes.set_ylabel("CSRs waiting (log above 1)")
+    queue_axes.set_ylabel("most CSRs waiting (log above 1)")
     queue_axes.set_xlabel("simulated time (h)")
 
     for axes in (rate_axes, queue_axes):

@@ -1,0 +1,52 @@
+"""A run's plots draw what its tables hold."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+import numpy as np
+import pandas as pd
+
+from meshsim.report.run_plots import ca_load_figure, time_bins
+
+HOUR = 3600.0
+
+
+def csrs_table(submitted: list[float], started: list[float]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "submitted_s": submitted,
+            "started_s": started,
+            "outcome": ["issued"] * len(submitted),
+        }
+    )
+
+
+def test_a_burst_of_milliseconds_shows_its_whole_queue_in_its_bin() -> None:
+    # 200 CSRs at once, one worker signing one a millisecond: 199 wait
+    # for 0.2 s at most, then one renewal alone at 12h, taken at once
+    submitted = [0.0] * 200 + [12 * HOUR]
+    started = [i * 0.001 for i in range(200)] + [12 * HOUR]
+
+    figure = ca_load_figure(csrs_table(submitted, started), 24 * HOUR)
+
+    queue = figure.axes[1].lines[0].get_ydata()
+    assert queue[0] == 199
+    assert np.all(np.asarray(queue[1:]) == 0)
+
+
+def test_a_queue_across_a_bin_edge_shows_in_both_bins() -> None:
+    # two CSRs wait from 10 min to 70 min, across several bins
+    submitted = [600.0, 600.0]
+    started = [4200.0, 4200.0]
+
+    figure = ca_load_figure(csrs_table(submitted, started), 24 * HOUR)
+
+    queue = np.asarray(figure.axes[1].lines[0].get_ydata())
+    edges = time_bins(24 * HOUR)
+    waiting = [
+        2 if start < 4200.0 and end > 600.0 else 0
+        for start, end in pairwise(edges)
+    ]
+    assert sum(waiting) > 4
+    assert list(queue[:-1]) == waiting
