@@ -21,6 +21,7 @@ from functools import cache, partial
 from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509 import CertificateSigningRequest
 
 from meshsim.identity import workload_spiffe_id
 from meshsim.pki.authority import (
@@ -111,34 +112,23 @@ def calibrate(algorithm: str, trust_domain: str) -> Calibration:
     bundle = {trust_domain: [root]}
     later = start + timedelta(hours=1)
     expired = start + timedelta(days=3651)  # the root is over by then
+
+    def asking(csr: CertificateSigningRequest, at: datetime) -> tuple[Any, ...]:
+        """A CSR for 24h, backdated 2 min, as the CA gets it at ``at``."""
+        day, backdate = timedelta(hours=24), timedelta(minutes=2)
+        return (csr, spiffe_id, at, day, backdate, serial())
+
     for _ in range(count):
         key = _timed(cpu["keygen"], partial(generate_key, algorithm))
         csr = _timed(cpu["csr-sign"], partial(build_csr, key, spiffe_id))
         chain = _timed(
             cpu["ca-sign"],
-            partial(
-                authority.sign_workload,
-                csr,
-                spiffe_id,
-                start,
-                timedelta(hours=24),
-                timedelta(minutes=2),
-                serial(),
-            ),
+            partial(authority.sign_workload, *asking(csr, start)),
         )
         _timed(cpu["verify"], partial(verify_svid, chain, bundle, later))
         _timed(
             cpu["ca-refuse"],
-            partial(
-                _refused,
-                authority,
-                csr,
-                spiffe_id,
-                expired,
-                timedelta(hours=24),
-                timedelta(minutes=2),
-                serial(),
-            ),
+            partial(_refused, authority, *asking(csr, expired)),
         )
         sizes["csr"].append(len(csr.public_bytes(Encoding.DER)))
         sizes["leaf"].append(len(chain[0].public_bytes(Encoding.DER)))

@@ -3,6 +3,7 @@ the others; the command then exits with status 1."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -234,13 +235,16 @@ def test_a_folder_that_cannot_be_written_is_one_line_and_status_1(
     )
 
 
-@pytest.fixture
-def not_a_scheduler() -> Iterator[str]:
-    """The address of a loopback server that answers every connection
-    with an HTTP response, as a web server would."""
+@contextlib.contextmanager
+def loopback_server(
+    answer: Callable[[socket.socket], None],
+) -> Iterator[str]:
+    """The address of a server on the loopback interface that hands each
+    connection to ``answer``, and closes them all at the end."""
     server = socket.create_server(("127.0.0.1", 0))
     server.settimeout(0.1)
     stop = threading.Event()
+    taken: list[socket.socket] = []
 
     def serve() -> None:
         while not stop.is_set():
@@ -248,16 +252,33 @@ def not_a_scheduler() -> Iterator[str]:
                 peer, _ = server.accept()
             except TimeoutError:
                 continue
-            with peer:
-                peer.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            taken.append(peer)
+            answer(peer)
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     host, port = server.getsockname()
-    yield f"tcp://{host}:{port}"
-    stop.set()
-    thread.join()
-    server.close()
+    try:
+        yield f"tcp://{host}:{port}"
+    finally:
+        stop.set()
+        thread.join()
+        for peer in taken:
+            peer.close()
+        server.close()
+
+
+@pytest.fixture
+def not_a_scheduler() -> Iterator[str]:
+    """A server that answers every connection with an HTTP response, as a
+    web server would."""
+
+    def respond(peer: socket.socket) -> None:
+        peer.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+        peer.close()
+
+    with loopback_server(respond) as address:
+        yield address
 
 
 def test_a_scheduler_that_is_no_dask_scheduler_is_refused_before_writing(
@@ -304,29 +325,9 @@ def test_a_scheduler_that_cannot_be_reached_fails_before_writing(
 
 @pytest.fixture
 def silent_server() -> Iterator[str]:
-    """The address of a loopback server that takes every connection and
-    never says a word."""
-    server = socket.create_server(("127.0.0.1", 0))
-    server.settimeout(0.1)
-    stop = threading.Event()
-    taken: list[socket.socket] = []
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                taken.append(server.accept()[0])
-            except TimeoutError:
-                continue
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    host, port = server.getsockname()
-    yield f"tcp://{host}:{port}"
-    stop.set()
-    thread.join()
-    for peer in taken:
-        peer.close()
-    server.close()
+    """A server that takes every connection and never says a word."""
+    with loopback_server(lambda peer: None) as address:
+        yield address
 
 
 def test_a_server_that_never_answers_fails_within_its_bound(

@@ -534,10 +534,14 @@ def test_a_copied_run_record_is_not_counted_again(
     )
 
 
+@pytest.mark.parametrize(
+    "options", [["--force", "--executor", "serial"], ["--dry-run"]]
+)
 def test_a_second_sweep_into_a_folder_being_written_is_refused(
-    write_sweep: Callable[..., Path], tmp_path: Path
+    write_sweep: Callable[..., Path], tmp_path: Path, options: list[str]
 ) -> None:
-    # one of them, with --force, would clear the runs the other stores
+    # one of them, with --force, would clear the runs the other stores;
+    # a dry run says what the sweep would
     sweep = load_sweep(write_sweep())
     out = tmp_path / "out"
     seen: list[str] = []
@@ -546,15 +550,7 @@ def test_a_second_sweep_into_a_folder_being_written_is_refused(
         if not seen:
             result = CliRunner().invoke(
                 main,
-                [
-                    "sweep",
-                    str(sweep.spec.source),
-                    "--out",
-                    str(out),
-                    "--force",
-                    "--executor",
-                    "serial",
-                ],
+                ["sweep", str(sweep.spec.source), "--out", str(out), *options],
             )
             seen.append(f"{result.exit_code} {result.output}")
 
@@ -567,32 +563,3 @@ def test_a_second_sweep_into_a_folder_being_written_is_refused(
     assert outcome.ran == len(outcome.runs)
     again = run_sweep(sweep, out, SerialExecutor())
     assert (again.ran, again.resumed) == (0, len(outcome.runs))
-
-
-def test_a_dry_run_says_when_another_sweep_holds_the_folder(
-    write_sweep: Callable[..., Path], tmp_path: Path
-) -> None:
-    sweep = load_sweep(write_sweep())
-    out = tmp_path / "out"
-    seen: list[str] = []
-
-    def meanwhile(state: Any) -> None:
-        if not seen:
-            result = CliRunner().invoke(
-                main,
-                [
-                    "sweep",
-                    str(sweep.spec.source),
-                    "--out",
-                    str(out),
-                    "--dry-run",
-                ],
-            )
-            seen.append(f"{result.exit_code} {result.output}")
-
-    run_sweep(sweep, out, SerialExecutor(), progress=meanwhile)
-
-    assert seen == [
-        f"2 error: --out: {str(out)!r} is being written by another meshsim "
-        "sweep; run this one when it has ended\n"
-    ]
