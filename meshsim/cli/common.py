@@ -262,29 +262,37 @@ class _Stderr(io.TextIOBase):
     """
 
     def write(self, text: str) -> int:
-        with contextlib.suppress(OSError, ValueError):
-            _real_stderr().write(text)
+        stream = _real_stderr()
+        if stream is not None:
+            with contextlib.suppress(OSError, ValueError):
+                stream.write(text)
         return len(text)
 
     def flush(self) -> None:
-        with contextlib.suppress(OSError, ValueError):
-            _real_stderr().flush()
+        stream = _real_stderr()
+        if stream is not None:
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
 
     def isatty(self) -> bool:
+        stream = _real_stderr()
         try:
-            return _real_stderr().isatty()
+            return stream is not None and stream.isatty()
         except (OSError, ValueError):
             return False
 
     def fileno(self) -> int:
-        return _real_stderr().fileno()
+        stream = _real_stderr()
+        if stream is None:
+            raise OSError(errno.EBADF, "standard error is closed")
+        return stream.fileno()
 
 
-def _real_stderr() -> IO[str]:
-    """``sys.stderr``, or the stream a live display's stand-in there
-    writes to."""
-    stream: IO[str] = sys.stderr
-    proxied: IO[str] = getattr(stream, "rich_proxied_file", stream)
+def _real_stderr() -> IO[str] | None:
+    """``sys.stderr`` (None when closed before Python started), or the
+    stream a live display's stand-in there writes to."""
+    stream: IO[str] | None = sys.stderr
+    proxied: IO[str] | None = getattr(stream, "rich_proxied_file", stream)
     return proxied
 
 

@@ -521,6 +521,35 @@ def test_a_closed_stderr_changes_no_status(tmp_path: Path) -> None:
     assert missing == 2
 
 
+def test_stderr_closed_before_the_start_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    # like `meshsim run F 2>&-`: Python starts with no sys.stderr at all
+    sweep = tmp_path / "ttl.yaml"
+    sweep.write_text(f"scenario: {DEFAULT}\nreplications: 1\n")
+    commands = {
+        "validate": ("validate", str(DEFAULT)),
+        "run": ("run", str(DEFAULT), "--out", str(tmp_path / "r"), *SMALL),
+        "sweep": (
+            "sweep", str(sweep), "--out", str(tmp_path / "s"),
+            "--executor", "serial", *SMALL,
+        ),
+    }  # fmt: skip
+
+    for name, arguments in commands.items():
+        done = subprocess.run(
+            meshsim(*arguments),
+            stdout=subprocess.PIPE,
+            text=True,
+            preexec_fn=lambda: os.close(2),
+            timeout=300,
+        )
+        assert done.returncode == 0, name
+        assert done.stdout, name
+    assert (tmp_path / "r" / "summary.json").is_file()
+    assert (tmp_path / "s" / "runs.parquet").is_file()
+
+
 def test_closed_stdout_ends_quietly() -> None:
     read, write = os.pipe()
     os.close(read)  # like `meshsim validate FILE | true`
