@@ -278,7 +278,12 @@ def _check_ca_lifetimes(scenario: Scenario) -> Iterator[Finding]:
             (("pki", "root_ttl"),),
         )
 
-    signer = "ca.intermediate_ttl" if ca.intermediate_ttl else "pki.root_ttl"
+    signer_key: KeyPath = (
+        ("ca", "intermediate_ttl")
+        if ca.intermediate_ttl
+        else ("pki", "root_ttl")
+    )
+    signer = ".".join(str(part) for part in signer_key)
     signer_ttl = ca.intermediate_ttl or root_ttl
     rotation = ca.rotation
     signer_life = signer_ttl - _WHOLE_SECOND
@@ -294,7 +299,7 @@ def _check_ca_lifetimes(scenario: Scenario) -> Iterator[Finding]:
             f"{format_duration(signer_ttl)}, a signing CA valid from "
             f"{_BACKDATE} before it is made would be replaced at once",
             rotation.activate_at,
-            (("pki", "root_ttl"), ("ca", "intermediate_ttl")),
+            (signer_key,),
         )
 
 

@@ -99,13 +99,17 @@ def check_data(
     if scenario is not None:
         findings = check_scenario(scenario)
         # a key that breaks a rule of its own (a root_ttl too short) is
-        # not also reported through the rules that read it with others
+        # not also reported through the rules that read that very key
+        # with others; a rule reading only a section around it still is
         alone = {_original(f.path, kept) for f in findings if not f.depends}
         for finding in findings:
             path = _original(finding.path, kept)
             read = [path, *(_original(d, kept) for d in finding.depends)]
-            bad_keys = failed | alone if finding.depends else failed
-            if any(_overlaps(p, bad) for p in read for bad in bad_keys):
+            if any(_overlaps(p, bad) for p in read for bad in failed):
+                continue
+            if finding.depends and any(
+                p[: len(bad)] == bad for p in read for bad in alone
+            ):
                 continue
             value = _raw_value(data, path, finding.value)
             if not _written(given, path):

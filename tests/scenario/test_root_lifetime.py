@@ -80,6 +80,41 @@ def test_a_root_ttl_within_the_backdate_is_one_problem_not_three():
 
 
 @pytest.mark.parametrize(
+    ("text", "keys"),
+    [
+        # a root that does not last the run, beside a bad intermediate
+        (
+            "duration: 72h\npki: {root_ttl: 2h, workload_ttl: 10m}\n"
+            "ca: {intermediate_ttl: 30m}\n",
+            ["duration", "ca.intermediate_ttl"],
+        ),
+        # a rotation point that is wrong for the intermediate, beside a
+        # bad root
+        (
+            "duration: 10m\npki: {root_ttl: 30m, workload_ttl: 10m}\n"
+            "ca: {intermediate_ttl: 10h,"
+            " rotation: {prepare_at: 0.05, activate_at: 0.1}}\n",
+            ["pki.root_ttl", "ca.rotation.activate_at"],
+        ),
+        # 'classes' with an attacker on the path, beside a node given
+        # two clock offsets
+        (
+            "duration: 10h\nmesh: {clock_skew: {offsets: [{node: node-1,"
+            " offset: 0s}, {node: node-1, offset: 0s}]}}\n"
+            "traffic: {detail: classes}\nattacks: [{kind: key-theft,"
+            " start: 1h, node: node-2}, {kind: mitm, start: 1h,"
+            " duration: 1h, node: node-2, presents: stolen}]\n",
+            ["mesh.clock_skew.offsets[1].node", "traffic.detail"],
+        ),
+    ],
+)
+def test_a_mistake_beside_a_key_broken_alone_is_still_reported(text, keys):
+    found = [line.split(": ")[1] for line in _problems("name: r\n" + text)]
+
+    assert found == keys
+
+
+@pytest.mark.parametrize(
     ("root_ttl", "reissue_at", "limit"),
     [
         # (1 - f) * ttl <= 1h, with a second to spare either way for the
