@@ -15,6 +15,7 @@ import importlib
 import logging
 import multiprocessing
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -196,10 +197,17 @@ _ANSWER_S = 5.0
 _DEFAULT_PORT = 8786
 
 
+# a host name or an IPv4 address; an IPv6 one (in brackets in the
+# address) is hex digits and colons
+_HOST_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,252}")
+_IPV6_HOST = re.compile(r"[0-9A-Fa-f:.]+")
+_PORT_TEXT = re.compile(r"[0-9]{1,5}")
+
+
 def scheduler_problem(address: str) -> str | None:
     """Why ``address`` cannot name a Dask scheduler meshsim can reach (an
-    unknown scheme, no host, a port out of range, TLS without Dask's TLS
-    settings), or None; nothing is contacted."""
+    unknown scheme, no host or one no name can be, a port out of range,
+    TLS without Dask's TLS settings), or None; nothing is contacted."""
     if not address.strip():
         return "is empty"
     # distributed's functions carry no annotations: held as Any
@@ -210,23 +218,67 @@ def scheduler_problem(address: str) -> str | None:
         registry.get_backend(scheme)
     except ValueError as error:
         return str(error)
-    try:
-        host, port = addressing.parse_host_port(location, _DEFAULT_PORT)
-    except ValueError:
-        host, port = location, 0  # a port that is no number
     if scheme not in _SCHEMES:
         known = ", ".join(f"{s}://" for s in _SCHEMES)
         return f"must be reached by one of {known}, not {scheme}://"
-    if not 1 <= port <= 65535:
-        return "port must be a whole number from 1 to 65535"
+    if location.count(":") > 1 and not location.startswith("["):
+        return "an IPv6 host goes in brackets, as tcp://[::1]:8786"
+    port = _port_text(location)
+    if port is not None and not _PORT_TEXT.fullmatch(port):
+        return _PORT_RULE
+    try:
+        host, number = addressing.parse_host_port(location, _DEFAULT_PORT)
+    except ValueError:
+        return _PORT_RULE
+    if not 1 <= number <= 65535:
+        return _PORT_RULE
     if not host:
         return "names no host"
+    named = _HOST_NAME.fullmatch(host) or (
+        ":" in host and _IPV6_HOST.fullmatch(host)
+    )
+    if not named:
+        return "host must be a name or an IP address"
     if scheme in _ENCRYPTED and _connection_args()["ssl_context"] is None:
         return (
             f"{scheme}:// needs Dask's TLS settings "
             "(distributed.comm.tls in its configuration), and none are set"
         )
     return None
+
+
+_PORT_RULE = "port must be a whole number from 1 to 65535"
+
+
+def _port_text(location: str) -> str | None:
+    """The port as written after the host, or None when there is none."""
+    if location.startswith("["):
+        _, _, after = location.partition("]")
+        return after[1:] if after.startswith(":") else None
+    if ":" not in location:
+        return None
+    return location.rpartition(":")[2]
+
+
+def _with_port(address: str) -> str:
+    """``address`` (which :func:`scheduler_problem` passes) with Dask's
+    default port when it names none."""
+    addressing: Any = importlib.import_module("distributed.comm.addressing")
+    scheme, location = addressing.parse_address(address)
+    host, port = addressing.parse_host_port(location, _DEFAULT_PORT)
+    whole: str = addressing.unparse_host_port(host, port)
+    return f"{scheme}://{whole}"
+
+
+def _unreached(address: str, error: OSError, limit: float) -> SchedulerError:
+    """What went wrong reaching the scheduler, in a line of its own
+    words: distributed's errors can be empty or name its internals."""
+    core: Any = importlib.import_module("distributed.comm.core")
+    if isinstance(error, core.CommClosedError):
+        return SchedulerError(f"{address} closed the connection")
+    if isinstance(error, TimeoutError) and not str(error):
+        return SchedulerError(f"{address} did not answer within {limit:g} s")
+    return SchedulerError(str(error) or f"{address}: {type(error).__name__}")
 
 
 def _connection_args() -> dict[str, Any]:
@@ -262,6 +314,11 @@ class DaskExecutor:
         jobs: int | None = None,
         connect_timeout_s: float = CONNECT_TIMEOUT_S,
     ) -> None:
+        if address is not None:
+            problem = scheduler_problem(address)
+            if problem is not None:
+                raise ValueError(f"address: {problem} (got {address!r})")
+            address = _with_port(address)
         self.address = address
         self.jobs = _workers(jobs)
         self.connect_timeout_s = connect_timeout_s
@@ -343,8 +400,8 @@ class DaskExecutor:
                 self.address, timeout=self.connect_timeout_s
             )
         except OSError as error:
-            # distributed says which address and how long it tried
-            raise SchedulerError(str(error)) from None
+            limit = self.connect_timeout_s
+            raise _unreached(self.address, error, limit) from None
         except Exception:
             # garbage read as a message: a length of exabytes, a bad frame
             raise SchedulerError(
@@ -373,7 +430,7 @@ class DaskExecutor:
             ) from None
         except OSError as error:
             # distributed says which address and how long it tried
-            raise SchedulerError(str(error)) from None
+            raise _unreached(address, error, limit) from None
         except Exception:
             # garbage read as a message: a length of exabytes, a bad frame
             answer = None

@@ -170,6 +170,21 @@ def test_failed_replications_are_kept_on_resume_unless_retried(
             "65535 (got 'tcp://h:x')",
         ),
         (
+            ["--executor", "dask", "--scheduler", "tcp://::1:8786"],
+            "error: --scheduler: an IPv6 host goes in brackets, as "
+            "tcp://[::1]:8786 (got 'tcp://::1:8786')",
+        ),
+        (
+            ["--executor", "dask", "--scheduler", "tcp://user@h:1"],
+            "error: --scheduler: host must be a name or an IP address "
+            "(got 'tcp://user@h:1')",
+        ),
+        (
+            ["--executor", "dask", "--scheduler", "tcp://h:+8786"],
+            "error: --scheduler: port must be a whole number from 1 to "
+            "65535 (got 'tcp://h:+8786')",
+        ),
+        (
             ["--executor", "dask", "--scheduler", "tcp://:1"],
             "error: --scheduler: names no host (got 'tcp://:1')",
         ),
@@ -382,3 +397,31 @@ def test_ctrl_c_while_reaching_a_scheduler_says_nothing_was_written(
     assert result.exit_code == 130, result.output
     assert result.output == "interrupted: nothing written\n"
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("given", "reached"),
+    [
+        ("tcp://127.0.0.1", "tcp://127.0.0.1:8786"),
+        ("127.0.0.1", "tcp://127.0.0.1:8786"),
+        ("tcp://[::1]", "tcp://[::1]:8786"),
+        ("tcp://h:9000", "tcp://h:9000"),
+    ],
+)
+def test_a_scheduler_address_without_a_port_reaches_dasks_default(
+    given: str, reached: str
+) -> None:
+    assert DaskExecutor(given).address == reached
+
+
+def test_a_server_that_closes_at_once_is_named_in_plain_words(
+    write_sweep: Callable[..., Path], tmp_path: Path
+) -> None:
+    sweep = load_sweep(write_sweep(SWEEP))
+
+    with loopback_server(lambda peer: peer.close()) as address:
+        executor = DaskExecutor(address, connect_timeout_s=2)
+        with pytest.raises(SchedulerError) as caught:
+            run_sweep(sweep, tmp_path / "out", executor)
+
+    assert str(caught.value) == f"{address} closed the connection"
