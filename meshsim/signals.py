@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from types import FrameType
 from typing import Final
 
-__all__ = ["HELD_SIGNALS", "signals_held"]
+__all__ = ["HELD_SIGNALS", "ctrl_c_ignored", "signals_held"]
 
 HELD_SIGNALS: Final = (signal.SIGINT, signal.SIGTERM)
 
@@ -45,3 +45,24 @@ def signals_held() -> Iterator[None]:
             )
         for signum in dict.fromkeys(held):
             signal.raise_signal(signum)
+
+
+@contextlib.contextmanager
+def ctrl_c_ignored() -> Iterator[None]:
+    """Ignore SIGINT until the block ends, in this process and in the
+    programs it starts meanwhile (they keep it ignored from their first
+    instruction, as :func:`signals_held` cannot make them).
+
+    A Ctrl-C while the block runs is lost: keep it short. Only the main
+    thread can set signal handlers; elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(
+            signal.SIGINT, signal.SIG_DFL if previous is None else previous
+        )

@@ -8,6 +8,7 @@ the sweep machinery (Dask, SciPy) it never uses.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import importlib
 import os
@@ -137,6 +138,12 @@ def entry() -> None:
         # and a closed or broken stream has nothing left to say.
         for number in (signal.SIGINT, signal.SIGTERM):
             signal.signal(number, signal.SIG_IGN)
+        # What a normal exit does before the interpreter is torn down
+        # (multiprocessing removes its /tmp/pymp-* folder): the teardown
+        # is what aborted.
+        # NOTE: atexit has no public way to run its functions early.
+        with contextlib.suppress(Exception):
+            atexit._run_exitfuncs()
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(OSError, ValueError):
                 stream.flush()

@@ -23,11 +23,12 @@ from collections.abc import Callable, Coroutine, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor
 from concurrent.futures import wait as wait_futures
 from itertools import islice
+from multiprocessing import forkserver
 from typing import Any, Protocol, TypeVar
 
 from meshsim.arguments import require_count
 from meshsim.experiment.worker import end_with
-from meshsim.signals import signals_held
+from meshsim.signals import ctrl_c_ignored, signals_held
 
 __all__ = [
     "CONNECT_TIMEOUT_S",
@@ -117,6 +118,12 @@ class LocalExecutor:
         # the fork server imports meshsim once; every worker forked from
         # it starts with meshsim loaded
         context.set_forkserver_preload([_WORKER_MODULE])
+        # Ctrl-C on a terminal reaches the whole process group: the fork
+        # server, and the workers forked from it, ignore it from their
+        # start (an import it cut short printed a traceback); this
+        # process stops them.
+        with ctrl_c_ignored():
+            forkserver.ensure_running()
         pool = ProcessPoolExecutor(
             self.jobs,
             mp_context=context,

@@ -12,6 +12,7 @@ import struct
 import subprocess
 import termios
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -22,10 +23,24 @@ from .conftest import DEFAULT, REPO, SMALL, meshsim
 _LIMIT_S = 120
 
 
-def on_a_terminal(*arguments: str) -> tuple[int | None, str]:
+def _take_the_terminal() -> None:
+    """In the child: a session of its own whose controlling terminal is
+    its standard input, as a shell gives a command, so that Ctrl-C typed
+    there signals it and its group."""
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def on_a_terminal(
+    *arguments: str,
+    ctrl_c_after: float | None = None,
+    temporary: Path | None = None,
+) -> tuple[int | None, str]:
     """Run ``meshsim ARGUMENTS`` with a terminal of 100 x 24 as its
-    standard input, output and error; its exit status (None when it had
-    not ended within the limit, and was killed) and what it showed."""
+    standard input, output and error, typing Ctrl-C after
+    ``ctrl_c_after`` seconds if given, with ``temporary`` as its
+    temporary folder if given; its exit status (None when it had not
+    ended within the limit, and was killed) and what it showed."""
     controller, terminal = os.openpty()
     size = struct.pack("HHHH", 24, 100, 0, 0)
     fcntl.ioctl(terminal, termios.TIOCSWINSZ, size)
@@ -39,8 +54,12 @@ def on_a_terminal(*arguments: str) -> tuple[int | None, str]:
         stdin=terminal,
         stdout=terminal,
         stderr=terminal,
-        env={**environment, "TERM": "xterm"},
-        start_new_session=True,
+        env={
+            **environment,
+            "TERM": "xterm",
+            **({"TMPDIR": str(temporary)} if temporary else {}),
+        },
+        preexec_fn=_take_the_terminal,
     )
     os.close(terminal)
     shown: list[bytes] = []
@@ -57,6 +76,10 @@ def on_a_terminal(*arguments: str) -> tuple[int | None, str]:
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
+    if ctrl_c_after is not None:
+        time.sleep(ctrl_c_after)
+        # the terminal sends SIGINT to its whole foreground group
+        os.write(controller, b"\x03")
     try:
         status: int | None = process.wait(_LIMIT_S)
     except subprocess.TimeoutExpired:
@@ -96,3 +119,25 @@ def test_a_sweep_on_a_terminal_shows_its_progress_and_ends(
 
     assert status == 0, shown[-2000:]
     assert "12 replications: 12 run now, 0 resumed, 0 failed" in shown
+
+
+@pytest.mark.parametrize("after", [0.8, 1.2, 2.5])
+def test_ctrl_c_on_a_terminal_stops_a_local_sweep_cleanly(
+    tmp_path: Path, after: float
+) -> None:
+    # the fork server and its workers are in the terminal's group too:
+    # an import cut short printed a traceback, and the pymp-* folder of
+    # the fork server was left behind
+    sweep = REPO / "scenarios" / "sweeps" / "ttl-vs-fanout.yaml"
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+
+    status, shown = on_a_terminal(
+        "sweep", str(sweep), "--replications", "3", "--jobs", "2",
+        "--out", str(tmp_path / "o"), "--set", "mesh.workloads=40",
+        ctrl_c_after=after, temporary=temporary,
+    )  # fmt: skip
+
+    assert status == 130, shown[-2000:]
+    assert "Traceback" not in shown
+    assert list(temporary.iterdir()) == []
