@@ -68,9 +68,12 @@ def run(sizes: Sizes) -> list[Figure]:
     walls: dict[int, float] = {}
     run_walls: dict[int, float] = {}
     for jobs in (1, 2):
-        with tempfile.TemporaryDirectory(prefix="meshsim-bench-") as out:
+        with tempfile.TemporaryDirectory(prefix="meshsim-bench-") as tmp:
+            # a folder inside, so that the sweep's lock file beside it
+            # goes with the temporary folder
+            out = Path(tmp) / "sweep"
             began = time.perf_counter()
-            outcome = run_sweep(sweep, out, LocalExecutor(jobs), force=True)
+            outcome = run_sweep(sweep, out, LocalExecutor(jobs))
             walls[jobs] = time.perf_counter() - began
         # each run's own wall time, as its worker saw it
         run_walls[jobs] = float(outcome.runs["wall_seconds"].mean())

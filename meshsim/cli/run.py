@@ -260,4 +260,8 @@ def _show(run: Run, out: Path) -> None:
 
 
 def _wait(p50: float, p99: float) -> str:
-    return f"{p50 * 1000:.2f} / {p99 * 1000:.2f} ms"
+    """Two waits in milliseconds, or in seconds when one is a second or
+    more."""
+    if p99 < 1.0:
+        return f"{p50 * 1000:.2f} / {p99 * 1000:.2f} ms"
+    return f"{p50:.2f} / {p99:.2f} s"

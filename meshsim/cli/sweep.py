@@ -176,7 +176,7 @@ def sweep(
         fail(str(error))
     except KeyboardInterrupt as stop:
         if not out.exists():  # stopped while reaching its scheduler
-            interrupted(stop, "interrupted: nothing written")
+            interrupted(stop, "interrupted; nothing written")
         interrupted(
             stop,
             f"interrupted: finished runs are kept in {out}; run the same "

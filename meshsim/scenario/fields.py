@@ -8,6 +8,7 @@ float seconds and are written back as canonical text (``1h30m``).
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from typing import Annotated, Final, Literal
 
@@ -21,6 +22,7 @@ from pydantic_core import PydanticCustomError
 
 from meshsim.scenario.durations import (
     NO_UNIT,
+    NOT_FINITE,
     SHAPE,
     format_duration,
     parse_duration,
@@ -75,14 +77,17 @@ def default_seconds(text: str) -> float:
 def _with_unit(value: object, info: ValidationInfo) -> object:
     """``value``, unless it is a number other than 0 where a unit is
     required."""
-    if isinstance(value, Seconds):
-        return value
     context = info.context
     required = isinstance(context, dict) and context.get(UNITS_REQUIRED)
-    number = isinstance(value, int | float) and not isinstance(value, bool)
-    if required and number and value != 0:
-        raise rule_error(NO_UNIT)
-    return value
+    if (
+        not required
+        or isinstance(value, bool | Seconds)
+        or not isinstance(value, int | float)
+        or value == 0
+    ):
+        return value
+    # a unit would not mend an infinite or undefined number
+    raise rule_error(NO_UNIT if math.isfinite(value) else NOT_FINITE)
 
 
 def _seconds(value: object) -> float:

@@ -395,7 +395,7 @@ def test_ctrl_c_while_reaching_a_scheduler_says_nothing_was_written(
     )  # fmt: skip
 
     assert result.exit_code == 130, result.output
-    assert result.output == "interrupted: nothing written\n"
+    assert result.output == "interrupted; nothing written\n"
     assert not out.exists()
 
 

@@ -252,8 +252,12 @@ def test_a_duration_in_a_file_or_override_needs_its_unit(
         "override pki.workload_ttl=24: pki.workload_ttl: needs a unit "
         "(ms, s, m, h, d) (got 24)"
     ]
-    # nothing needs no unit
+    # nothing needs no unit, and no unit mends an infinite number
     assert scenario_of(MINIMAL + "pki: {backdate: 0}\n").pki.backdate == 0.0
+    assert problems_of(MINIMAL + "pki: {backdate: .inf}\n") == [
+        "t.yaml:3: pki.backdate: must be a finite number of seconds "
+        "(got inf)"
+    ]
 
 
 def test_a_duration_from_python_is_a_number_of_seconds() -> None:
