@@ -255,8 +255,7 @@ def test_a_duration_in_a_file_or_override_needs_its_unit(
     # nothing needs no unit, and no unit mends an infinite number
     assert scenario_of(MINIMAL + "pki: {backdate: 0}\n").pki.backdate == 0.0
     assert problems_of(MINIMAL + "pki: {backdate: .inf}\n") == [
-        "t.yaml:3: pki.backdate: must be a finite number of seconds "
-        "(got inf)"
+        "t.yaml:3: pki.backdate: must be a finite number of seconds (got inf)"
     ]
 
 
