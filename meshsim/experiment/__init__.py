@@ -13,10 +13,8 @@ from meshsim.experiment.executors import (
     DaskExecutor,
     Executor,
     LocalExecutor,
-    SchedulerError,
     SerialExecutor,
     default_jobs,
-    scheduler_problem,
 )
 from meshsim.experiment.plan import (
     Point,
@@ -32,6 +30,7 @@ from meshsim.experiment.runner import (
     read_results,
     run_sweep,
 )
+from meshsim.experiment.scheduler import SchedulerError, scheduler_problem
 from meshsim.experiment.store import WrongSweepError
 from meshsim.experiment.sweep_file import (
     MAX_REPLICATIONS,
