@@ -31,6 +31,9 @@ def test_notebook_runs_at_small_size(
 ) -> None:
     monkeypatch.setenv("MESHSIM_NOTEBOOK_SMALL", "1")
     monkeypatch.setenv("MESHSIM_NOTEBOOK_OUT", str(tmp_path))
+    # the kernel is stopped without its exit functions: what its sweeps'
+    # process pools keep in the temporary folder stays in tmp_path
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
     notebook = nbformat.read(path, as_version=4)
 
     NotebookClient(

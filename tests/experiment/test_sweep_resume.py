@@ -58,8 +58,10 @@ def test_a_sweep_killed_midway_resumes_to_the_same_tables(
     ]
 
     # kill the whole sweep, workers too, once a few runs are stored
+    # (what they leave in their temporary folder stays in tmp_path)
     process = subprocess.Popen(
         command,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
         start_new_session=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -112,6 +114,8 @@ def _start_long_sweep(path: Path, out: Path) -> subprocess.Popen[str]:
     ]  # fmt: skip
     return subprocess.Popen(
         command,
+        # a killed sweep's temporary folder stays beside its results
+        env={**os.environ, "TMPDIR": str(out.parent)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
