@@ -222,6 +222,11 @@ def _show(run: Run, out: Path) -> None:
             if ca["csr_unreachable"]
             else []
         ),
+        *(
+            [("CSRs unanswered at the end", f"{ca['csr_unanswered']:,}")]
+            if ca["csr_unanswered"]
+            else []
+        ),
         ("CA utilisation", f"{ca['utilisation']:.2e}"),
         ("rotations", f"{rotation['count']}"),
         ("rotation crypto CPU", f"{rotation['crypto_cpu_s']:.2f} s"),

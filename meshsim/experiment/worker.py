@@ -169,6 +169,9 @@ def _steady_ca(run: Run, warmup_s: float) -> dict[str, Any]:
         wall_seconds=0.0,
         crypto_cpu_s={},
         crypto_count={},
+        # the CSRs unanswered at the end are the whole run's
+        csrs_received=len(tables.csrs[tables.csrs["outcome"] != "unreachable"])
+        + run.summary["ca"]["csr_unanswered"],
     )
     ca: dict[str, Any] = cut["ca"]
     return ca

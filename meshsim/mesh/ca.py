@@ -234,6 +234,7 @@ class CaServer:
                 0.0, 0, 0,
             )  # fmt: skip
             return CsrAnswer(None, "unreachable")
+        self.recorder.csrs_received += 1
 
         if self.policy.sign_time_s is None:
             answer, spiffe_id, started, service_s = yield from self._queue(

@@ -33,24 +33,36 @@ def summarise(
     wall_seconds: float,
     crypto_cpu_s: dict[str, float],
     crypto_count: dict[str, int],
+    csrs_received: int | None = None,
 ) -> dict[str, Any]:
-    """The summary dictionary written to ``summary.json``."""
+    """The summary dictionary written to ``summary.json``.
+
+    ``csrs_received`` counts the CSRs that reached the CA, answered or
+    not (the table holds the answered ones); without it every CSR
+    received counts as answered.
+    """
     return {
         "seed": seed,
         "scenario_sha256": scenario_sha256,
         "meshsim_version": __version__,
         "wall_seconds": round(wall_seconds, 3),
         "duration_s": duration_s,
-        "ca": _ca(tables, duration_s, workers),
+        "ca": _ca(tables, duration_s, workers, csrs_received),
         "rotation": _rotation(tables, crypto_cpu_s, crypto_count),
         "handshakes": _handshakes(tables),
         "attack": _attack(tables),
     }
 
 
-def _ca(tables: RunTables, duration_s: float, workers: int) -> dict[str, Any]:
+def _ca(
+    tables: RunTables,
+    duration_s: float,
+    workers: int,
+    received: int | None,
+) -> dict[str, Any]:
     csrs = tables.csrs
     served = csrs[csrs["outcome"] != "unreachable"]
+    unanswered = 0 if received is None else received - len(served)
     waits = served["wait_s"].to_numpy(dtype=float)
     submitted = served["submitted_s"].to_numpy(dtype=float)
     busy = float(served["service_s"].sum())
@@ -59,6 +71,7 @@ def _ca(tables: RunTables, duration_s: float, workers: int) -> dict[str, Any]:
         "csr_issued": int((served["outcome"] == "issued").sum()),
         "csr_refused": int((served["outcome"] != "issued").sum()),
         "csr_unreachable": int(len(csrs) - len(served)),
+        "csr_unanswered": unanswered,
         "csr_rate_per_s": len(served) / duration_s,
         "csr_peak_per_min": peak_count(submitted, 60.0),
         "wait_p50_s": _quantile(waits, 0.50),

@@ -69,3 +69,24 @@ def test_heap_of_free_workers_serves_as_a_simpy_resource(
     np.testing.assert_allclose(
         served["started_s"], resource_starts(served, workers), atol=1e-9
     )
+
+
+def test_csrs_the_ca_has_not_answered_when_the_run_ends_are_counted(
+    small, simulate
+):
+    # 16 first CSRs at 0 s, one worker signing each in 40 s, a run of
+    # 10 min 10 s: answered at 40, 80, ..., 600 s, so 15; one is unanswered
+    run = simulate(
+        small(
+            "duration=610s",
+            "ca.sign_time=40s",
+            "ca.workers=1",
+            "attacks=[]",
+            "pki.crypto=modeled",
+        )
+    )
+    ca = run.summary["ca"]
+
+    assert ca["csr_total"] == 15
+    assert ca["csr_unanswered"] == 1
+    assert len(run.tables.csrs) == 15
