@@ -11,11 +11,16 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import FrameType
-from typing import Final
+from typing import Any, Final
 
-__all__ = ["HELD_SIGNALS", "ctrl_c_ignored", "signals_held"]
+__all__ = [
+    "HELD_SIGNALS",
+    "ctrl_c_ignored",
+    "handled_by",
+    "signals_held",
+]
 
 HELD_SIGNALS: Final = (signal.SIGINT, signal.SIGTERM)
 
@@ -27,28 +32,20 @@ def signals_held() -> Iterator[None]:
     Only the main thread can set signal handlers; elsewhere this does
     nothing.
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
     held: list[int] = []
 
     def hold(signum: int, frame: FrameType | None) -> None:
         held.append(signum)
 
-    previous = {s: signal.signal(s, hold) for s in HELD_SIGNALS}
     try:
-        yield
+        with handled_by(hold):
+            yield
     finally:
-        for number, handler in previous.items():
-            signal.signal(
-                number, signal.SIG_DFL if handler is None else handler
-            )
         for signum in dict.fromkeys(held):
             signal.raise_signal(signum)
 
 
-@contextlib.contextmanager
-def ctrl_c_ignored() -> Iterator[None]:
+def ctrl_c_ignored() -> contextlib.AbstractContextManager[None]:
     """Ignore SIGINT until the block ends, in this process and in the
     programs it starts meanwhile (they keep it ignored from their first
     instruction, as :func:`signals_held` cannot make them).
@@ -56,13 +53,24 @@ def ctrl_c_ignored() -> Iterator[None]:
     A Ctrl-C while the block runs is lost: keep it short. Only the main
     thread can set signal handlers; elsewhere this does nothing.
     """
+    return handled_by(signal.SIG_IGN, (signal.SIGINT,))
+
+
+@contextlib.contextmanager
+def handled_by(
+    handler: Callable[[int, FrameType | None], Any] | signal.Handlers,
+    numbers: tuple[int, ...] = HELD_SIGNALS,
+) -> Iterator[None]:
+    """Within the block, the signals ``numbers`` go to ``handler`` (a
+    function, or ``signal.SIG_IGN``), and then back to where they went
+    before. Only the main thread can set signal handlers; elsewhere this
+    does nothing."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    previous = {number: signal.signal(number, handler) for number in numbers}
     try:
         yield
     finally:
-        signal.signal(
-            signal.SIGINT, signal.SIG_DFL if previous is None else previous
-        )
+        for number, before in previous.items():
+            signal.signal(number, signal.SIG_DFL if before is None else before)

@@ -16,7 +16,6 @@ import io
 import os
 import signal
 import sys
-import threading
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -28,6 +27,7 @@ import click
 from rich.console import Console
 
 from meshsim.scenario import Scenario, ScenarioError, load_scenario
+from meshsim.signals import handled_by
 
 __all__ = [
     "DEBUG_ENV",
@@ -397,7 +397,7 @@ def interrupted(stop: KeyboardInterrupt, message: str) -> NoReturn:
 def signals_ignored() -> AbstractContextManager[None]:
     """Within the block, SIGINT and SIGTERM are ignored (main thread
     only; elsewhere nothing changes)."""
-    return _handled_by(signal.SIG_IGN)
+    return handled_by(signal.SIG_IGN)
 
 
 class Interrupts:
@@ -443,7 +443,7 @@ def catching_interrupts() -> Iterator[Interrupts]:
     serializer does), which would otherwise read as an internal error.
     """
     interrupts = Interrupts()
-    with _handled_by(interrupts.handle):
+    with handled_by(interrupts.handle):
         try:
             yield interrupts
         except Exception as error:
@@ -451,26 +451,6 @@ def catching_interrupts() -> Iterator[Interrupts]:
             if stop is None:
                 raise
             raise stop from error
-
-
-@contextmanager
-def _handled_by(
-    handler: Callable[[int, FrameType | None], Any] | signal.Handlers,
-) -> Iterator[None]:
-    """Within the block, SIGINT and SIGTERM go to ``handler`` (a function
-    or ``signal.SIG_IGN``); main thread only, elsewhere nothing changes."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {
-        number: signal.signal(number, handler)
-        for number in (signal.SIGINT, signal.SIGTERM)
-    }
-    try:
-        yield
-    finally:
-        for number, before in previous.items():
-            signal.signal(number, signal.SIG_DFL if before is None else before)
 
 
 def _report(error: ScenarioError) -> NoReturn:

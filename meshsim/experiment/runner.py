@@ -133,31 +133,38 @@ def run_sweep(
     chosen = executor if executor is not None else LocalExecutor()
     # An executor that connects somewhere does so before anything is
     # written, and only if something is left to run: a finished sweep
-    # rebuilds its tables without its scheduler.
-    _, tasks = _left_to_run(sweep, SweepFolder(Path(out), sweep), retry_failed)
+    # rebuilds its tables without its scheduler. What is left is read
+    # once, here, unless --force starts the folder over; a sweep that
+    # ends between this read and the hold below at worst has us run
+    # again what it stored, to the same result.
+    folder = SweepFolder(Path(out), sweep)
+    left = None if force else _left_to_run(sweep, folder, retry_failed)
     connected: AbstractContextManager[object] = nullcontext()
-    if isinstance(chosen, AbstractContextManager) and (force or tasks):
+    if isinstance(chosen, AbstractContextManager) and (left is None or left[1]):
         connected = chosen
     with connected, writing_alone(Path(out)):
         return _run_sweep(
-            sweep, Path(out), chosen, force, retry_failed, command, progress
+            sweep, folder, chosen, left, retry_failed, command, progress
         )
 
 
 def _run_sweep(
     sweep: Sweep,
-    out: Path,
+    folder: SweepFolder,
     executor: Executor,
-    force: bool,
+    left: tuple[dict[str, dict[str, Any]], list[Replication]] | None,
     retry_failed: bool,
     command: str,
     progress: Callable[[SweepProgress], None] | None,
 ) -> SweepOutcome:
+    """Run what is ``left`` (stored replications, those to run), or, when
+    None, start the folder over (--force) and run every replication."""
     started_at = datetime.now(UTC)
-    folder = SweepFolder(Path(out), sweep)
-    guard = folder.open(sweep.spec.text.encode(), force)
+    guard = folder.open(sweep.spec.text.encode(), force=left is None)
 
-    stored, tasks = _left_to_run(sweep, folder, retry_failed)
+    if left is None:
+        left = _left_to_run(sweep, folder, retry_failed)
+    stored, tasks = left
     tracker = _Tracker(sweep, stored, progress)
 
     # Close the executor's iterator even when stopped between two

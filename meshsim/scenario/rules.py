@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from meshsim.scenario.durations import format_duration
-from meshsim.scenario.problems import KeyPath
+from meshsim.scenario.problems import KeyPath, format_path
 
 if TYPE_CHECKING:
     from meshsim.scenario.schema import Agent, Mesh, Pki, Scenario
@@ -283,7 +283,7 @@ def _check_ca_lifetimes(scenario: Scenario) -> Iterator[Finding]:
         if ca.intermediate_ttl
         else ("pki", "root_ttl")
     )
-    signer = ".".join(str(part) for part in signer_key)
+    signer = format_path(signer_key)
     signer_ttl = ca.intermediate_ttl or root_ttl
     rotation = ca.rotation
     signer_life = signer_ttl - _WHOLE_SECOND

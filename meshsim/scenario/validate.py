@@ -215,24 +215,25 @@ def _overlaps(a: KeyPath, b: KeyPath) -> bool:
 
 def _raw_value(data: object, path: KeyPath, default: object) -> object:
     """The value as the user wrote it, if it is there and a scalar."""
-    node = data
-    for part in path:
-        if not _has(node, part):
-            return default
-        node = cast(Any, node)[part]
-    if isinstance(node, Mapping | list | tuple):
+    found, node = _at(data, path)
+    if not found or isinstance(node, Mapping | list | tuple):
         return default
     return node
 
 
 def _written(data: object, path: KeyPath) -> bool:
     """Whether ``data`` sets ``path`` itself."""
+    return _at(data, path)[0]
+
+
+def _at(data: object, path: KeyPath) -> tuple[bool, object]:
+    """Whether ``data`` holds ``path``, and what it holds there."""
     node = data
     for part in path:
         if not _has(node, part):
-            return False
+            return False, None
         node = cast(Any, node)[part]
-    return True
+    return True, node
 
 
 def _has(node: object, part: str | int) -> bool:
