@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -58,3 +60,14 @@ def shipped() -> Callable[..., Scenario]:
 def simulate() -> Callable[[Scenario], Run]:
     """Run a scenario in memory."""
     return run_scenario
+
+
+@pytest.fixture
+def short_tmp() -> Iterator[Path]:
+    """An empty temporary folder with a short path, removed afterwards:
+    a child's TMPDIR. multiprocessing puts a Unix socket there, whose
+    path may not exceed about 100 characters, which a pytest folder
+    under xdist can."""
+    folder = Path(tempfile.mkdtemp(prefix="ms-"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)

@@ -27,13 +27,16 @@ def test_notebook_is_committed_without_outputs(path: Path) -> None:
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_runs_at_small_size(
-    path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    short_tmp: Path,
 ) -> None:
     monkeypatch.setenv("MESHSIM_NOTEBOOK_SMALL", "1")
     monkeypatch.setenv("MESHSIM_NOTEBOOK_OUT", str(tmp_path))
     # the kernel is stopped without its exit functions: what its sweeps'
-    # process pools keep in the temporary folder stays in tmp_path
-    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    # process pools keep in the temporary folder goes with short_tmp
+    monkeypatch.setenv("TMPDIR", str(short_tmp))
     notebook = nbformat.read(path, as_version=4)
 
     NotebookClient(

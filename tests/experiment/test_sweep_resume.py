@@ -42,6 +42,7 @@ def test_a_sweep_killed_midway_resumes_to_the_same_tables(
     finished: SweepOutcome,
     write_sweep: Callable[..., Path],
     tmp_path: Path,
+    short_tmp: Path,
 ) -> None:
     path = write_sweep()
     out = tmp_path / "out"
@@ -58,10 +59,10 @@ def test_a_sweep_killed_midway_resumes_to_the_same_tables(
     ]
 
     # kill the whole sweep, workers too, once a few runs are stored
-    # (what they leave in their temporary folder stays in tmp_path)
+    # (what they leave in their temporary folder goes with short_tmp)
     process = subprocess.Popen(
         command,
-        env={**os.environ, "TMPDIR": str(tmp_path)},
+        env={**os.environ, "TMPDIR": str(short_tmp)},
         start_new_session=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -106,16 +107,19 @@ grid:
 """
 
 
-def _start_long_sweep(path: Path, out: Path) -> subprocess.Popen[str]:
-    """``meshsim sweep`` of ``_LONG`` on two local workers."""
+def _start_long_sweep(
+    path: Path, out: Path, temporary: Path
+) -> subprocess.Popen[str]:
+    """``meshsim sweep`` of ``_LONG`` on two local workers, with
+    ``temporary`` as their temporary folder (what a killed sweep leaves
+    there goes with it)."""
     command = [
         sys.executable, "-m", "meshsim", "sweep", str(path),
         "--out", str(out), "--jobs", "2",
     ]  # fmt: skip
     return subprocess.Popen(
         command,
-        # a killed sweep's temporary folder stays beside its results
-        env={**os.environ, "TMPDIR": str(out.parent)},
+        env={**os.environ, "TMPDIR": str(temporary)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -138,9 +142,12 @@ def test_a_signal_stops_a_sweep_and_its_running_workers_at_once(
     signum: signal.Signals,
     write_sweep: Callable[..., Path],
     tmp_path: Path,
+    short_tmp: Path,
 ) -> None:
     out = tmp_path / "out"
-    process = _start_long_sweep(write_sweep(_LONG, name="long.yaml"), out)
+    process = _start_long_sweep(
+        write_sweep(_LONG, name="long.yaml"), out, short_tmp
+    )
     workers: list[int] = []
     try:
         _wait_for_quick_runs(out, process)
@@ -178,12 +185,14 @@ def test_a_signal_stops_a_sweep_and_its_running_workers_at_once(
 
 
 def test_workers_end_when_their_sweep_is_killed_outright(
-    write_sweep: Callable[..., Path], tmp_path: Path
+    write_sweep: Callable[..., Path], tmp_path: Path, short_tmp: Path
 ) -> None:
     # SIGKILL gives the sweep no chance to stop its workers: each must
     # notice on its own, and with it the fork server and resource tracker
     out = tmp_path / "out"
-    process = _start_long_sweep(write_sweep(_LONG, name="long.yaml"), out)
+    process = _start_long_sweep(
+        write_sweep(_LONG, name="long.yaml"), out, short_tmp
+    )
     helpers: list[int] = []
     try:
         _wait_for_quick_runs(out, process)

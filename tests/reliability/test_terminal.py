@@ -123,14 +123,13 @@ def test_a_sweep_on_a_terminal_shows_its_progress_and_ends(
 
 @pytest.mark.parametrize("after", [0.8, 1.2, 2.5])
 def test_ctrl_c_on_a_terminal_stops_a_local_sweep_cleanly(
-    tmp_path: Path, after: float
+    tmp_path: Path, short_tmp: Path, after: float
 ) -> None:
     # the fork server and its workers are in the terminal's group too:
     # an import cut short printed a traceback, and the pymp-* folder of
     # the fork server was left behind
     sweep = REPO / "scenarios" / "sweeps" / "ttl-vs-fanout.yaml"
-    temporary = tmp_path / "tmp"
-    temporary.mkdir()
+    temporary = short_tmp
 
     status, shown = on_a_terminal(
         "sweep", str(sweep), "--replications", "3", "--jobs", "2",
