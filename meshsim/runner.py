@@ -97,7 +97,6 @@ def run_scenario(
             wall_seconds=result.wall_seconds,
             crypto_cpu_s=dict(crypto.cpu_s),
             crypto_count=dict(crypto.count),
-            csrs_received=result.recorder.csrs_received,
         ),
     }
     summary["certs"] = _cert_listing(result)

@@ -139,6 +139,7 @@ def _simulated(scenario: Scenario, progress: Progress | None) -> RunResult:
         world.env.run(until=scenario.duration * step / _PROGRESS_STEPS)
         if progress is not None:
             progress(step / _PROGRESS_STEPS)
+    world.ca.close()
     world.engine.finish()
     world.crypto.settle()
 

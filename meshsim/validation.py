@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from meshsim.metrics.tables import answered_csrs
 from meshsim.runner import Run, run_scenario
 from meshsim.scenario import parse_scenario
 
@@ -104,7 +105,7 @@ def steady_csr_rate(seed: int, quick: bool, per_node: bool) -> Comparison:
             agent="per-node" if per_node else "per-workload",
         )
     )
-    csrs = run.tables.csrs
+    csrs = answered_csrs(run.tables.csrs)
     settled = csrs[csrs["submitted_s"] >= 2 * _HOUR]
     simulated = len(settled) / 6.0
     if per_node:
@@ -216,7 +217,7 @@ ca: {{workers: 2, sign_time: {service:g}s, service: exponential}}
 traffic: {{rate: 0}}
 """
     )
-    waits = run.tables.csrs["wait_s"]
+    waits = answered_csrs(run.tables.csrs)["wait_s"]
     return Comparison(
         name="CA queue wait, mean (M/M/2, load 0.5)",
         formula="Erlang C",

@@ -223,7 +223,7 @@ def _show(run: Run, out: Path) -> None:
             else []
         ),
         *(
-            [("CSRs unanswered at the end", f"{ca['csr_unanswered']:,}")]
+            [("CSRs left unanswered", f"{ca['csr_unanswered']:,}")]
             if ca["csr_unanswered"]
             else []
         ),

@@ -171,8 +171,6 @@ def _steady_ca(run: Run, warmup_s: float) -> dict[str, Any]:
         crypto_count={},
     )
     ca: dict[str, Any] = cut["ca"]
-    # the CSRs unanswered at the end are the whole run's
-    ca["csr_unanswered"] = run.summary["ca"]["csr_unanswered"]
     return ca
 
 

@@ -50,6 +50,9 @@ __all__ = [
 # Serial numbers drawn per numpy call.
 _SERIAL_BLOCK: Final = 1024
 
+# A time not known (yet): a CSR not taken up, or not finished.
+_UNKNOWN: Final = float("nan")
+
 # CA certificates are valid from an hour before they are made, so that
 # leaves backdated at the start of the run, or checked by a lagging clock,
 # chain to them.
@@ -180,6 +183,12 @@ class CaServer:
         self.backdate = timedelta(seconds=policy.backdate_s)
         self.allowance = timedelta(seconds=policy.allowance_s)
         self._identities: dict[tuple[str, str], tuple[SpiffeId, str]] = {}
+        # CSRs received and not answered yet, by ticket: the arrival, the
+        # start of service (NaN while unknown), the caller and its token,
+        # and the CSR's size; each gets its row once answered, cancelled,
+        # or left open when the run ends (close).
+        self._open: dict[int, tuple[float, float, str, Any, int]] = {}
+        self._tickets = 0
 
         # Make the root, and the intermediate if leaves are signed by one.
         self.root_ca = self._new_root(self._keygen(), env.now)
@@ -234,28 +243,42 @@ class CaServer:
                 0.0, 0, 0,
             )  # fmt: skip
             return CsrAnswer(None, "unreachable")
-        self.recorder.csrs_received += 1
+        ticket = self._tickets
+        self._tickets = ticket + 1
 
-        if self.policy.sign_time_s is None:
-            answer, spiffe_id, started, service_s = yield from self._queue(
-                token, csr, node
-            )
-        else:
-            # Take the worker that frees first; wait for it if it is busy.
-            # NOTE: a heap of free times, not a simpy.Resource, for speed;
-            # exact for FIFO (tests/mesh/test_ca_queue.py replays it).
-            service_s = (
-                self._exponential_service_time()
-                if self.policy.exponential_service
-                else self.policy.sign_time_s
-            )
-            started = max(submitted, self._free_at[0])
-            heapq.heapreplace(self._free_at, started + service_s)
-            if started > submitted:
-                yield self.env.timeout(started - submitted)
-            answer, spiffe_id, _ = self._sign(token, csr, node, started)
-            yield self.env.timeout(service_s)
+        try:
+            if self.policy.sign_time_s is None:
+                self._open[ticket] = (
+                    submitted, _UNKNOWN, agent, token, csr_size,
+                )  # fmt: skip
+                answer, spiffe_id, started, service_s = yield from (
+                    self._queue(ticket, token, csr, node)
+                )
+            else:
+                # Take the worker that frees first; wait for it if busy.
+                # NOTE: a heap of free times, not a simpy.Resource, for
+                # speed; exact for FIFO (tests/mesh/test_ca_queue.py
+                # replays it).
+                service_s = (
+                    self._exponential_service_time()
+                    if self.policy.exponential_service
+                    else self.policy.sign_time_s
+                )
+                started = max(submitted, self._free_at[0])
+                heapq.heapreplace(self._free_at, started + service_s)
+                self._open[ticket] = (
+                    submitted, started, agent, token, csr_size,
+                )  # fmt: skip
+                if started > submitted:
+                    yield self.env.timeout(started - submitted)
+                answer, spiffe_id, _ = self._sign(token, csr, node, started)
+                yield self.env.timeout(service_s)
+        except simpy.Interrupt:
+            # The caller's pod was deleted: its call is dropped.
+            self._unanswered(ticket, "cancelled")
+            raise
 
+        del self._open[ticket]
         self._csrs.add(
             submitted,
             started,
@@ -269,13 +292,44 @@ class CaServer:
         )
         return answer
 
+    def close(self) -> None:
+        """Give each CSR still queued or being signed, now that the run
+        ends, its row (outcome ``unanswered``)."""
+        for ticket in list(self._open):
+            self._unanswered(ticket, "unanswered")
+
+    def _unanswered(self, ticket: int, outcome: str) -> None:
+        """Close the row of an open CSR that gets no answer: no end
+        (``unanswered``) or ended now (``cancelled``), and no start if
+        its service had not begun."""
+        submitted, started, agent, token, size = self._open.pop(ticket)
+        now = simulated_now(self.env)
+        _, asked = self._identity(token.namespace, token.service_account)
+        self._csrs.add(
+            submitted,
+            started if started <= now else _UNKNOWN,
+            now if outcome == "cancelled" else _UNKNOWN,
+            agent,
+            asked,
+            outcome,
+            _UNKNOWN,
+            size,
+            0,
+        )
+
     def _queue(
-        self, token: ServiceAccountToken, csr: Any, node: int | None
+        self,
+        ticket: int,
+        token: ServiceAccountToken,
+        csr: Any,
+        node: int | None,
     ) -> Generator[simpy.Event, Any, tuple[CsrAnswer, str, float, float]]:
         """Wait for a worker, then hold it for the CPU time signing took."""
         with self.workers.request() as slot:
             yield slot
             started = self.env.now
+            submitted, _, caller, held, size = self._open[ticket]
+            self._open[ticket] = (submitted, started, caller, held, size)
             answer, spiffe_id, spent = self._sign(token, csr, node, started)
             yield self.env.timeout(spent)
         return answer, spiffe_id, started, spent

@@ -231,6 +231,3 @@ class Recorder:
     )
     thefts: list[TheftRecord] = field(default_factory=list)
     crypto: CryptoMeter = field(default_factory=CryptoMeter)
-    # CSRs that reached the CA, answered or not: a CSR gets its row in
-    # ``csrs`` only once answered
-    csrs_received: int = 0

@@ -8,7 +8,11 @@ import numpy as np
 
 from meshsim import __version__
 from meshsim.mesh.handshake import OUTCOMES
-from meshsim.metrics.tables import RunTables
+from meshsim.metrics.tables import (
+    RunTables,
+    answered_csrs,
+    received_csrs,
+)
 
 __all__ = ["ROTATION_OPERATIONS", "peak_count", "summarise"]
 
@@ -33,47 +37,36 @@ def summarise(
     wall_seconds: float,
     crypto_cpu_s: dict[str, float],
     crypto_count: dict[str, int],
-    csrs_received: int | None = None,
 ) -> dict[str, Any]:
-    """The summary dictionary written to ``summary.json``.
-
-    ``csrs_received`` counts the CSRs that reached the CA, answered or
-    not (the table holds the answered ones); without it every CSR
-    received counts as answered.
-    """
+    """The summary dictionary written to ``summary.json``."""
     return {
         "seed": seed,
         "scenario_sha256": scenario_sha256,
         "meshsim_version": __version__,
         "wall_seconds": round(wall_seconds, 3),
         "duration_s": duration_s,
-        "ca": _ca(tables, duration_s, workers, csrs_received),
+        "ca": _ca(tables, duration_s, workers),
         "rotation": _rotation(tables, crypto_cpu_s, crypto_count),
         "handshakes": _handshakes(tables),
         "attack": _attack(tables),
     }
 
 
-def _ca(
-    tables: RunTables,
-    duration_s: float,
-    workers: int,
-    received: int | None,
-) -> dict[str, Any]:
+def _ca(tables: RunTables, duration_s: float, workers: int) -> dict[str, Any]:
     csrs = tables.csrs
-    served = csrs[csrs["outcome"] != "unreachable"]
-    unanswered = 0 if received is None else received - len(served)
+    received = received_csrs(csrs)
+    served = answered_csrs(csrs)
     waits = served["wait_s"].to_numpy(dtype=float)
-    submitted = served["submitted_s"].to_numpy(dtype=float)
+    arrivals = received["submitted_s"].to_numpy(dtype=float)
     busy = float(served["service_s"].sum())
     return {
         "csr_total": len(served),
         "csr_issued": int((served["outcome"] == "issued").sum()),
         "csr_refused": int((served["outcome"] != "issued").sum()),
-        "csr_unreachable": int(len(csrs) - len(served)),
-        "csr_unanswered": unanswered,
+        "csr_unreachable": len(csrs) - len(received),
+        "csr_unanswered": len(received) - len(served),
         "csr_rate_per_s": len(served) / duration_s,
-        "csr_peak_per_min": peak_count(submitted, 60.0),
+        "csr_peak_per_min": peak_count(arrivals, 60.0),
         "wait_p50_s": _quantile(waits, 0.50),
         "wait_p99_s": _quantile(waits, 0.99),
         "wait_max_s": float(waits.max()) if len(waits) else 0.0,

@@ -15,7 +15,19 @@ from meshsim.metrics.records import (
     TheftRecord,
 )
 
-__all__ = ["RunTables", "attack_windows", "build_tables"]
+__all__ = [
+    "RunTables",
+    "answered_csrs",
+    "attack_windows",
+    "build_tables",
+    "received_csrs",
+]
+
+# CSR outcomes that are no answer of the CA: an attempt during an outage,
+# which reached none, and a CSR that reached it but was dropped with its
+# pod or was still queued or being signed when the run ended.
+UNREACHED = "unreachable"
+NOT_ANSWERED = (UNREACHED, "cancelled", "unanswered")
 
 WINDOW_COLUMNS = [
     "kind",
@@ -54,6 +66,16 @@ class RunTables:
 def build_tables(recorder: Recorder) -> RunTables:
     """Turn a run's records into tables."""
     return RunTables(recorder)
+
+
+def received_csrs(csrs: pd.DataFrame) -> pd.DataFrame:
+    """The rows of CSRs that reached the CA, answered or not."""
+    return csrs[csrs["outcome"] != UNREACHED]
+
+
+def answered_csrs(csrs: pd.DataFrame) -> pd.DataFrame:
+    """The rows of CSRs the CA answered: signed or refused."""
+    return csrs[~csrs["outcome"].isin(NOT_ANSWERED)]
 
 
 def attack_windows(

@@ -13,6 +13,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from meshsim.mesh.handshake import OUTCOMES
+from meshsim.metrics.tables import received_csrs
 
 __all__ = [
     "attack_window_figure",
@@ -45,20 +46,28 @@ def time_bins(duration_s: float, bins: int = _BINS) -> np.ndarray:
 
 
 def _queue_peaks(csrs: pd.DataFrame, edges: np.ndarray) -> np.ndarray:
-    """The longest the CA's queue was within each bin between ``edges``."""
-    served = csrs[csrs["outcome"] != "unreachable"]
-    steps = np.concatenate(
-        [served["submitted_s"].to_numpy(), served["started_s"].to_numpy()]
+    """The longest the CA's queue was within each bin between ``edges``.
+
+    A CSR waits from its arrival until a worker takes it up, or until it
+    is dropped with its pod, or to the end of the run.
+    """
+    received = received_csrs(csrs)
+    started = received["started_s"].to_numpy(dtype=float)
+    left = np.where(
+        np.isnan(started), received["finished_s"].to_numpy(float), started
     )
-    change = np.concatenate([np.ones(len(served)), -np.ones(len(served))])
+    left = left[~np.isnan(left)]
+    steps = np.concatenate([received["submitted_s"].to_numpy(float), left])
+    change = np.concatenate([np.ones(len(received)), -np.ones(len(left))])
     # a CSR taken up as another arrives has left first: one taken the
     # moment it arrives never waited
     order = np.lexsort((change, steps))
     times, queue = steps[order], np.cumsum(change[order])
     bins = len(edges) - 1
     peaks = np.zeros(bins)
-    # the queue as each bin begins, carried over from the bin before
-    before = np.searchsorted(times, edges[:-1], side="left") - 1
+    # the queue as each bin begins (once what happens at that instant has
+    # happened), carried over from the bin before
+    before = np.searchsorted(times, edges[:-1], side="right") - 1
     carried = before >= 0
     peaks[carried] = queue[before[carried]]
     # and as it changes within the bin
@@ -87,7 +96,7 @@ def ca_load_figure(
         ("unreachable", "#d62728", "attempts while unreachable"),
     ):
         if outcome is None:
-            times = csrs.loc[csrs["outcome"] != "unreachable", "submitted_s"]
+            times = received_csrs(csrs)["submitted_s"]
         else:
             times = csrs.loc[csrs["outcome"] == outcome, "submitted_s"]
         counts, _ = np.histogram(times, bins=edges)

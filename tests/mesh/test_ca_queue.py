@@ -71,14 +71,43 @@ def test_heap_of_free_workers_serves_as_a_simpy_resource(
     )
 
 
-def test_csrs_the_ca_has_not_answered_when_the_run_ends_are_counted(
+def test_csrs_the_ca_has_not_answered_when_the_run_ends_get_rows(
     small, simulate
 ):
     # 16 first CSRs at 0 s, one worker signing each in 40 s, a run of
-    # 10 min 10 s: answered at 40, 80, ..., 600 s, so 15; one is unanswered
+    # 9 min 50 s: answered at 40, 80, ..., 560 s, so 14; the 15th is
+    # being signed since 560 s, the 16th still queued
     run = simulate(
         small(
-            "duration=610s",
+            "duration=590s",
+            "ca.sign_time=40s",
+            "ca.workers=1",
+            "attacks=[]",
+            "pki.crypto=modeled",
+        )
+    )
+    ca = run.summary["ca"]
+    csrs = run.tables.csrs
+    open_ = csrs[csrs["outcome"] == "unanswered"].sort_values("started_s")
+
+    assert ca["csr_total"] == 14
+    assert ca["csr_unanswered"] == 2
+    assert ca["csr_peak_per_min"] == 16
+    assert len(csrs) == 16
+    np.testing.assert_array_equal(open_["submitted_s"], [0.0, 0.0])
+    np.testing.assert_array_equal(open_["started_s"], [560.0, np.nan])
+    np.testing.assert_array_equal(open_["wait_s"], [560.0, np.nan])
+    assert open_["finished_s"].isna().all()
+    assert open_["service_s"].isna().all()
+    assert (open_["chain_bytes"] == 0).all()
+    assert (open_["csr_bytes"] > 0).all()
+
+
+def test_answered_waits_leave_out_csrs_still_queued_at_the_end(small, simulate):
+    # the same queue: the 14 answered CSRs waited 0, 40, ..., 520 s
+    run = simulate(
+        small(
+            "duration=590s",
             "ca.sign_time=40s",
             "ca.workers=1",
             "attacks=[]",
@@ -87,6 +116,36 @@ def test_csrs_the_ca_has_not_answered_when_the_run_ends_are_counted(
     )
     ca = run.summary["ca"]
 
-    assert ca["csr_total"] == 15
-    assert ca["csr_unanswered"] == 1
-    assert len(run.tables.csrs) == 15
+    assert ca["wait_max_s"] == 520.0
+    assert ca["wait_p50_s"] == pytest.approx(np.median(np.arange(14) * 40))
+
+
+def test_a_csr_queued_when_its_pod_is_deleted_is_cancelled(small, simulate):
+    # One worker taking 1h per CSR is busy with the 16 first CSRs for
+    # 16h, so no churned pod's CSR is taken up within the 2.5h run: each
+    # is cancelled when its pod is deleted, or still queued at the end.
+    run = simulate(
+        small(
+            "duration=2.5h",
+            "ca.sign_time=1h",
+            "ca.workers=1",
+            "attacks=[]",
+            "traffic.rate=0",
+            "pki.crypto=modeled",
+            "mesh.churn={rate: 0.01, lifetime: 10m}",
+        )
+    )
+    csrs = run.tables.csrs
+    churned = csrs[csrs["agent"].str.startswith("agent-churn-")]
+    cancelled = churned[churned["outcome"] == "cancelled"]
+    ca = run.summary["ca"]
+
+    # one CSR per churned pod, as none lived to renew or retry
+    assert churned["agent"].is_unique
+    assert set(churned["outcome"]) == {"cancelled", "unanswered"}
+    assert cancelled["started_s"].isna().all()
+    assert (cancelled["finished_s"] > cancelled["submitted_s"]).all()
+    assert (cancelled["finished_s"] < 2.5 * 3600).all()
+    # the first CSRs: answered at 1h and 2h, one being signed since 2h
+    assert ca["csr_total"] == 2
+    assert ca["csr_unanswered"] == len(csrs) - 2

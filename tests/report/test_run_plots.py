@@ -12,12 +12,18 @@ from meshsim.report.run_plots import ca_load_figure, time_bins
 HOUR = 3600.0
 
 
-def csrs_table(submitted: list[float], started: list[float]) -> pd.DataFrame:
+def csrs_table(
+    submitted: list[float],
+    started: list[float],
+    finished: list[float] | None = None,
+    outcome: list[str] | None = None,
+) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "submitted_s": submitted,
             "started_s": started,
-            "outcome": ["issued"] * len(submitted),
+            "finished_s": finished or [s + 1.0 for s in started],
+            "outcome": outcome or ["issued"] * len(submitted),
         }
     )
 
@@ -50,3 +56,25 @@ def test_a_queue_across_a_bin_edge_shows_in_both_bins() -> None:
     ]
     assert sum(waiting) > 4
     assert list(queue[:-1]) == waiting
+
+
+def test_csrs_never_taken_up_wait_until_dropped_or_the_end() -> None:
+    # at 1h three CSRs arrive and none is taken up: one is dropped with
+    # its pod at 2h, two are still queued when the 24h run ends
+    nan = float("nan")
+    table = csrs_table(
+        [HOUR] * 3,
+        [nan] * 3,
+        [2 * HOUR, nan, nan],
+        ["cancelled", "unanswered", "unanswered"],
+    )
+
+    figure = ca_load_figure(table, 24 * HOUR)
+
+    queue = np.asarray(figure.axes[1].lines[0].get_ydata())[:-1]
+    edges = time_bins(24 * HOUR)
+    waiting = [
+        0 if end <= HOUR else 3 if start < 2 * HOUR else 2
+        for start, end in pairwise(edges)
+    ]
+    assert list(queue) == waiting
