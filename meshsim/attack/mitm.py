@@ -6,8 +6,8 @@ presents: with ``none`` it only reads plaintext; with ``self-signed``,
 ``rogue-ca`` or ``stolen`` it terminates the client's TLS with a chain for
 the server's SPIFFE ID, and reads the request only when the client's real
 verification accepts that chain. A ``stolen`` attacker uses the newest
-chain an attack stole or obtained for that identity and relays everything else
-untouched.
+chain an attack stole or obtained for that identity while it is valid, and
+relays everything else untouched.
 """
 
 from __future__ import annotations
@@ -107,8 +107,9 @@ class Mitm:
         if self.presents == "none":
             return self._mark(direct)
 
-        # NOTE: with nothing stolen for the server's identity the attacker
-        # relays the connection untouched, as a careful attacker would.
+        # NOTE: with nothing valid stolen for the server's identity the
+        # attacker relays the connection untouched, as a careful attacker
+        # would.
         chosen = self._chain_for(handshaker, server)
         if chosen is None:
             return self._mark(direct, presented="relay")
@@ -164,10 +165,15 @@ class Mitm:
         the index of the attack that stole it (-1 when forged here)."""
         account = handshaker.state.topology.accounts[server.account]
         if self.presents == "stolen":
+            # Only a chain still valid by the attacker's node clock (X.509
+            # times are whole seconds, NotAfter inclusive): presenting an
+            # expired one would only get the connection refused.
+            now = handshaker.state.node_time(self.node)
             copies = [
                 (c, loot.attack)
                 for loot in self.loots
                 if (c := loot.newest(str(account.spiffe_id))) is not None
+                and c.valid_from_s <= now < c.valid_until_s + 1
             ]
             if not copies:
                 return None

@@ -118,6 +118,8 @@ def _handshakes(tables: RunTables) -> dict[str, Any]:
 def _attack(tables: RunTables) -> dict[str, Any]:
     windows = tables.attack_windows
     stolen = windows[windows["kind"] == "key-theft"]
+    thefts = tables.thefts
+    usable = thefts[thefts["not_after_s"] > thefts["stolen_s"]]
     read = tables.handshakes[tables.handshakes["intercepted"]]
     return {
         "windows": [
@@ -138,7 +140,7 @@ def _attack(tables: RunTables) -> dict[str, Any]:
         "key_theft_window_mean_s": (
             float(stolen["duration_s"].mean()) if len(stolen) else None
         ),
-        "identities_exposed": int(tables.thefts["spiffe_id"].nunique()),
+        "identities_exposed": int(usable["spiffe_id"].nunique()),
         "intercepted": int(read["count"].sum()),
     }
 

@@ -84,8 +84,9 @@ def attack_windows(
     """How long each compromise paid off, per identity.
 
     A theft's window (key theft, token theft, impersonation) runs from
-    the first credential taken for an identity to the latest NotAfter
-    among them; it counts the connections an on-path attacker intercepted
+    the first credential taken for an identity while still valid to the
+    latest NotAfter among them (of no length when every one taken had
+    expired); it counts the connections an on-path attacker intercepted
     presenting a chain of that identity taken by that attack. An on-path
     position's window runs from the first to the last span in which it
     read traffic of an identity.
@@ -95,8 +96,13 @@ def attack_windows(
     for (attack, kind, identity), group in thefts.groupby(
         ["attack", "kind", "spiffe_id"], sort=True
     ):
-        start = float(group["stolen_s"].min())
-        end = float(group["not_after_s"].max())
+        usable = group[group["not_after_s"] > group["stolen_s"]]
+        if len(usable):
+            start = float(usable["stolen_s"].min())
+            end = float(usable["not_after_s"].max())
+        else:
+            # every copy had expired when taken: it paid off for no time
+            start = end = float(group["stolen_s"].min())
         used = read[
             (read["stolen_from"] == attack) & (read["server_id"] == identity)
         ]

@@ -66,7 +66,11 @@ class NotWritten:
 def show_value(value: object) -> str:
     """Render a value for an error line, in YAML's words, kept short."""
     if isinstance(value, NotWritten):
-        return f"{show_value(value.value)}, {value.origin}"
+        shown = value.value
+        if isinstance(shown, float):
+            # not typed by the user: a fraction such as 5/6 kept short
+            return f"{shown:.6g}, {value.origin}"
+        return f"{show_value(shown)}, {value.origin}"
     if value is None:
         text = "null"
     elif isinstance(value, bool):

@@ -187,6 +187,15 @@ def _check_attacks(scenario: Scenario) -> Iterator[Finding]:
                     format_duration(attack.detected_after),
                     ((*here, "persistent"),),
                 )
+        elif attack.kind == "impersonation" and mesh.agent != "per-node":
+            yield Finding(
+                (*here, "kind"),
+                "needs node agents (mesh.agent: per-node): with an agent per "
+                "pod no agent may ask for another pod's identity; "
+                "token-theft takes the tokens on a node",
+                attack.kind,
+                (("mesh", "agent"),),
+            )
         elif (
             attack.kind == "mitm" and attack.presents == "stolen" and not thefts
         ):
@@ -211,22 +220,11 @@ _BACKDATE_AT_MOST: Final = CA_BACKDATE_S + _WHOLE_SECOND
 def _check_hierarchy(scenario: Scenario) -> Iterator[Finding]:
     ca = scenario.ca
     yield from _check_ca_lifetimes(scenario)
-    renews_root = (
-        ca.root_reissue_at is not None
-        or ca.root_rotations
-        or (ca.rotation is not None and ca.intermediate_ttl is None)
+    renews_root = ca.root_reissue_at is not None or (
+        ca.rotation is not None and ca.intermediate_ttl is None
     )
-    root_end = scenario.pki.root_ttl - CA_BACKDATE_S
-    if not renews_root and scenario.duration > root_end:
-        yield Finding(
-            ("duration",),
-            f"outlasts the root, which expires at "
-            f"{format_duration(max(root_end, 0.0))} (pki.root_ttl less its "
-            f"{_BACKDATE} backdate) and is never replaced; set ca.rotation, "
-            "ca.root_reissue_at or ca.root_rotations, or a longer root_ttl",
-            format_duration(scenario.duration),
-            (("pki", "root_ttl"), ("ca",)),
-        )
+    if not renews_root:
+        yield from _check_roots_last(scenario)
     rotation = scenario.ca.rotation
     if rotation is not None and rotation.activate_at <= rotation.prepare_at:
         yield Finding(
@@ -239,6 +237,52 @@ def _check_hierarchy(scenario: Scenario) -> Iterator[Finding]:
     for index, change in enumerate(scenario.ca.root_rotations):
         path = ("ca", "root_rotations", index, "at")
         yield from _before_end(scenario, path, change.at)
+
+
+def _check_roots_last(scenario: Scenario) -> Iterator[Finding]:
+    """With no re-issue or rotation, each root an operator puts in must
+    come before the root it replaces expires, and the last must outlast
+    the run: a lapsed root makes the CA refuse every CSR."""
+    life = scenario.pki.root_ttl - CA_BACKDATE_S
+    expires = life
+    replacements = sorted(
+        enumerate(scenario.ca.root_rotations), key=lambda r: r[1].at
+    )
+    for index, change in replacements:
+        if change.at >= expires:
+            yield Finding(
+                ("ca", "root_rotations", index, "at"),
+                f"must be before the root it replaces expires, at "
+                f"{format_duration(max(expires, 0.0))} (pki.root_ttl less "
+                f"its {_BACKDATE} backdate after the root is made)",
+                format_duration(change.at),
+                (("pki", "root_ttl"),),
+            )
+        expires = change.at + life
+    if scenario.duration <= expires:
+        return
+    if not replacements:
+        yield Finding(
+            ("duration",),
+            f"outlasts the root, which expires at "
+            f"{format_duration(max(expires, 0.0))} (pki.root_ttl less its "
+            f"{_BACKDATE} backdate) and is never replaced; set ca.rotation, "
+            "ca.root_reissue_at or ca.root_rotations, or a longer root_ttl",
+            format_duration(scenario.duration),
+            (("pki", "root_ttl"), ("ca",)),
+        )
+    else:
+        last = format_duration(replacements[-1][1].at)
+        yield Finding(
+            ("duration",),
+            f"outlasts the root put in by the last of ca.root_rotations "
+            f"(at {last}), which expires at {format_duration(expires)} "
+            f"(pki.root_ttl less its {_BACKDATE} backdate after it is "
+            "made); add a later one, set ca.rotation or "
+            "ca.root_reissue_at, or a longer root_ttl",
+            format_duration(scenario.duration),
+            (("pki", "root_ttl"), ("ca",)),
+        )
 
 
 def _check_ca_lifetimes(scenario: Scenario) -> Iterator[Finding]:

@@ -13,7 +13,7 @@ def run_theft(small, simulate, *overrides: str, persistent: str = "false"):
     return simulate(small(attacks, *overrides))
 
 
-def test_stolen_certificate_is_accepted_until_not_after_then_refused(
+def test_stolen_certificate_is_presented_until_not_after_then_relayed(
     small, simulate
 ):
     run = run_theft(small, simulate)
@@ -24,13 +24,20 @@ def test_stolen_certificate_is_accepted_until_not_after_then_refused(
     handshakes = run.tables.handshakes
     stolen = handshakes[handshakes["presented"] == "stolen"]
     read = stolen[stolen["intercepted"]]
-    refused = stolen[~stolen["intercepted"]]
+    relayed = handshakes[
+        (handshakes["presented"] == "relay")
+        & (handshakes["server_id"] == thefts["spiffe_id"].iloc[0])
+    ]
 
-    # Read through NotAfter (whole seconds, inclusive) ...
+    # Presented and read through NotAfter (whole seconds, inclusive) ...
+    assert set(stolen["outcome"]) == {"ok"}
+    assert stolen["intercepted"].all()
     assert read["end_s"].max() == pytest.approx(not_after + 1)
-    # ... and refused as expired from one second later.
-    assert set(refused["outcome"]) == {"expired"}
-    assert refused["start_s"].min() == pytest.approx(not_after + 1)
+    # ... and no longer presented from one second later, when clients
+    # would refuse it as expired: those connections pass untouched.
+    assert relayed["start_s"].min() == pytest.approx(not_after + 1)
+    assert set(relayed["outcome"]) == {"ok"}
+    assert not relayed["intercepted"].any()
 
     window = run.tables.attack_windows
     theft_window = window[window["kind"] == "key-theft"].iloc[0]
@@ -82,3 +89,25 @@ def test_interceptions_count_for_the_attack_whose_chain_was_used(
     read = read[read["intercepted"]]
     assert thefts["intercepted"].sum() == read["count"].sum()
     assert (thefts["intercepted"] > 0).all()
+
+
+def test_a_key_stolen_after_its_certificate_expired_pays_off_for_no_time(
+    small, simulate
+):
+    # 4h certificates from 0 s expire at 4h; the CA is down from 1h to
+    # 9h, so at 6h the pod still holds its expired certificate
+    run = simulate(
+        small(
+            "ca.outages=[{start: 1h, duration: 8h}]",
+            "attacks=[{kind: key-theft, start: 6h, node: node-1}]",
+        )
+    )
+
+    thefts = run.tables.thefts
+    window = run.tables.attack_windows.iloc[0]
+    attack = run.summary["attack"]
+    assert thefts["not_after_s"].iloc[0] < thefts["stolen_s"].iloc[0]
+    assert window["duration_s"] == 0
+    assert window["start_s"] == window["end_s"] == 6 * 3600
+    assert attack["key_theft_window_mean_s"] == 0
+    assert attack["identities_exposed"] == 0

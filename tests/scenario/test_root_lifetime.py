@@ -31,11 +31,40 @@ def test_run_longer_than_an_unreplaced_root_is_refused():
     [
         "ca: {root_reissue_at: 0.2}\n",
         "ca: {rotation: {prepare_at: 0.5, activate_at: 0.8}}\n",
-        "ca: {root_rotations: [{at: 40h}]}\n",
+        # roots made at 30h and 60h, each before the one it replaces
+        # expires (47h, 77h), the last expiring at 107h, after the run
+        "ca: {root_rotations: [{at: 30h}, {at: 60h}]}\n",
+        # in any order
+        "ca: {root_rotations: [{at: 70h, key: same}, {at: 40h}]}\n",
     ],
 )
 def test_a_root_that_is_replaced_may_be_outlasted(renewal):
     assert parse_scenario(BASE + renewal, "r.yaml").duration == 4 * 86400
+
+
+def test_a_run_longer_than_the_last_replacement_root_is_refused():
+    # made at 40h, the last root expires at 40h + 47h = 87h, before 4d
+    text = BASE + "ca: {root_rotations: [{at: 40h}]}\n"
+
+    assert _problems(text) == [
+        "r.yaml:2: duration: outlasts the root put in by the last of "
+        "ca.root_rotations (at 40h), which expires at 3d15h (pki.root_ttl "
+        "less its 1h backdate after it is made); add a later one, set "
+        "ca.rotation or ca.root_reissue_at, or a longer root_ttl "
+        "(got '4d')"
+    ]
+
+
+def test_a_root_replaced_after_it_expired_is_refused():
+    # the first root expires at 47h, the second is only put in at 50h
+    text = "name: r\nduration: 3d\npki: {root_ttl: 2d}\n"
+    text += "ca: {root_rotations: [{at: 50h}]}\n"
+
+    assert _problems(text) == [
+        "r.yaml:4: ca.root_rotations[0].at: must be before the root it "
+        "replaces expires, at 47h (pki.root_ttl less its 1h backdate after "
+        "the root is made) (got '50h')"
+    ]
 
 
 def _problems(text: str) -> list[str]:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from meshsim.scenario import Scenario
+from meshsim.scenario import Scenario, parse_scenario
 
 from .conftest import MINIMAL
 
@@ -91,6 +91,34 @@ def test_a_rule_broken_by_a_value_not_written_says_where_it_came_from(
         "t.yaml:4: pki.jitter: must be less than pki.grace_ratio (0.04) "
         "(got 0.05, the profile's)"
     ]
+
+
+def test_a_fraction_not_written_is_shown_to_six_digits(
+    problems_of: Problems,
+) -> None:
+    # the spire profile activates the next CA at 5/6 of the current's life
+    text = MINIMAL + "profile: spire\nca: {rotation: {prepare_at: 0.9}}\n"
+
+    assert problems_of(text) == [
+        "t.yaml:4: ca.rotation.activate_at: must be later than "
+        "ca.rotation.prepare_at (0.9) (got 0.833333, the profile's)"
+    ]
+
+
+def test_impersonation_needs_a_node_agent(problems_of: Problems) -> None:
+    text = (
+        "name: demo\nduration: 2h\nattacks:\n"
+        "  - {kind: impersonation, start: 1h, node: node-0}\n"
+    )
+
+    assert problems_of(text) == [
+        "t.yaml:4: attacks[0].kind: needs node agents (mesh.agent: "
+        "per-node): with an agent per pod no agent may ask for another "
+        "pod's identity; token-theft takes the tokens on a node "
+        "(got 'impersonation')"
+    ]
+    scenario = parse_scenario(text + "mesh: {agent: per-node}\n", "t.yaml")
+    assert scenario.attacks[0].kind == "impersonation"
 
 
 def test_attack_after_the_run_is_refused(problems_of: Problems) -> None:
