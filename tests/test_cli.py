@@ -67,6 +67,16 @@ def test_run_prints_the_simulated_time_as_a_duration(
     assert re.search(r"│ simulated\s+│\s+36h │", printed), printed
 
 
+def test_run_prints_utilisation_as_a_percentage_of_the_summary_figure(
+    default_invocation: tuple[Path, str],
+) -> None:
+    out, printed = default_invocation
+    summary = json.loads((out / "summary.json").read_text())
+    percent = f"{summary['ca']['utilisation'] * 100:.3g}%"
+
+    assert re.search(rf"│ CA utilisation\s+│\s+{re.escape(percent)} │", printed)
+
+
 def test_run_writes_every_promised_file(default_run: Path) -> None:
     expected = {
         "summary.json",

@@ -218,7 +218,7 @@ def _show(run: Run, out: Path) -> None:
         ("CSR peak", f"{ca['csr_peak_per_min']:,} in 60 s"),
         ("CA wait p50 / p99", _wait(ca["wait_p50_s"], ca["wait_p99_s"])),
         *(
-            [("CSRs while the CA was down", f"{ca['csr_unreachable']:,}")]
+            [("attempts while the CA was down", f"{ca['csr_unreachable']:,}")]
             if ca["csr_unreachable"]
             else []
         ),
@@ -227,8 +227,8 @@ def _show(run: Run, out: Path) -> None:
             if ca["csr_unanswered"]
             else []
         ),
-        ("CA utilisation", f"{ca['utilisation']:.2e}"),
-        ("rotations", f"{rotation['count']}"),
+        ("CA utilisation", f"{ca['utilisation'] * 100:.3g}%"),
+        ("rotations", f"{rotation['count']:,}"),
         ("rotation crypto CPU", f"{rotation['crypto_cpu_s']:.2f} s"),
         ("rotation bytes", f"{rotation['bytes']:,}"),
         ("handshakes", f"{handshakes['total']:,}"),

@@ -284,7 +284,8 @@ def pareto_figure(data: SweepData) -> Figure:
             fmt=_MARKERS[fanouts.index(fanout) % len(_MARKERS)],
             color=_COLOURS[agents.index(agent) % len(_COLOURS)],
             capsize=3,
-            label=f"{agent}, {fanout:g} workloads/node",
+            label=f"{agent}, {fanout:g} workload"
+            f"{'' if fanout == 1 else 's'}/node",
         )
         axes.annotate(
             hours_text(float(item[TTL])),

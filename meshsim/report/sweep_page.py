@@ -231,8 +231,21 @@ def _estimate(found: pd.DataFrame, scale: float) -> str:
     if math.isnan(mean):
         return "-"
     if math.isnan(ci):
-        return f"{mean:.3g}"
-    return f"{mean:.3g} ± {ci:.2g}"
+        return _figure(mean, 3)
+    if ci <= abs(mean) * 1e-9:
+        # replications that agree but for float rounding
+        ci = 0.0
+    return f"{_figure(mean, 3)} ± {_figure(ci, 2)}"
+
+
+def _figure(value: float, digits: int) -> str:
+    """``value`` to ``digits`` significant digits, in plain notation up
+    to millions (8,000, not 8e+03)."""
+    if value == 0:
+        return "0"
+    if 10**digits <= abs(value) < 1e9:
+        return f"{value:,.0f}"
+    return f"{value:.{digits}g}"
 
 
 def _text(value: Any) -> str:

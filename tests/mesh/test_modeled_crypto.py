@@ -7,10 +7,13 @@ import pytest
 from meshsim.pki.calibration import OPERATIONS, calibrate
 
 WORLDS = {
+    # node-1's clock 2 min behind: clients elsewhere see the stolen chain
+    # expire before the attacker there stops presenting it
     "theft and stolen chain on the path": (
         "attacks=[{kind: key-theft, start: 2h, node: node-1},"
         " {kind: mitm, start: 2h, duration: 8h, node: node-1,"
         " presents: stolen}]",
+        "mesh.clock_skew={offsets: [{node: node-1, offset: -2m}]}",
     ),
     "rogue CA on the path": (
         "attacks=[{kind: mitm, start: 1h, duration: 4h, node: node-2,"

@@ -19,6 +19,7 @@ from matplotlib.text import Text
 from meshsim.cli import main
 from meshsim.experiment import SerialExecutor, load_sweep, run_sweep
 from meshsim.experiment.store import SWEEP_LAYOUT
+from meshsim.report import sweep_page
 from meshsim.report.sweep_data import read_sweep
 from meshsim.report.sweep_figures import (
     FIGURES,
@@ -319,3 +320,20 @@ def test_a_report_writes_only_what_force_may_replace(
 
     assert foreign_entries(folder, SWEEP_LAYOUT) == []
     assert {"report.html", "figures"} <= {p.name for p in folder.iterdir()}
+
+
+@pytest.mark.parametrize(
+    ("mean", "ci", "shown"),
+    [
+        (8000.0, 0.0, "8,000 ± 0"),
+        (24.7, 1.1e-14, "24.7 ± 0"),  # replications alike but for rounding
+        (8.6612, 0.1234, "8.66 ± 0.12"),
+        (0.012345, 0.00041, "0.0123 ± 0.00041"),
+        (123456.0, 789.0, "123,456 ± 789"),
+        (2.5, float("nan"), "2.5"),
+    ],
+)
+def test_points_table_shows_figures_in_plain_notation(mean, ci, shown):
+    found = pd.DataFrame({"mean": [mean], "ci95": [ci]})
+
+    assert sweep_page._estimate(found, 1.0) == shown
