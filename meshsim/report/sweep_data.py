@@ -1,10 +1,11 @@
 """A finished sweep's tables, seen the way the report's figures see them.
 
-The figures speak of four factors of a point, read from the
+The figures speak of five factors of a point, read from the
 ``scenario.*`` columns whatever keys the sweep varied to set them:
-the workload TTL, the agent placement, the fan-out (workloads per node)
-and the longest CA outage. Any other key the sweep varied splits a
-figure into panels, so that no two points are ever averaged together.
+the workload TTL, the agent placement, the fan-out (workloads per node),
+the longest CA outage and the CA's workers. Any other key the sweep
+varied splits a figure into panels, so that no two points are ever
+averaged together.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ __all__ = [
     "FANOUT",
     "OUTAGE",
     "TTL",
+    "WORKERS",
     "SweepData",
     "UnsupportedFigureError",
     "facet_label",
@@ -33,6 +35,7 @@ TTL: Final = "scenario.workload_ttl_s"
 AGENT: Final = "scenario.agent"
 FANOUT: Final = "scenario.workloads_per_node"
 OUTAGE: Final = "scenario.longest_outage_s"
+WORKERS: Final = "scenario.ca_workers"
 
 # columns that may split a figure into panels, friendliest first
 _FACET_ORDER: Final = (FANOUT, AGENT, TTL, OUTAGE)
@@ -42,6 +45,7 @@ _SHORT: Final = {
     AGENT: "agent",
     FANOUT: "workloads/node",
     OUTAGE: "outage",
+    WORKERS: "CA workers",
 }
 
 

@@ -25,6 +25,7 @@ from meshsim.report.sweep_data import (
     FANOUT,
     OUTAGE,
     TTL,
+    WORKERS,
     SweepData,
     UnsupportedFigureError,
     facet_label,
@@ -35,6 +36,7 @@ __all__ = [
     "FIGURES",
     "attack_window_figure",
     "blast_radius_figure",
+    "ca_capacity_figure",
     "ca_load_heatmap",
     "ca_wait_figure",
     "outage_figure",
@@ -78,6 +80,22 @@ def ca_wait_figure(data: SweepData) -> Figure:
         y_label="CA queue wait, p99 (ms)",
         title="CA p99 wait vs TTL" + _after_warmup(data, metric),
         scale=1000.0,
+        dashed=whole,
+    )
+
+
+def ca_capacity_figure(data: SweepData) -> Figure:
+    """The CA's longest queue wait against its number of workers, a line
+    per agent mode: how many workers answer a burst in time."""
+    metric = data.metric("ca.wait_max_s", steady=True)
+    whole = "ca.wait_max_s" if metric != "ca.wait_max_s" else None
+    return _lines(
+        data,
+        metric,
+        x=WORKERS,
+        x_label="CA workers",
+        y_label="CA queue wait, longest (s)",
+        title="Longest CA wait vs workers" + _after_warmup(data, metric),
         dashed=whole,
     )
 
@@ -323,6 +341,7 @@ FIGURES: Final[tuple[tuple[str, str, Callable[[SweepData], Figure]], ...]] = (
     ("attack_window_vs_ttl", "Attack window vs TTL", attack_window_figure),
     ("ca_load_heatmap", "CA load over TTL x fan-out", ca_load_heatmap),
     ("ca_wait_vs_ttl", "CA p99 wait vs TTL", ca_wait_figure),
+    ("ca_wait_vs_workers", "Longest CA wait vs workers", ca_capacity_figure),
     ("blast_radius_vs_fanout", "Blast radius vs fan-out", blast_radius_figure),
     ("outage_vs_ttl", "Longest CA outage survived vs TTL", outage_figure),
     ("pareto", "Attack window against CA load", pareto_figure),

@@ -37,6 +37,7 @@ _TABLE: Final = (
     ("ca.csr_rate_per_s", "CSR rate", 3600.0, "/h"),
     ("ca.csr_peak_per_min", "CSR peak", 1.0, "in 60 s"),
     ("ca.wait_p99_s", "CA wait p99", 1.0, "s"),
+    ("ca.wait_max_s", "CA wait max", 1.0, "s"),
     ("attack.identities_exposed", "identities exposed", 1.0, ""),
     ("credentials.lapses", "certificate lapses", 1.0, ""),
 )

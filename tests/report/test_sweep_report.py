@@ -10,6 +10,7 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -25,6 +26,7 @@ from meshsim.report.sweep_figures import (
     FIGURES,
     attack_window_figure,
     blast_radius_figure,
+    ca_capacity_figure,
     ca_load_heatmap,
     ca_wait_figure,
     outage_figure,
@@ -53,13 +55,18 @@ def test_report_draws_every_figure_of_the_shipped_sweep(
     result = CliRunner().invoke(main, ["report", str(shipped_sweep)])
 
     assert result.exit_code == 0, result.output
-    for name, _, _ in FIGURES:
+    # every figure but the CA's workers, which the shipped sweep keeps
+    drawn = [name for name, _, _ in FIGURES if name != "ca_wait_vs_workers"]
+    for name in drawn:
         figure = shipped_sweep / "figures" / f"{name}.png"
         assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
     page = (shipped_sweep / "report.html").read_text()
-    assert page.count("<img ") == len(FIGURES)
+    assert page.count("<img ") == len(drawn)
     assert '<img src="figures/pareto.png"' in page
-    assert "Figures left out" not in page
+    assert (
+        "<li><b>Longest CA wait vs workers</b>: needs CA workers to vary"
+        in page
+    )
     assert "<h2>Points</h2>" in page and "p011" in page
 
 
@@ -107,6 +114,7 @@ def test_figures_the_sweep_cannot_support_are_noted_on_the_page(
         "Attack window vs TTL",
         "CA load over TTL x fan-out",
         "CA p99 wait vs TTL",
+        "Longest CA wait vs workers",
         "Blast radius vs fan-out",
         "Longest CA outage survived vs TTL",
     }
@@ -337,3 +345,39 @@ def test_points_table_shows_figures_in_plain_notation(mean, ci, shown):
     found = pd.DataFrame({"mean": [mean], "ci95": [ci]})
 
     assert sweep_page._estimate(found, 1.0) == shown
+
+
+CAPACITY_BASE = """
+name: burst
+seed: 3
+duration: 10m
+mesh: {nodes: 4, workloads: 40, service_accounts: 8}
+pki: {crypto: modeled}
+ca: {sign_time: 100ms}
+traffic: {rate: 0}
+"""
+
+CAPACITY = """
+scenario: burst.yaml
+replications: 1
+grid:
+  ca.workers: [1, 2, 4]
+"""
+
+
+def test_capacity_figure_draws_the_longest_wait_of_a_burst(
+    tmp_path: Path,
+) -> None:
+    # 40 first CSRs at 0 s, W workers of 100 ms: the last one waits
+    # floor(39 / W) * 100 ms
+    (tmp_path / "burst.yaml").write_text(CAPACITY_BASE)
+    (tmp_path / "capacity.yaml").write_text(CAPACITY)
+    out = tmp_path / "capacity"
+    run_sweep(load_sweep(tmp_path / "capacity.yaml"), out, SerialExecutor())
+
+    axes = ca_capacity_figure(read_sweep(out)).axes[0]
+
+    line = axes.get_lines()[0]
+    assert list(line.get_xdata()) == [1, 2, 4]
+    np.testing.assert_allclose(line.get_ydata(), [3.9, 1.9, 0.9])
+    assert axes.get_xlabel() == "CA workers"
