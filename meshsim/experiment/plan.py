@@ -52,6 +52,7 @@ from meshsim.scenario import (
     format_duration,
     parse_scenario,
 )
+from meshsim.scenario.problems import ABSENT
 from meshsim.scenario.yaml_loader import load_yaml
 
 __all__ = [
@@ -386,7 +387,9 @@ class _Findings:
         section, key, *index = where
         path_parts: tuple[str | int, ...] = (section, key)
         shown = f"{section}.{key}"
-        if index:
+        # a problem with no value (an unknown key) is the key's, whatever
+        # value of the grid a point took: said once, at the key
+        if index and problem.value is not ABSENT:
             path_parts += (int(index[0]),)
             shown += f"[{index[0]}]"
         line = self.spec.line_of(path_parts)

@@ -117,6 +117,24 @@ grid:
     ]
 
 
+def test_an_unknown_grid_key_is_reported_once_at_its_key(
+    write_sweep: Callable[..., Path],
+) -> None:
+    # the key is wrong whatever value a point takes
+    path = write_sweep(
+        """scenario: tiny.yaml
+replications: 1
+grid:
+  ca.worker: [1, 2]
+  pki.workload_ttl: [2h, 4h]
+"""
+    )
+
+    assert problems(path) == [
+        f"{path}:4: grid.ca.worker: unknown key; did you mean 'workers'?"
+    ]
+
+
 def test_a_combination_that_breaks_a_rule_names_its_point(
     write_sweep: Callable[..., Path],
 ) -> None:
