@@ -129,7 +129,9 @@ def format_duration(seconds: float) -> str:
         if text and parse_duration(text) == seconds:
             return text
     except ValueError:
-        pass
+        # longer than a scenario may hold: shown in units all the same
+        if text and round(seconds * 1000) / 1000 == seconds:
+            return text
     # positional notation: repr() may use an exponent, which units do not
     plain = format(Decimal(repr(float(seconds))), "f")
     return f"{plain}s"

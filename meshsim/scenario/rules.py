@@ -7,6 +7,7 @@ a key that already failed can be left out.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ def check_scenario(scenario: Scenario) -> list[Finding]:
         *_check_mesh(scenario.mesh),
         *_check_pki(scenario.pki),
         *_check_agent(scenario.agent),
+        *_check_renewal_point(scenario),
         *_check_outages(scenario),
         *_check_attacks(scenario),
         *_check_hierarchy(scenario),
@@ -108,6 +110,38 @@ def _check_pki(pki: Pki) -> Iterator[Finding]:
             f"must be less than 1 - pki.grace_ratio ({1 - pki.grace_ratio:g})",
             pki.jitter,
             (("pki", "grace_ratio"),),
+        )
+
+
+def _check_renewal_point(scenario: Scenario) -> Iterator[Finding]:
+    """A lifetime read from the certificate includes its backdate: backdated
+    too far, a certificate is due for renewal as it is installed, and the
+    agent renews as fast as the CA answers, for ever."""
+    pki = scenario.pki
+    if scenario.agent.lifetime_from != "certificate":
+        return
+    # renewal at NotBefore + (1 - g) * lifetime, with the largest grace
+    # g the jitter draws: after the install only while the backdate is
+    # shorter than (1 - g) / g of the time from the install to NotAfter
+    grace = pki.grace_ratio + pki.jitter
+    ahead = pki.workload_ttl + pki.not_after_allowance
+    limit = (1.0 - grace) / grace * ahead
+    if pki.backdate >= limit:
+        yield Finding(
+            ("pki", "backdate"),
+            f"must be shorter than {format_duration(math.floor(limit))}: with "
+            "agent.lifetime_from: certificate, a certificate backdated "
+            "this far is due for renewal as it is installed (at NotBefore "
+            f"+ {1 - grace:g} of its life, with pki.grace_ratio and "
+            "pki.jitter)",
+            format_duration(pki.backdate),
+            (
+                ("agent", "lifetime_from"),
+                ("pki", "grace_ratio"),
+                ("pki", "jitter"),
+                ("pki", "workload_ttl"),
+                ("pki", "not_after_allowance"),
+            ),
         )
 
 
@@ -237,6 +271,15 @@ def _check_hierarchy(scenario: Scenario) -> Iterator[Finding]:
     for index, change in enumerate(scenario.ca.root_rotations):
         path = ("ca", "root_rotations", index, "at")
         yield from _before_end(scenario, path, change.at)
+        if change.at == 0:
+            # at 0 s the first CSRs, signed under the root the CA starts
+            # with, and the replacement would come at one instant
+            yield Finding(
+                path,
+                "must be after 0s: the CA starts with a root of its own; "
+                "replace it later",
+                format_duration(change.at),
+            )
 
 
 def _check_roots_last(scenario: Scenario) -> Iterator[Finding]:

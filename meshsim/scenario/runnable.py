@@ -217,9 +217,25 @@ def _check_dates(scenario: Scenario) -> Iterator[Finding]:
 
     # The latest: a root, or a forged CA, made at the end of the run, or
     # the clock of a node that runs ahead.
-    ahead = max(pki.root_ttl, _REACH_AHEAD_S, _skew_ahead(scenario))
+    skew_ahead, skew_key, skew_value = _skew_ahead(scenario)
+    ahead = max(pki.root_ttl, _REACH_AHEAD_S, skew_ahead)
     reach_ahead = scenario.duration + ahead
-    if (LAST_X509_TIME - start).total_seconds() < reach_ahead:
+    room = (LAST_X509_TIME - start).total_seconds()
+    span = scenario.duration
+    if room < reach_ahead and skew_ahead == ahead:
+        # the clock skew asked for is what reaches past the last date
+        yield Finding(
+            skew_key,
+            f"puts a node's clock up to {format_duration(skew_ahead)} ahead "
+            f"(uniform + 10 x normal, or an offset), past "
+            f"{_show_time(LAST_X509_TIME)}, the last X.509 date, within "
+            f"the run: at most {format_duration(max(room - span, 0))} from "
+            f"start_time {shown} and duration "
+            f"{format_duration(scenario.duration)}",
+            format_duration(skew_value),
+            (("start_time",), ("duration",)),
+        )
+    elif room < reach_ahead:
         yield Finding(
             ("start_time",),
             f"must be at least {format_duration(reach_ahead)} before "
@@ -232,12 +248,22 @@ def _check_dates(scenario: Scenario) -> Iterator[Finding]:
         )
 
 
-def _skew_ahead(scenario: Scenario) -> float:
-    """How far ahead of true time a node's clock may run."""
+def _skew_ahead(scenario: Scenario) -> tuple[float, KeyPath, float]:
+    """How far ahead of true time a node's clock may run, and the key
+    that sets it most, with its value."""
     skew = scenario.mesh.clock_skew
-    given = max((o.offset for o in skew.offsets), default=0.0)
+    here: KeyPath = ("mesh", "clock_skew")
     # a normal draw beyond ten standard deviations does not happen
-    return max(given, skew.uniform + 10 * skew.normal)
+    ahead = skew.uniform + 10 * skew.normal
+    key: KeyPath = (*here, "uniform")
+    value = skew.uniform
+    if 10 * skew.normal >= skew.uniform:
+        key, value = (*here, "normal"), skew.normal
+    for index, offset in enumerate(skew.offsets):
+        if offset.offset > ahead:
+            ahead, value = offset.offset, offset.offset
+            key = (*here, "offsets", index, "offset")
+    return ahead, key, value
 
 
 def _check_sizes(scenario: Scenario) -> Iterator[Finding]:

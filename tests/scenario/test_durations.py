@@ -83,6 +83,8 @@ def test_bad_durations_name_their_rule(value: object, rule: str) -> None:
         (0.25, "250ms"),
         (0.0005, "0.0005s"),
         (1e-9, "0.000000001s"),
+        # longer than a scenario may hold, as an error shows it
+        (3_000_000 * 86400.0, "3000000d"),
     ],
 )
 def test_format_duration_is_canonical(seconds: float, text: str) -> None:

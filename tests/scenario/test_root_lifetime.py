@@ -190,3 +190,12 @@ def test_a_signer_replaced_as_soon_as_it_is_made_is_refused():
         "ca.intermediate_ttl 1h15m, a signing CA valid from 1h before it is "
         "made would be replaced at once (got 0.8)"
     ]
+
+
+def test_a_root_replaced_at_the_start_is_refused():
+    text = "name: r\nduration: 1d\nca: {root_rotations: [{at: 0s}]}\n"
+
+    assert _problems(text) == [
+        "r.yaml:3: ca.root_rotations[0].at: must be after 0s: the CA "
+        "starts with a root of its own; replace it later (got '0s')"
+    ]

@@ -105,6 +105,30 @@ def test_a_fraction_not_written_is_shown_to_six_digits(
     ]
 
 
+def test_a_backdate_that_makes_renewal_due_at_install_is_refused(
+    problems_of: Problems,
+) -> None:
+    # lifetime 1h + backdate, renewed at half of it from NotBefore: with
+    # a backdate of 1h, due at NotBefore + 1h, the moment of the install
+    text = (
+        "name: demo\nduration: 2h\n"
+        "pki: {workload_ttl: 1h, grace_ratio: 0.5, jitter: 0, backdate: 1h}\n"
+        "agent: {lifetime_from: certificate}\n"
+    )
+
+    assert problems_of(text) == [
+        "t.yaml:3: pki.backdate: must be shorter than 1h: with "
+        "agent.lifetime_from: certificate, a certificate backdated this far "
+        "is due for renewal as it is installed (at NotBefore + 0.5 of its "
+        "life, with pki.grace_ratio and pki.jitter) (got '1h')"
+    ]
+    shorter = parse_scenario(text.replace("backdate: 1h", "backdate: 59m"))
+    assert shorter.pki.backdate == 59 * 60
+    # measured from the agent's clock, the backdate does not count
+    own_clock = text.replace("certificate", "agent-clock")
+    assert parse_scenario(own_clock).pki.backdate == 3600
+
+
 def test_impersonation_needs_a_node_agent(problems_of: Problems) -> None:
     text = (
         "name: demo\nduration: 2h\nattacks:\n"
