@@ -48,6 +48,11 @@ def report(folder: Path) -> None:
             f"{folder}: not a finished sweep (no {', '.join(missing)}); "
             "run meshsim sweep to the end first"
         )
+    if (folder / "figures").is_symlink():
+        fail(
+            f"{folder}: its figures folder is a symbolic link; meshsim "
+            "writes figures only into a folder of the sweep's own"
+        )
     try:
         data = read_sweep(folder)
     except (OSError, ValueError) as error:

@@ -59,6 +59,12 @@ def write_report(
     """Draw the figures of the sweep in ``folder`` (its tables ``data``,
     read from it when not given) and its HTML page."""
     path = Path(folder)
+    if (path / "figures").is_symlink():
+        # figures would land in whatever folder the link names
+        raise ValueError(
+            f"{path / 'figures'}: a symbolic link; the figures go into a "
+            "folder of the sweep's own"
+        )
     data = data if data is not None else read_sweep(path)
     # An earlier page would sit beside figures it does not show if this
     # report stopped midway.

@@ -37,7 +37,7 @@ from meshsim.scenario.problems import (
     format_path,
 )
 from meshsim.scenario.rules import Finding
-from meshsim.scenario.schema import Scenario
+from meshsim.scenario.schema import MAX_COUNT, Scenario
 
 __all__ = [
     "FIRST_X509_TIME",
@@ -303,6 +303,18 @@ def _check_sizes(scenario: Scenario) -> Iterator[Finding]:
             f"{MAX_CONNECTIONS:.0e} can be counted exactly",
             scenario.traffic.rate,
             (("mesh", "workloads"), ("mesh", "outside"), ("duration",)),
+        )
+
+    churn = mesh.churn
+    arrivals = 0.0 if churn is None else churn.rate * scenario.duration
+    if arrivals > MAX_COUNT:
+        yield Finding(
+            ("mesh", "churn", "rate"),
+            f"expects {arrivals:.3g} churned pods in the run (rate * "
+            f"duration); at most {MAX_COUNT:,}, as many as mesh.workloads "
+            "may hold",
+            churn.rate if churn is not None else 0.0,
+            (("duration",),),
         )
 
 

@@ -330,6 +330,28 @@ def test_a_report_writes_only_what_force_may_replace(
     assert {"report.html", "figures"} <= {p.name for p in folder.iterdir()}
 
 
+def test_a_report_does_not_write_through_a_linked_figures_folder(
+    shipped_sweep: Path, tmp_path: Path
+) -> None:
+    folder = _edited_copy(shipped_sweep, tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "ca_wait_vs_ttl.png").write_text("precious")
+    shutil.rmtree(folder / "figures")
+    (folder / "figures").symlink_to(elsewhere)
+
+    result = CliRunner().invoke(main, ["report", str(folder)])
+
+    assert result.exit_code == 2
+    assert result.output == (
+        f"error: {folder}: its figures folder is a symbolic link; meshsim "
+        "writes figures only into a folder of the sweep's own\n"
+    )
+    assert (elsewhere / "ca_wait_vs_ttl.png").read_text() == "precious"
+    with pytest.raises(ValueError, match="a symbolic link"):
+        write_report(folder)
+
+
 @pytest.mark.parametrize(
     ("mean", "ci", "shown"),
     [
