@@ -264,9 +264,11 @@ def _show(run: Run, out: Path) -> None:
     _out.print(f"results: {out}", soft_wrap=True, markup=False, highlight=False)
 
 
-def _wait(p50: float, p99: float) -> str:
+def _wait(p50: float | None, p99: float | None) -> str:
     """Two waits in milliseconds, or in seconds when one is a second or
-    more."""
+    more; none when no CSR was answered."""
+    if p50 is None or p99 is None:
+        return "none answered"
     if p99 < 1.0:
         return f"{p50 * 1000:.2f} / {p99 * 1000:.2f} ms"
     return f"{p50:.2f} / {p99:.2f} s"

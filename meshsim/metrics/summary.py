@@ -69,7 +69,7 @@ def _ca(tables: RunTables, duration_s: float, workers: int) -> dict[str, Any]:
         "csr_peak_per_min": peak_count(arrivals, 60.0),
         "wait_p50_s": _quantile(waits, 0.50),
         "wait_p99_s": _quantile(waits, 0.99),
-        "wait_max_s": float(waits.max()) if len(waits) else 0.0,
+        "wait_max_s": float(waits.max()) if len(waits) else None,
         "utilisation": busy / (workers * duration_s),
     }
 
@@ -85,10 +85,10 @@ def _rotation(
         "count": len(rotations),
         "issued_lifetime_mean_s": float(lifetime.mean())
         if len(lifetime)
-        else 0.0,
+        else None,
         "issued_lifetime_min_s": float(lifetime.min())
         if len(lifetime)
-        else 0.0,
+        else None,
         "crypto_cpu_s": sum(
             crypto_cpu_s.get(o, 0.0) for o in ROTATION_OPERATIONS
         ),
@@ -156,5 +156,7 @@ def peak_count(times: np.ndarray, window_s: float) -> int:
     return int((ends - np.arange(len(ordered))).max())
 
 
-def _quantile(values: np.ndarray, q: float) -> float:
-    return float(np.quantile(values, q)) if len(values) else 0.0
+def _quantile(values: np.ndarray, q: float) -> float | None:
+    """A quantile of ``values``, or None (null) when there are none: a
+    run with no answered CSR has no wait, not a wait of 0."""
+    return float(np.quantile(values, q)) if len(values) else None

@@ -120,6 +120,25 @@ def test_answered_waits_leave_out_csrs_still_queued_at_the_end(small, simulate):
     assert ca["wait_p50_s"] == pytest.approx(np.median(np.arange(14) * 40))
 
 
+def test_a_run_with_no_answer_has_no_wait_and_no_lifetime(small, simulate):
+    # the first CSRs take 40 s to sign, the run lasts 30 s
+    run = simulate(
+        small(
+            "duration=30s",
+            "ca.sign_time=40s",
+            "attacks=[]",
+            "pki.crypto=modeled",
+        )
+    )
+    ca, rotation = run.summary["ca"], run.summary["rotation"]
+
+    assert ca["csr_total"] == 0
+    assert ca["wait_p50_s"] is ca["wait_p99_s"] is ca["wait_max_s"] is None
+    assert rotation["count"] == 0
+    assert rotation["issued_lifetime_mean_s"] is None
+    assert rotation["issued_lifetime_min_s"] is None
+
+
 def test_a_csr_queued_when_its_pod_is_deleted_is_cancelled(small, simulate):
     # One worker taking 1h per CSR is busy with the 16 first CSRs for
     # 16h, so no churned pod's CSR is taken up within the 2.5h run: each
