@@ -10,11 +10,19 @@ descriptor and closed, a string of overrides read letter by letter).
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["require_count", "require_instance", "require_path", "require_texts"]
+__all__ = [
+    "require_callable",
+    "require_count",
+    "require_instance",
+    "require_path",
+    "require_seconds",
+    "require_texts",
+]
 
 
 def require_path(name: str, value: object) -> None:
@@ -23,6 +31,9 @@ def require_path(name: str, value: object) -> None:
         raise TypeError(
             f"{name}: must be a str or os.PathLike (got {_shown(value)})"
         )
+    if isinstance(value, str) and not value.strip():
+        # a blank name would be read as the current folder
+        raise ValueError(f"{name}: must name a file (got {value!r})")
 
 
 def require_texts(name: str, value: object) -> None:
@@ -51,6 +62,24 @@ def require_instance(name: str, value: object, kind: type[Any]) -> None:
     if not isinstance(value, kind):
         raise TypeError(
             f"{name}: must be a {kind.__name__} (got {_shown(value)})"
+        )
+
+
+def require_callable(name: str, value: object) -> None:
+    """``value`` can be called."""
+    if not callable(value):
+        raise TypeError(f"{name}: must be callable (got {_shown(value)})")
+
+
+def require_seconds(name: str, value: object) -> None:
+    """``value`` is a finite number of seconds above 0."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(
+            f"{name}: must be a number of seconds (got {_shown(value)})"
+        )
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(
+            f"{name}: must be a finite number of seconds above 0 (got {value})"
         )
 
 

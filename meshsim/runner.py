@@ -17,7 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from meshsim import __version__
-from meshsim.arguments import require_instance
+from meshsim.arguments import require_callable, require_instance
 from meshsim.collector import collector_eased
 from meshsim.metrics.summary import summarise
 from meshsim.metrics.tables import RunTables, build_tables
@@ -31,8 +31,12 @@ from meshsim.results import (
     write_json,
     write_table,
 )
-from meshsim.scenario import Scenario, dump_resolved, scenario_sha256
-from meshsim.scenario.runnable import require_runnable
+from meshsim.scenario import (
+    Scenario,
+    dump_resolved,
+    scenario_sha256,
+    validate_mapping,
+)
 from meshsim.simulation import Progress, RunResult, simulate
 
 __all__ = ["SCENARIO", "Run", "run_scenario", "save_run"]
@@ -59,8 +63,10 @@ def run_scenario(
 ) -> Run:
     """Simulate ``scenario`` and summarise it (nothing is written).
 
-    Raise ``ScenarioError`` if meshsim cannot run it (an attack on a node
-    where nothing runs, dates outside X.509's), as loading it would have;
+    Raise ``ScenarioError`` if ``scenario`` breaks a rule, as loading it
+    would have (it is checked again, in case it was changed since), or
+    meshsim cannot run it (an attack on a node where nothing runs, dates
+    outside X.509's);
     ``StaleBuildError`` if a compiled module does not match its source.
 
     ``exit_after`` is the caller's word that its process exits after this
@@ -75,7 +81,14 @@ def run_scenario(
     comes to it.
     """
     require_instance("scenario", scenario, Scenario)
-    require_runnable(scenario, f"scenario {scenario.name}")
+    if progress is not None:
+        require_callable("progress", progress)
+    # every rule again: a Scenario changed after it was validated (as
+    # model_copy(update=...) does, which validates nothing) could ask
+    # for a run that never ends or fails midway
+    scenario = validate_mapping(
+        scenario.model_dump(), f"scenario {scenario.name}"
+    )
     require_current()
     result = simulate(scenario, progress, collect=not exit_after)
 

@@ -81,6 +81,33 @@ def test_a_file_descriptor_is_not_taken_for_a_scenario_file() -> None:
             "text: must be a str (got NoneType None)",
         ),
         (
+            lambda: run_scenario(load_scenario(SCENARIO), progress=5),
+            TypeError,
+            "progress: must be callable (got int 5)",
+        ),
+        (
+            lambda: DaskExecutor(5),
+            TypeError,
+            "address: must be a str (got int 5)",
+        ),
+        (
+            lambda: DaskExecutor(connect_timeout_s=-1),
+            ValueError,
+            "connect_timeout_s: must be a finite number of seconds above 0 "
+            "(got -1)",
+        ),
+        (
+            lambda: DaskExecutor(connect_timeout_s=float("nan")),
+            ValueError,
+            "connect_timeout_s: must be a finite number of seconds above 0 "
+            "(got nan)",
+        ),
+        (
+            lambda: load_sweep(" "),
+            ValueError,
+            "path: must name a file (got ' ')",
+        ),
+        (
             lambda: LocalExecutor(2.5),
             TypeError,
             "jobs: must be an int (got float 2.5)",
@@ -115,4 +142,6 @@ def test_run_sweep_checks_its_arguments_before_writing(tmp_path: Path) -> None:
         run_sweep(sweep, out, "serial")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"^progress: must be callable"):
         run_sweep(sweep, out, progress=5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^out: must name a file"):
+        run_sweep(sweep, "")
     assert not out.exists()

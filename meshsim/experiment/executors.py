@@ -23,7 +23,11 @@ from itertools import islice
 from multiprocessing import forkserver
 from typing import Any, Protocol, TypeVar
 
-from meshsim.arguments import require_count
+from meshsim.arguments import (
+    require_count,
+    require_instance,
+    require_seconds,
+)
 from meshsim.experiment.scheduler import (
     SchedulerError,
     identify,
@@ -213,7 +217,9 @@ class DaskExecutor:
         jobs: int | None = None,
         connect_timeout_s: float = CONNECT_TIMEOUT_S,
     ) -> None:
+        require_seconds("connect_timeout_s", connect_timeout_s)
         if address is not None:
+            require_instance("address", address, str)
             problem = scheduler_problem(address)
             if problem is not None:
                 raise ValueError(f"address: {problem} (got {address!r})")

@@ -17,7 +17,11 @@ from typing import Any, Final
 import pandas as pd
 
 from meshsim import __version__
-from meshsim.arguments import require_instance, require_path
+from meshsim.arguments import (
+    require_callable,
+    require_instance,
+    require_path,
+)
 from meshsim.experiment.executors import Executor, LocalExecutor
 from meshsim.experiment.plan import Sweep
 from meshsim.experiment.store import (
@@ -126,10 +130,8 @@ def run_sweep(
             f"executor: must be an Executor, such as LocalExecutor() "
             f"(got {type(executor).__name__})"
         )
-    if progress is not None and not callable(progress):
-        raise TypeError(
-            f"progress: must be callable (got {type(progress).__name__})"
-        )
+    if progress is not None:
+        require_callable("progress", progress)
     chosen = executor if executor is not None else LocalExecutor()
     # An executor that connects somewhere does so before anything is
     # written, and only if something is left to run: a finished sweep

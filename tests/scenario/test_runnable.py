@@ -3,6 +3,7 @@ where the seed places them, X.509 dates, SPIFFE ID length, exact counts."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import pytest
@@ -211,6 +212,37 @@ def test_run_scenario_refuses_what_loading_would() -> None:
         "scenario tiny: attacks[0].node: runs no pod to compromise "
         "(5 pods fill node-0 … node-4) (got 'node-5')"
     )
+
+
+@pytest.mark.parametrize(
+    ("update", "says"),
+    [
+        # a NaN duration ran for ever; a grace past 1 renewed non-stop
+        (
+            {"duration": math.nan},
+            "duration: must be a finite number of seconds (got nan)",
+        ),
+        ({"seed": -1}, "seed: must be at least 0 (got -1)"),
+    ],
+)
+def test_run_scenario_checks_a_scenario_changed_after_validation(
+    update: dict[str, object], says: str
+) -> None:
+    scenario = parse_scenario(tiny(), "t.yaml")
+    changed = scenario.model_copy(update=update)  # validates nothing
+
+    with pytest.raises(ScenarioError) as caught:
+        run_scenario(changed)
+
+    assert str(caught.value) == f"scenario tiny: {says}"
+
+
+def test_run_scenario_checks_rules_across_keys_of_a_changed_scenario() -> None:
+    scenario = parse_scenario(tiny(), "t.yaml")
+    pki = scenario.pki.model_copy(update={"grace_ratio": 2.0})
+
+    with pytest.raises(ScenarioError, match=r"^scenario tiny: pki\."):
+        run_scenario(scenario.model_copy(update={"pki": pki}))
 
 
 # cryptography writes no X.509 date before 1950-01-01; a mitm forges
