@@ -44,6 +44,7 @@ from meshsim.scenario import (
 )
 from meshsim.scenario.durations import NO_UNIT
 from meshsim.scenario.load import MAX_FILE_BYTES, read_source
+from meshsim.scenario.overrides import key_path_problem
 from meshsim.scenario.problems import DOCUMENT, format_path
 from meshsim.scenario.yaml_loader import load_yaml
 
@@ -363,6 +364,8 @@ class _Checker:
                 )
             elif not key.strip():
                 self.fail((section, key), "must be a dotted scenario key")
+            elif (rule := key_path_problem(key)) is not None:
+                self.fail((section, key), rule)
             else:
                 good[key] = item
         return good

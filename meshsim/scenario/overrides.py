@@ -23,7 +23,7 @@ from meshsim.scenario.problems import (
 )
 from meshsim.scenario.yaml_loader import load_yaml
 
-__all__ = ["Overridden", "apply_overrides", "override"]
+__all__ = ["Overridden", "apply_overrides", "key_path_problem", "override"]
 
 _SEGMENT: Final = re.compile(
     r"(?P<key>[^\[\]=\s]*)(?P<indices>(?:\[[0-9]{1,9}\])*)"
@@ -119,6 +119,15 @@ def _undecodable(text: str) -> bytes:
     return bytes(
         ord(char) - 0xDC00 for char in text if "\udc80" <= char <= "\udcff"
     )
+
+
+def key_path_problem(key: str) -> str | None:
+    """The rule ``key`` breaks as an override's dotted key path, if any."""
+    try:
+        _key_path(key)
+    except _OverrideError as error:
+        return error.rule
+    return None
 
 
 def _key_path(key: str) -> KeyPath:

@@ -135,6 +135,24 @@ grid:
     ]
 
 
+def test_a_key_that_is_no_key_path_is_reported_once_at_its_line(
+    write_sweep: Callable[..., Path],
+) -> None:
+    path = write_sweep(
+        """scenario: tiny.yaml
+replications: 1
+grid:
+  mesh.nodes: [2, 4]
+zip:
+  'mesh .nodes': [1, 2]
+"""
+    )
+
+    assert problems(path) == [
+        f"{path}:6: zip.mesh .nodes: not a dotted key path"
+    ]
+
+
 def test_a_combination_that_breaks_a_rule_names_its_point(
     write_sweep: Callable[..., Path],
 ) -> None:
