@@ -62,6 +62,7 @@ _STREAMS = (
     "costs",
     "service",
     "churn",
+    "attack_starts",
 )
 
 # The clock advances in this many steps so progress can be reported.
@@ -430,6 +431,15 @@ def _start_attacks(scenario: Scenario, world: _World) -> None:
         engine.touch_all()
         engine.watch(credential, engine.touch_all)
 
+    # Each attack starts at its start, or at a time drawn uniformly
+    # within its spread after it: one draw per attack from a stream of
+    # its own, so that spreads change nothing else of the run.
+    draws = world.streams["attack_starts"].random(len(scenario.attacks))
+    starts = [
+        attack.start + float(u) * attack.spread
+        for attack, u in zip(scenario.attacks, draws, strict=True)
+    ]
+
     loots: list[Loot] = []
     for index, attack in enumerate(scenario.attacks):
         if isinstance(attack, MitmSpec):
@@ -459,7 +469,7 @@ def _start_attacks(scenario: Scenario, world: _World) -> None:
                 world.state,
                 loot,
                 slots=sorted({slot_of_pod[p] for p in pods}),
-                start_s=attack.start,
+                start_s=starts[index],
                 persistent=attack.persistent,
                 detected_after_s=attack.detected_after,
             ).start()
@@ -475,7 +485,7 @@ def _start_attacks(scenario: Scenario, world: _World) -> None:
                     for a in accounts
                 ],
                 node=node,
-                start_s=attack.start,
+                start_s=starts[index],
                 interval_s=attack.interval,
             ).start()
         elif isinstance(attack, ImpersonationSpec):
@@ -485,7 +495,7 @@ def _start_attacks(scenario: Scenario, world: _World) -> None:
                 loot,
                 accounts=topology.accounts,
                 node=node,
-                start_s=attack.start,
+                start_s=starts[index],
             ).start()
 
     for index, attack in enumerate(scenario.attacks):
@@ -498,8 +508,8 @@ def _start_attacks(scenario: Scenario, world: _World) -> None:
                 world.streams["attack"],
                 index=index,
                 node=node,
-                start_s=attack.start,
-                end_s=attack.start + attack.duration,
+                start_s=starts[index],
+                end_s=starts[index] + attack.duration,
                 presents=attack.presents,
                 loots=loots,
                 on_change=partial(engine.touch_node, node),

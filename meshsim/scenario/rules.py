@@ -192,6 +192,16 @@ def _check_attacks(scenario: Scenario) -> Iterator[Finding]:
     for index, attack in enumerate(scenario.attacks):
         here: KeyPath = ("attacks", index)
         yield from _before_end(scenario, (*here, "start"), attack.start)
+        latest = attack.start + attack.spread
+        if attack.spread > 0 and latest > scenario.duration:
+            end = format_duration(scenario.duration)
+            yield Finding(
+                (*here, "spread"),
+                f"must end by the end of the run: start + spread is "
+                f"{format_duration(latest)}, past the duration ({end})",
+                format_duration(attack.spread),
+                ((*here, "start"), ("duration",)),
+            )
         if not _in_range(attack.node, "node", mesh.nodes):
             yield Finding(
                 (*here, "node"),

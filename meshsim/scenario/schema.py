@@ -221,6 +221,7 @@ class KeyTheft(_Section):
 
     kind: Literal["key-theft"]
     start: Duration
+    spread: Duration = 0.0
     node: str
     workload: str | None = None
     persistent: bool = False
@@ -232,6 +233,7 @@ class Mitm(_Section):
 
     kind: Literal["mitm"]
     start: Duration
+    spread: Duration = 0.0
     duration: PositiveDuration
     node: str
     presents: Literal["none", "self-signed", "rogue-ca", "stolen"] = "none"
@@ -243,6 +245,7 @@ class TokenTheft(_Section):
 
     kind: Literal["token-theft"]
     start: Duration
+    spread: Duration = 0.0
     node: str
     workload: str | None = None
     interval: PositiveDuration = default_seconds("1h")
@@ -253,6 +256,7 @@ class Impersonation(_Section):
 
     kind: Literal["impersonation"]
     start: Duration
+    spread: Duration = 0.0
     node: str
 
 

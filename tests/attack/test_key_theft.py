@@ -111,3 +111,45 @@ def test_a_key_stolen_after_its_certificate_expired_pays_off_for_no_time(
     assert window["start_s"] == window["end_s"] == 6 * 3600
     assert attack["key_theft_window_mean_s"] == 0
     assert attack["identities_exposed"] == 0
+
+
+def test_thefts_at_random_moments_pay_off_on_average_for_t_one_minus_r_half(
+    small, simulate
+):
+    # 24h certificates renewed at half-life: a key stolen at a moment
+    # uniform over a renewal period stays valid T(1 - r/2) = 18h on
+    # average, from 12h to 24h. 200 thefts drawn over [12h, 36h): the
+    # mean of 200 uniform windows has a standard error of 12h/sqrt(12 *
+    # 200) = 0.245h.
+    theft = "{kind: key-theft, start: 12h, spread: 24h, node: node-1}"
+    run = simulate(
+        small(
+            f"attacks=[{', '.join([theft] * 200)}]",
+            "pki.workload_ttl=24h",
+            "duration=40h",
+            "traffic.rate=0",
+            "pki.crypto=modeled",
+        )
+    )
+
+    thefts = run.tables.thefts
+    windows = run.tables.attack_windows["duration_s"] / 3600
+    assert len(thefts) == 200
+    assert thefts["stolen_s"].between(12 * 3600, 36 * 3600).all()
+    assert thefts["stolen_s"].nunique() == 200
+    assert windows.between(12, 24).all()
+    assert abs(windows.mean() - 18) < 4 * 0.245
+    assert run.summary["attack"]["key_theft_window_mean_s"] / 3600 == (
+        pytest.approx(windows.mean())
+    )
+
+
+def test_a_spread_start_is_drawn_from_the_seed(small, simulate):
+    theft = "attacks=[{kind: key-theft, start: 1h, spread: 8h, node: node-1}]"
+
+    def stolen(seed: int) -> float:
+        run = simulate(small(theft, f"seed={seed}", "pki.crypto=modeled"))
+        return float(run.tables.thefts["stolen_s"].iloc[0])
+
+    assert stolen(5) == stolen(5)
+    assert stolen(5) != stolen(6)

@@ -129,6 +129,22 @@ def test_a_backdate_that_makes_renewal_due_at_install_is_refused(
     assert parse_scenario(own_clock).pki.backdate == 3600
 
 
+def test_an_attack_start_spread_past_the_end_is_refused(
+    problems_of: Problems,
+) -> None:
+    text = (
+        "name: demo\nduration: 10h\nattacks:\n"
+        "  - {kind: key-theft, start: 4h, spread: 8h, node: node-0}\n"
+    )
+
+    assert problems_of(text) == [
+        "t.yaml:4: attacks[0].spread: must end by the end of the run: "
+        "start + spread is 12h, past the duration (10h) (got '8h')"
+    ]
+    fits = parse_scenario(text.replace("spread: 8h", "spread: 6h"))
+    assert fits.attacks[0].spread == 6 * 3600
+
+
 def test_impersonation_needs_a_node_agent(problems_of: Problems) -> None:
     text = (
         "name: demo\nduration: 2h\nattacks:\n"
