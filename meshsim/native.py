@@ -53,6 +53,7 @@ COMPILED: Final = (
     "meshsim.identity",
     "meshsim.mesh.agent",
     "meshsim.mesh.ca",
+    "meshsim.mesh.ca_policy",
     "meshsim.mesh.churn",
     "meshsim.mesh.class_traffic",
     "meshsim.mesh.credential",

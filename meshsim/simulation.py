@@ -24,7 +24,8 @@ from meshsim.attack.token_theft import TokenTheft
 from meshsim.clock import SimClock
 from meshsim.collector import collector_eased
 from meshsim.mesh.agent import Agent, Backoff, Graces, RenewalPolicy
-from meshsim.mesh.ca import CaPolicy, CaServer, Outage, RootChange
+from meshsim.mesh.ca import CaServer
+from meshsim.mesh.ca_policy import CaPolicy, Outage, RootChange
 from meshsim.mesh.churn import Churn
 from meshsim.mesh.class_traffic import ClassTraffic
 from meshsim.mesh.credential import Credential, TrustBundle

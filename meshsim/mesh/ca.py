@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Final
 
@@ -33,17 +32,15 @@ import simpy
 
 from meshsim.clock import SimClock, simulated_now
 from meshsim.identity import SpiffeId, workload_spiffe_id
+from meshsim.mesh.ca_policy import CaPolicy, RootChange
 from meshsim.mesh.crypto import AnyCertificate, Authority, Crypto
 from meshsim.mesh.tokens import ServiceAccountToken
 from meshsim.metrics.records import Recorder
 from meshsim.pki.authority import CsrRefusedError, intermediate_name
 
 __all__ = [
-    "CaPolicy",
     "CaServer",
     "CsrAnswer",
-    "Outage",
-    "RootChange",
     "SerialNumbers",
 ]
 
@@ -60,47 +57,6 @@ CA_BACKDATE_S: Final = 3600.0
 
 Publish = Callable[[tuple[AnyCertificate, ...]], None]
 Authorize = Callable[[int, str], bool]
-
-
-@dataclass(frozen=True, slots=True)
-class Outage:
-    """A span ``[start_s, end_s)`` during which the CA is unreachable."""
-
-    start_s: float
-    end_s: float
-
-
-@dataclass(frozen=True, slots=True)
-class RootChange:
-    """An operator replaces the root at ``at_s``, with the same key or a
-    new one, publishing old and new roots together (``overlap``) or the
-    new one alone."""
-
-    at_s: float
-    same_key: bool
-    overlap: bool
-
-
-@dataclass(frozen=True, slots=True)
-class CaPolicy:
-    """What the CA signs, with what, and how its hierarchy changes."""
-
-    trust_domain: str
-    key_algorithm: str
-    root_ttl_s: float
-    workload_ttl_s: float
-    max_workload_ttl_s: float
-    backdate_s: float
-    workers: int
-    sign_time_s: float | None
-    allowance_s: float = 0.0
-    outages: tuple[Outage, ...] = ()
-    intermediate_ttl_s: float | None = None
-    rotation: tuple[float, float] | None = None
-    root_reissue_at: float | None = None
-    root_changes: tuple[RootChange, ...] = ()
-    node_authorization: bool = False
-    exponential_service: bool = False
 
 
 class CsrAnswer:
