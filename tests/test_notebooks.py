@@ -57,8 +57,9 @@ def test_notebook_runs_at_small_size(
     assert os.environ["MESHSIM_NOTEBOOK_SMALL"] == "1"
 
 
-def test_there_are_two_notebooks() -> None:
+def test_there_are_three_notebooks() -> None:
     assert [p.name for p in NOTEBOOKS] == [
         "01-quickstart.ipynb",
         "02-ttl-vs-fanout.ipynb",
+        "03-ca-workers.ipynb",
     ]
