@@ -110,6 +110,7 @@ def run_scenario(
             wall_seconds=result.wall_seconds,
             crypto_cpu_s=dict(crypto.cpu_s),
             crypto_count=dict(crypto.count),
+            key_thefts=sum(a.kind == "key-theft" for a in scenario.attacks),
         ),
     }
     summary["certs"] = _cert_listing(result)

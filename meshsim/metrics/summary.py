@@ -37,8 +37,10 @@ def summarise(
     wall_seconds: float,
     crypto_cpu_s: dict[str, float],
     crypto_count: dict[str, int],
+    key_thefts: int = 0,
 ) -> dict[str, Any]:
-    """The summary dictionary written to ``summary.json``."""
+    """The summary dictionary written to ``summary.json``; ``key_thefts``
+    is the number of key-theft attacks the scenario holds."""
     return {
         "seed": seed,
         "scenario_sha256": scenario_sha256,
@@ -48,7 +50,7 @@ def summarise(
         "ca": _ca(tables, duration_s, workers),
         "rotation": _rotation(tables, crypto_cpu_s, crypto_count),
         "handshakes": _handshakes(tables),
-        "attack": _attack(tables),
+        "attack": _attack(tables, key_thefts),
     }
 
 
@@ -115,11 +117,16 @@ def _handshakes(tables: RunTables) -> dict[str, Any]:
     }
 
 
-def _attack(tables: RunTables) -> dict[str, Any]:
+def _attack(tables: RunTables, key_thefts: int) -> dict[str, Any]:
     windows = tables.attack_windows
     stolen = windows[windows["kind"] == "key-theft"]
     thefts = tables.thefts
     usable = thefts[thefts["not_after_s"] > thefts["stolen_s"]]
+    # identities each key theft exposed, counting a theft that copied
+    # nothing valid as none
+    taken = usable[usable["kind"] == "key-theft"]
+    exposed = taken.groupby("attack")["spiffe_id"].nunique()
+    per_theft = float(exposed.sum()) / key_thefts if key_thefts else None
     read = tables.handshakes[tables.handshakes["intercepted"]]
     return {
         "windows": [
@@ -141,6 +148,7 @@ def _attack(tables: RunTables) -> dict[str, Any]:
             float(stolen["duration_s"].mean()) if len(stolen) else None
         ),
         "identities_exposed": int(usable["spiffe_id"].nunique()),
+        "identities_per_key_theft": per_theft,
         "intercepted": int(read["count"].sum()),
     }
 

@@ -101,18 +101,17 @@ def ca_capacity_figure(data: SweepData) -> Figure:
 
 
 def blast_radius_figure(data: SweepData) -> Figure:
-    """Identities one node compromise exposes, against fan-out."""
+    """Identities one key theft exposes, against fan-out."""
     thefts = data.design()["scenario.key_thefts"]
     if (thefts == 0).all():
         raise UnsupportedFigureError("no point has a key-theft attack")
     return _lines(
         data,
-        "attack.identities_exposed",
+        "attack.identities_per_key_theft",
         x=FANOUT,
         x_label="fan-out (workloads per node)",
         y_label="identities exposed per key theft",
-        title="Blast radius of one node compromise vs fan-out",
-        divide_by="scenario.key_thefts",
+        title="Blast radius of one compromised agent vs fan-out",
     )
 
 
@@ -358,23 +357,18 @@ def _lines(
     y_label: str,
     title: str,
     scale: float = 1.0,
-    divide_by: str | None = None,
     dashed: str | None = None,
 ) -> Figure:
     """Mean ± CI of ``metric`` against ``x``, a line per agent mode, a
-    panel per combination of the other varied columns; each point's
-    values divided by its ``divide_by`` column if given. The means of
+    panel per combination of the other varied columns. The means of
     ``dashed`` (the whole-run version of a metric) are drawn dashed."""
     if not data.varies(x):
         raise UnsupportedFigureError(f"needs {x_label.split(' (')[0]} to vary")
     table = data.by_point(metric).copy()
     if table["n"].sum() == 0:
         raise UnsupportedFigureError(f"no run measured {metric}")
-    factor = pd.Series(scale, index=table.index)
-    if divide_by is not None:
-        factor = factor / table[divide_by].replace(0, np.nan).astype(float)
-    table["y"] = table["mean"] * factor
-    table["err"] = table["ci95"] * factor
+    table["y"] = table["mean"] * scale
+    table["err"] = table["ci95"] * scale
 
     panels = _combinations(data, data.facets(x, AGENT))
     figure = Figure(

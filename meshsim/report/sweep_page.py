@@ -238,21 +238,24 @@ def _estimate(found: pd.DataFrame, scale: float) -> str:
     if math.isnan(mean):
         return "-"
     if math.isnan(ci):
-        return _figure(mean, 3)
+        return _figure(mean, 4)
     if ci <= abs(mean) * 1e-9:
         # replications that agree but for float rounding
         ci = 0.0
-    return f"{_figure(mean, 3)} ± {_figure(ci, 2)}"
+    return f"{_figure(mean, 4)} ± {_figure(ci, 2)}"
 
 
 def _figure(value: float, digits: int) -> str:
-    """``value`` to ``digits`` significant digits, in plain notation up
-    to millions (8,000, not 8e+03)."""
+    """``value`` to ``digits`` significant digits, in plain notation from
+    1 up (8,000 and 100, not 8e+03 and 1e+02)."""
     if value == 0:
         return "0"
-    if 10**digits <= abs(value) < 1e9:
-        return f"{value:,.0f}"
-    return f"{value:.{digits}g}"
+    rounded = float(f"{value:.{digits}g}")
+    if abs(rounded) < 1:
+        return f"{rounded:.{digits}g}"
+    places = max(0, digits - 1 - math.floor(math.log10(abs(rounded))))
+    text = f"{rounded:,.{places}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _text(value: Any) -> str:

@@ -153,3 +153,29 @@ def test_a_spread_start_is_drawn_from_the_seed(small, simulate):
 
     assert stolen(5) == stolen(5)
     assert stolen(5) != stolen(6)
+
+
+def test_identities_per_key_theft_average_each_thefts_own(small, simulate):
+    # node agents on node-1 and node-2 hold their pods' identities, which
+    # may overlap; a third theft at 0 s, before any certificate, copies
+    # nothing and counts as none
+    thefts = [
+        "{kind: key-theft, start: 2h, node: node-1}",
+        "{kind: key-theft, start: 2h, node: node-2}",
+        "{kind: key-theft, start: 0s, node: node-3}",
+    ]
+    run = simulate(
+        small(
+            f"attacks=[{', '.join(thefts)}]",
+            "mesh.agent=per-node",
+            "pki.crypto=modeled",
+        )
+    )
+
+    pods = run.result.topology.pods
+    held = [{p.account for p in pods if p.node == n} for n in (1, 2)]
+    attack = run.summary["attack"]
+    assert attack["identities_per_key_theft"] == pytest.approx(
+        (len(held[0]) + len(held[1])) / 3
+    )
+    assert attack["identities_exposed"] == len(held[0] | held[1])

@@ -357,9 +357,11 @@ def test_a_report_does_not_write_through_a_linked_figures_folder(
     [
         (8000.0, 0.0, "8,000 ± 0"),
         (24.7, 1.1e-14, "24.7 ± 0"),  # replications alike but for rounding
-        (8.6612, 0.1234, "8.66 ± 0.12"),
-        (0.012345, 0.00041, "0.0123 ± 0.00041"),
-        (123456.0, 789.0, "123,456 ± 789"),
+        (8.6612, 0.1234, "8.661 ± 0.12"),
+        (19.98, 0.0, "19.98 ± 0"),  # a longest wait under 20 s
+        (0.012345, 0.00041, "0.01235 ± 0.00041"),
+        (123456.0, 789.0, "123,500 ± 790"),  # four significant digits
+        (999.96, 99.96, "1,000 ± 100"),  # rounded up past a power of ten
         (2.5, float("nan"), "2.5"),
     ],
 )
