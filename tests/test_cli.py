@@ -67,14 +67,33 @@ def test_run_prints_the_simulated_time_as_a_duration(
     assert re.search(r"│ simulated\s+│\s+36h │", printed), printed
 
 
-def test_run_prints_utilisation_as_a_percentage_of_the_summary_figure(
-    default_invocation: tuple[Path, str],
+@pytest.mark.parametrize(
+    ("sign_time", "duration", "shown"),
+    [
+        # 4 first CSRs of 3 s on one worker in 10 s: busy 9 s, 90%
+        ("3s", "10s", "90%"),
+        # 4 of 1 ms in an hour: 4 ms busy, 1.1e-4 %
+        ("1ms", "1h", "under 0.01%"),
+    ],
+)
+def test_run_prints_ca_utilisation_in_per_cent(
+    tmp_path: Path, sign_time: str, duration: str, shown: str
 ) -> None:
-    out, printed = default_invocation
-    summary = json.loads((out / "summary.json").read_text())
-    percent = f"{summary['ca']['utilisation'] * 100:.3g}%"
+    scenario = tmp_path / "u.yaml"
+    scenario.write_text(
+        f"name: u\nduration: {duration}\n"
+        "mesh: {nodes: 2, workloads: 4, service_accounts: 2, namespaces: 1,"
+        " calls_per_service: 1}\n"
+        f"ca: {{sign_time: {sign_time}}}\npki: {{crypto: modeled}}\n"
+        "traffic: {rate: 0}\n"
+    )
 
-    assert re.search(rf"│ CA utilisation\s+│\s+{re.escape(percent)} │", printed)
+    result = CliRunner().invoke(
+        main, ["run", str(scenario), "--out", str(tmp_path / "out")]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert re.search(rf"│ CA utilisation\s+│\s+{shown} │", result.stdout)
 
 
 def test_run_writes_every_promised_file(default_run: Path) -> None:

@@ -50,9 +50,15 @@ class Loot:
         )
         self.on_gain(credential)
 
-    def newest(self, spiffe_id: str) -> Credential | None:
-        """The credential held for ``spiffe_id`` that lives longest."""
-        copies = self.held.get(spiffe_id)
-        if not copies:
+    def newest_valid(self, spiffe_id: str, at: float) -> Credential | None:
+        """Of the credentials held for ``spiffe_id``, the one valid at
+        ``at`` (simulated seconds on some clock; X.509 times are whole
+        seconds, NotAfter inclusive) that lives longest."""
+        valid = [
+            c
+            for c in self.held.get(spiffe_id, ())
+            if c.valid_from_s <= at < c.valid_until_s + 1
+        ]
+        if not valid:
             return None
-        return max(copies, key=lambda c: c.valid_until_s)
+        return max(valid, key=lambda c: c.valid_until_s)

@@ -165,15 +165,15 @@ class Mitm:
         the index of the attack that stole it (-1 when forged here)."""
         account = handshaker.state.topology.accounts[server.account]
         if self.presents == "stolen":
-            # Only a chain still valid by the attacker's node clock (X.509
-            # times are whole seconds, NotAfter inclusive): presenting an
-            # expired one would only get the connection refused.
+            # Only a chain valid by the attacker's node clock: presenting
+            # an expired one, or one not yet valid there, would only get
+            # the connection refused.
             now = handshaker.state.node_time(self.node)
+            wanted = str(account.spiffe_id)
             copies = [
                 (c, loot.attack)
                 for loot in self.loots
-                if (c := loot.newest(str(account.spiffe_id))) is not None
-                and c.valid_from_s <= now < c.valid_until_s + 1
+                if (c := loot.newest_valid(wanted, now)) is not None
             ]
             if not copies:
                 return None

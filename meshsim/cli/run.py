@@ -227,7 +227,7 @@ def _show(run: Run, out: Path) -> None:
             if ca["csr_unanswered"]
             else []
         ),
-        ("CA utilisation", f"{ca['utilisation'] * 100:.3g}%"),
+        ("CA utilisation", _percent(ca["utilisation"])),
         ("rotations", f"{rotation['count']:,}"),
         ("rotation crypto CPU", f"{rotation['crypto_cpu_s']:.2f} s"),
         ("rotation bytes", f"{rotation['bytes']:,}"),
@@ -262,6 +262,13 @@ def _show(run: Run, out: Path) -> None:
         table.add_row(name, value)
     _out.print(table)
     _out.print(f"results: {out}", soft_wrap=True, markup=False, highlight=False)
+
+
+def _percent(share: float) -> str:
+    """A share in per cent, to three digits; below 0.01% as such."""
+    if 0 < share < 1e-4:
+        return "under 0.01%"
+    return f"{share * 100:.3g}%"
 
 
 def _wait(p50: float | None, p99: float | None) -> str:

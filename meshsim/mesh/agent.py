@@ -224,7 +224,16 @@ class Agent:
                     graces.draw(),
                     credential.not_before_s,
                 )
-                wait = max(0.0, renew_at - now)
+                wait = renew_at - now
+                if wait <= 0:
+                    # NOTE: a certificate due for renewal as it is
+                    # installed (a node clock far ahead, a leaf cut short
+                    # by an expiring signer) is renewed after the agent's
+                    # backoff step, not at once, which would renew as
+                    # fast as the CA answers: a real agent's loop (SPIRE's
+                    # 5 s sync) turns no faster. Stays while agents have
+                    # no rate limit of their own.
+                    wait = self.backoff.initial_s
                 rotations.add(
                     installed,
                     self.name,

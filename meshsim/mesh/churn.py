@@ -73,8 +73,8 @@ class Churn:
         """Delete the pod after ``lifetime``: stop its agent."""
         yield self.env.timeout(lifetime)
         # NOTE: a CSR still queued or being signed is cancelled with its
-        # pod, as the agent's call is dropped; the CA records only CSRs it
-        # finished.
+        # pod, as the agent's call is dropped; the CA records it as
+        # cancelled.
         if rotating.is_alive:
             rotating.interrupt("pod deleted")
         self.state.credentials.pop(slot, None)

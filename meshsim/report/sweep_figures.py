@@ -88,6 +88,10 @@ def ca_capacity_figure(data: SweepData) -> Figure:
     """The CA's longest queue wait against its number of workers, a line
     per agent mode: how many workers answer a burst in time."""
     metric = data.metric("ca.wait_max_s", steady=True)
+    if metric != "ca.wait_max_s" and data.by_point(metric)["n"].sum() == 0:
+        # every CSR came within the warmup (a burst at the start): the
+        # whole run's waits are the ones to draw
+        metric = "ca.wait_max_s"
     whole = "ca.wait_max_s" if metric != "ca.wait_max_s" else None
     return _lines(
         data,
@@ -408,6 +412,9 @@ def _lines(
         if dashed is not None:
             # the whole run's startup burst dwarfs the steady state
             axes.set_yscale("symlog", linthresh=10)
+        if x == WORKERS:
+            # whole workers only, at the counts the sweep ran
+            axes.set_xticks([float(v) for v in data.values(x)])
         axes.set_xlabel(x_label)
         axes.set_title(panel, fontsize=10)
         axes.grid(alpha=0.3)

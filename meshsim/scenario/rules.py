@@ -122,10 +122,11 @@ def _check_renewal_point(scenario: Scenario) -> Iterator[Finding]:
         return
     # renewal at NotBefore + (1 - g) * lifetime, with the largest grace
     # g the jitter draws: after the install only while the backdate is
-    # shorter than (1 - g) / g of the time from the install to NotAfter
+    # shorter than (1 - g) / g of the time from the install to NotAfter,
+    # with a second off each end for X.509's whole seconds
     grace = pki.grace_ratio + pki.jitter
     ahead = pki.workload_ttl + pki.not_after_allowance
-    limit = (1.0 - grace) / grace * ahead
+    limit = (1.0 - grace) / grace * (ahead - 1.0) - 1.0
     if pki.backdate >= limit:
         yield Finding(
             ("pki", "backdate"),

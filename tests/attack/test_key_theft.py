@@ -179,3 +179,30 @@ def test_identities_per_key_theft_average_each_thefts_own(small, simulate):
         (len(held[0]) + len(held[1])) / 3
     )
     assert attack["identities_exposed"] == len(held[0] | held[1])
+
+
+def test_an_attacker_whose_clock_lags_presents_an_older_copy_still_valid(
+    small, simulate
+):
+    # 4h certificates renewed every 2h, copied from 1h on; node-1's clock
+    # lags 1h, so each new copy is not yet valid there for an hour after
+    # its renewal, while the copy before it still is: the attacker keeps
+    # presenting a stolen chain, never relaying
+    run = simulate(
+        small(
+            "attacks=[{kind: key-theft, start: 1h, node: node-1,"
+            " persistent: true}, {kind: mitm, start: 1h, duration: 6h,"
+            " node: node-1, presents: stolen}]",
+            "mesh.clock_skew={offsets: [{node: node-1, offset: -1h}]}",
+            "pki.backdate=0s",
+            "pki.crypto=modeled",
+        )
+    )
+
+    handshakes = run.tables.handshakes
+    stolen_id = run.tables.thefts["spiffe_id"].iloc[0]
+    to_it = handshakes[
+        (handshakes["server_id"] == stolen_id) & (handshakes["attack"] == 1)
+    ]
+    assert len(to_it) > 0
+    assert set(to_it["presented"]) == {"stolen"}

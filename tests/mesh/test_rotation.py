@@ -101,3 +101,27 @@ def test_synchronised_start_queues_fifo_on_every_worker(small, simulate):
     np.testing.assert_allclose(first["started_s"], expected)
     np.testing.assert_allclose(first["finished_s"], expected + sign_time)
     np.testing.assert_allclose(first["wait_s"], expected)
+
+
+def test_a_certificate_due_at_install_is_renewed_after_the_backoff_step(
+    small, simulate
+):
+    # node-0's clock runs 25h ahead: every 24h certificate looks expired
+    # there as it is installed. One pod renews after the agent's 1 s
+    # backoff step, not at once: CSRs at k * 1.001 s (1 s, then 1 ms of
+    # signing), so 60 in a minute, where at once it made one a
+    # millisecond.
+    run = simulate(
+        small(
+            "mesh={nodes: 1, workloads: 1, service_accounts: 1,"
+            " namespaces: 1, calls_per_service: 0,"
+            " clock_skew: {offsets: [{node: node-0, offset: 25h}]}}",
+            "pki.workload_ttl=24h",
+            "duration=60s",
+            "attacks=[]",
+            "pki.crypto=modeled",
+        )
+    )
+
+    assert run.summary["ca"]["csr_total"] == 60
+    assert run.summary["rotation"]["count"] == 60

@@ -405,3 +405,18 @@ def test_capacity_figure_draws_the_longest_wait_of_a_burst(
     assert list(line.get_xdata()) == [1, 2, 4]
     np.testing.assert_allclose(line.get_ydata(), [3.9, 1.9, 0.9])
     assert axes.get_xlabel() == "CA workers"
+
+
+def test_capacity_figure_draws_the_whole_run_when_the_warmup_holds_the_burst(
+    tmp_path: Path,
+) -> None:
+    # the burst at 0 s lies within a 5 min warmup, and no CSR comes after
+    (tmp_path / "burst.yaml").write_text(CAPACITY_BASE)
+    (tmp_path / "capacity.yaml").write_text(CAPACITY + "warmup: 5m\n")
+    out = tmp_path / "capacity"
+    run_sweep(load_sweep(tmp_path / "capacity.yaml"), out, SerialExecutor())
+
+    axes = ca_capacity_figure(read_sweep(out)).axes[0]
+
+    np.testing.assert_allclose(axes.get_lines()[0].get_ydata(), [3.9, 1.9, 0.9])
+    assert [t for t in axes.get_xticks()] == [1.0, 2.0, 4.0]
