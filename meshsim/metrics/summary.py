@@ -12,6 +12,7 @@ from meshsim.metrics.tables import (
     RunTables,
     answered_csrs,
     received_csrs,
+    valid_when_taken,
 )
 
 __all__ = ["ROTATION_OPERATIONS", "peak_count", "summarise"]
@@ -120,8 +121,7 @@ def _handshakes(tables: RunTables) -> dict[str, Any]:
 def _attack(tables: RunTables, key_thefts: int) -> dict[str, Any]:
     windows = tables.attack_windows
     stolen = windows[windows["kind"] == "key-theft"]
-    thefts = tables.thefts
-    usable = thefts[thefts["not_after_s"] > thefts["stolen_s"]]
+    usable = valid_when_taken(tables.thefts)
     # identities each key theft exposed, counting a theft that copied
     # nothing valid as none
     taken = usable[usable["kind"] == "key-theft"]

@@ -21,6 +21,7 @@ __all__ = [
     "attack_windows",
     "build_tables",
     "received_csrs",
+    "valid_when_taken",
 ]
 
 # CSR outcomes that are no answer of the CA: an attempt during an outage,
@@ -78,6 +79,12 @@ def answered_csrs(csrs: pd.DataFrame) -> pd.DataFrame:
     return csrs[~csrs["outcome"].isin(NOT_ANSWERED)]
 
 
+def valid_when_taken(thefts: pd.DataFrame) -> pd.DataFrame:
+    """The rows of certificates an attacker took before their NotAfter
+    (by true time): a key whose certificate had expired exposes none."""
+    return thefts[thefts["not_after_s"] > thefts["stolen_s"]]
+
+
 def attack_windows(
     thefts: pd.DataFrame, handshakes: pd.DataFrame
 ) -> pd.DataFrame:
@@ -96,7 +103,7 @@ def attack_windows(
     for (attack, kind, identity), group in thefts.groupby(
         ["attack", "kind", "spiffe_id"], sort=True
     ):
-        usable = group[group["not_after_s"] > group["stolen_s"]]
+        usable = valid_when_taken(group)
         if len(usable):
             start = float(usable["stolen_s"].min())
             end = float(usable["not_after_s"].max())
