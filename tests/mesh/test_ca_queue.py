@@ -71,13 +71,12 @@ def test_heap_of_free_workers_serves_as_a_simpy_resource(
     )
 
 
-def test_csrs_the_ca_has_not_answered_when_the_run_ends_get_rows(
-    small, simulate
-):
-    # 16 first CSRs at 0 s, one worker signing each in 40 s, a run of
-    # 9 min 50 s: answered at 40, 80, ..., 560 s, so 14; the 15th is
-    # being signed since 560 s, the 16th still queued
-    run = simulate(
+@pytest.fixture
+def queue_at_the_end(small, simulate):
+    """16 first CSRs at 0 s, one worker signing each in 40 s, a run of
+    9 min 50 s: answered at 40, 80, ..., 560 s, so 14; the 15th is being
+    signed since 560 s, the 16th still queued."""
+    return simulate(
         small(
             "duration=590s",
             "ca.sign_time=40s",
@@ -86,8 +85,13 @@ def test_csrs_the_ca_has_not_answered_when_the_run_ends_get_rows(
             "pki.crypto=modeled",
         )
     )
-    ca = run.summary["ca"]
-    csrs = run.tables.csrs
+
+
+def test_csrs_the_ca_has_not_answered_when_the_run_ends_get_rows(
+    queue_at_the_end,
+):
+    ca = queue_at_the_end.summary["ca"]
+    csrs = queue_at_the_end.tables.csrs
     open_ = csrs[csrs["outcome"] == "unanswered"].sort_values("started_s")
 
     assert ca["csr_total"] == 14
@@ -103,18 +107,11 @@ def test_csrs_the_ca_has_not_answered_when_the_run_ends_get_rows(
     assert (open_["csr_bytes"] > 0).all()
 
 
-def test_answered_waits_leave_out_csrs_still_queued_at_the_end(small, simulate):
-    # the same queue: the 14 answered CSRs waited 0, 40, ..., 520 s
-    run = simulate(
-        small(
-            "duration=590s",
-            "ca.sign_time=40s",
-            "ca.workers=1",
-            "attacks=[]",
-            "pki.crypto=modeled",
-        )
-    )
-    ca = run.summary["ca"]
+def test_answered_waits_leave_out_csrs_still_queued_at_the_end(
+    queue_at_the_end,
+):
+    # the 14 answered CSRs waited 0, 40, ..., 520 s
+    ca = queue_at_the_end.summary["ca"]
 
     assert ca["wait_max_s"] == 520.0
     assert ca["wait_p50_s"] == pytest.approx(np.median(np.arange(14) * 40))
