@@ -113,6 +113,7 @@ def run_scenario(
             key_thefts=sum(a.kind == "key-theft" for a in scenario.attacks),
         ),
     }
+    summary["attack"]["starts_s"] = list(result.attack_starts_s)
     summary["certs"] = _cert_listing(result)
     return Run(result, tables, summary)
 

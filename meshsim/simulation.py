@@ -86,6 +86,8 @@ class RunResult:
     issued: tuple[tuple[AnyCertificate, ...], ...]
     clock_offsets_s: tuple[float, ...]
     wall_seconds: float
+    attack_starts_s: tuple[float, ...] = ()
+    """When each attack of the scenario started, drawn within its spread."""
 
 
 @dataclass
@@ -134,7 +136,7 @@ def simulate(
 
 def _simulated(scenario: Scenario, progress: Progress | None) -> RunResult:
     began = time.perf_counter()
-    world, issued = _ready(scenario)
+    world, issued, starts = _ready(scenario)
 
     # Run the clock, in steps so that progress can be shown.
     for step in range(1, _PROGRESS_STEPS + 1):
@@ -153,14 +155,16 @@ def _simulated(scenario: Scenario, progress: Progress | None) -> RunResult:
         issued=tuple(issued),
         clock_offsets_s=tuple(world.state.clock_offsets_s),
         wall_seconds=time.perf_counter() - began,
+        attack_starts_s=tuple(starts),
     )
 
 
 def _ready(
     scenario: Scenario,
-) -> tuple[_World, list[tuple[AnyCertificate, ...]]]:
-    """The world built with every process started, and the list that
-    keeps a few issued chains (public parts only) to show the user."""
+) -> tuple[_World, list[tuple[AnyCertificate, ...]], list[float]]:
+    """The world built with every process started, the list that keeps a
+    few issued chains (public parts only) to show the user, and when each
+    attack starts."""
     world = _build(scenario)
     issued: list[tuple[AnyCertificate, ...]] = []
 
@@ -172,9 +176,9 @@ def _ready(
         world.state.on_install(keep)
     world.ca.start()
     _start_agents(scenario, world)
-    _start_attacks(scenario, world)
+    starts = _start_attacks(scenario, world)
     world.engine.start()
-    return world, issued
+    return world, issued, starts
 
 
 def _build(scenario: Scenario) -> _World:
@@ -422,9 +426,10 @@ def _token_sources(
     }
 
 
-def _start_attacks(scenario: Scenario, world: _World) -> None:
-    """Attackers, in the order the scenario lists them; on-path attackers
-    use what every theft before or beside them holds."""
+def _start_attacks(scenario: Scenario, world: _World) -> list[float]:
+    """Attackers, in the order the scenario lists them, and when each
+    starts; on-path attackers use what every theft before or beside them
+    holds."""
     env, topology, engine = world.env, world.topology, world.engine
     per_node = scenario.mesh.agent == "per-node"
 
@@ -517,6 +522,7 @@ def _start_attacks(scenario: Scenario, world: _World) -> None:
             )
             world.interceptors.append(mitm)
             mitm.start()
+    return starts
 
 
 def _compromised_pods(

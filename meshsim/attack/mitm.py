@@ -5,9 +5,9 @@ whenever either end runs on its node. What it gets depends on what it
 presents: with ``none`` it only reads plaintext; with ``self-signed``,
 ``rogue-ca`` or ``stolen`` it terminates the client's TLS with a chain for
 the server's SPIFFE ID, and reads the request only when the client's real
-verification accepts that chain. A ``stolen`` attacker uses the newest
-chain an attack stole or obtained for that identity while it is valid, and
-relays everything else untouched.
+verification accepts that chain. A ``stolen`` attacker uses, of the
+chains attacks stole or obtained for that identity, the longest-lived one
+valid by its node's clock, and relays everything else untouched.
 """
 
 from __future__ import annotations

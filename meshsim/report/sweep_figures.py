@@ -47,6 +47,10 @@ _HOUR: Final = 3600.0
 _COLOURS: Final = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e")
 _MARKERS: Final = ("o", "s", "^", "D", "v")
 _PANEL_WIDTH: Final = 4.6
+# A y axis drawn with a dashed whole-run line turns logarithmic above
+# this, when its values reach ten times as far.
+_LOG_ABOVE: Final = 10
+
 # Characters of a 12-point title that fit in an inch of figure.
 _TITLE_CHARS_PER_INCH: Final = 11
 
@@ -380,6 +384,7 @@ def _lines(
     )
     axes_row = figure.subplots(1, len(panels), squeeze=False, sharey=True)[0]
     hours = x in (TTL, OUTAGE)
+    logged = False
     for axes, (panel, points) in zip(axes_row, panels, strict=True):
         chosen = table[table["point"].isin(points)]
         for n, agent in enumerate(data.values(AGENT)):
@@ -409,9 +414,10 @@ def _lines(
             axes.set_xscale("log", base=2)
             ticks = [v / _HOUR for v in data.values(x)]
             axes.set_xticks(ticks, [f"{t:g}" for t in ticks])
-        if dashed is not None:
+        if dashed is not None and axes.get_ylim()[1] > _LOG_ABOVE * 10:
             # the whole run's startup burst dwarfs the steady state
-            axes.set_yscale("symlog", linthresh=10)
+            axes.set_yscale("symlog", linthresh=_LOG_ABOVE)
+            logged = True
         if x == WORKERS:
             # whole workers only, at the counts the sweep ran
             axes.set_xticks([float(v) for v in data.values(x)])
@@ -419,7 +425,7 @@ def _lines(
         axes.set_title(panel, fontsize=10)
         axes.grid(alpha=0.3)
     axes_row[0].set_ylabel(
-        y_label if dashed is None else f"{y_label}, log above 10"
+        f"{y_label}, log above {_LOG_ABOVE}" if logged else y_label
     )
     axes_row[0].legend(title="agent", fontsize=8)
     # one panel is narrower than the title: wrap it to the figure

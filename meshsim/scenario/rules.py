@@ -122,15 +122,18 @@ def _check_renewal_point(scenario: Scenario) -> Iterator[Finding]:
         return
     # renewal at NotBefore + (1 - g) * lifetime, with the largest grace
     # g the jitter draws: after the install only while the backdate is
-    # shorter than (1 - g) / g of the time from the install to NotAfter,
-    # with a second off each end for X.509's whole seconds
+    # shorter than (1 - g) / g of the time from the install to NotAfter.
+    # NOTE: near the limit, X.509's whole seconds and the time signing
+    # takes can still make a certificate due as it is installed; the
+    # agent then renews after its backoff step (mesh/agent.py).
     grace = pki.grace_ratio + pki.jitter
     ahead = pki.workload_ttl + pki.not_after_allowance
-    limit = (1.0 - grace) / grace * (ahead - 1.0) - 1.0
+    limit = (1.0 - grace) / grace * ahead
     if pki.backdate >= limit:
+        shown = format_duration(math.floor(limit * 1000) / 1000)
         yield Finding(
             ("pki", "backdate"),
-            f"must be shorter than {format_duration(math.floor(limit))}: with "
+            f"must be shorter than {shown}: with "
             "agent.lifetime_from: certificate, a certificate backdated "
             "this far is due for renewal as it is installed (at NotBefore "
             f"+ {1 - grace:g} of its life, with pki.grace_ratio and "

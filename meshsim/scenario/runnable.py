@@ -37,7 +37,7 @@ from meshsim.scenario.problems import (
     format_path,
 )
 from meshsim.scenario.rules import Finding
-from meshsim.scenario.schema import Scenario
+from meshsim.scenario.schema import MAX_COUNT, Scenario
 
 __all__ = [
     "FIRST_X509_TIME",
@@ -67,10 +67,10 @@ MAX_CONNECTIONS: Final = 10**15
 """Most connections a run may expect: counts stay exact in int64 and in
 float64 (2**53 is about 9.007e15)."""
 
-MAX_CHURNED: Final = 5_000_000
-"""Most churned pods a run may expect: each is an agent, a pod and a CSR
-or more, about what 100,000 workloads renewing hourly make in a day
-(figure 3 of the benchmarks: 4.9 million renewals in 3.3 GiB)."""
+MAX_CHURNED: Final = 2_000_000
+"""Most churned pods a run may expect: each leaves a CSR and a rotation
+or more (about 3 KiB here: 100,000 short-lived pods took 416 MB), and
+each alive holds an agent and a pod (about 2 KiB more)."""
 
 # NOTE: how far before and after the run meshsim dates certificates: the
 # CA's root and forged certificates start up to a day before their time
@@ -312,14 +312,26 @@ def _check_sizes(scenario: Scenario) -> Iterator[Finding]:
         )
 
     churn = mesh.churn
-    arrivals = 0.0 if churn is None else churn.rate * scenario.duration
+    if churn is None:
+        return
+    arrivals = churn.rate * scenario.duration
+    alive = churn.rate * min(churn.lifetime, scenario.duration)
     if arrivals > MAX_CHURNED:
         yield Finding(
             ("mesh", "churn", "rate"),
             f"expects {arrivals:.3g} churned pods in the run (rate * "
             f"duration); at most {MAX_CHURNED:,}",
-            churn.rate if churn is not None else 0.0,
+            churn.rate,
             (("duration",),),
+        )
+    elif alive > MAX_COUNT:
+        yield Finding(
+            ("mesh", "churn", "lifetime"),
+            f"expects {alive:.3g} churned pods alive at once (rate * "
+            f"lifetime, or duration when shorter); at most {MAX_COUNT:,}, "
+            "as many as mesh.workloads may hold",
+            format_duration(churn.lifetime),
+            (("mesh", "churn", "rate"), ("duration",)),
         )
 
 

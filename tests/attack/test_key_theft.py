@@ -149,7 +149,11 @@ def test_a_spread_start_is_drawn_from_the_seed(small, simulate):
 
     def stolen(seed: int) -> float:
         run = simulate(small(theft, f"seed={seed}", "pki.crypto=modeled"))
-        return float(run.tables.thefts["stolen_s"].iloc[0])
+        taken = float(run.tables.thefts["stolen_s"].iloc[0])
+        # the summary records the start it drew
+        assert run.summary["attack"]["starts_s"] == [taken]
+        assert 3600 <= taken < 9 * 3600
+        return taken
 
     assert stolen(5) == stolen(5)
     assert stolen(5) != stolen(6)

@@ -109,9 +109,7 @@ def test_a_backdate_that_makes_renewal_due_at_install_is_refused(
     problems_of: Problems,
 ) -> None:
     # lifetime 1h + backdate, renewed at half of it from NotBefore: with
-    # a backdate of 1h, due at NotBefore + 1h, the moment of the install;
-    # X.509's whole seconds may take a second off each end, so the limit
-    # is (1h - 1s) - 1s
+    # a backdate of 1h, due at NotBefore + 1h, the moment of the install
     text = (
         "name: demo\nduration: 2h\n"
         "pki: {workload_ttl: 1h, grace_ratio: 0.5, jitter: 0, backdate: 1h}\n"
@@ -119,7 +117,7 @@ def test_a_backdate_that_makes_renewal_due_at_install_is_refused(
     )
 
     assert problems_of(text) == [
-        "t.yaml:3: pki.backdate: must be shorter than 59m58s: with "
+        "t.yaml:3: pki.backdate: must be shorter than 1h: with "
         "agent.lifetime_from: certificate, a certificate backdated this far "
         "is due for renewal as it is installed (at NotBefore + 0.5 of its "
         "life, with pki.grace_ratio and pki.jitter) (got '1h')"
@@ -145,6 +143,23 @@ def test_an_attack_start_spread_past_the_end_is_refused(
     ]
     fits = parse_scenario(text.replace("spread: 8h", "spread: 6h"))
     assert fits.attacks[0].spread == 6 * 3600
+
+
+def test_a_backdate_limit_under_a_second_is_shown_in_milliseconds(
+    problems_of: Problems,
+) -> None:
+    # 1s certificates renewed at half-life: at most (0.5 / 0.5) * 1s
+    text = (
+        "name: demo\nduration: 1h\n"
+        "pki: {workload_ttl: 1s, grace_ratio: 0.5, jitter: 0, backdate: 2s}\n"
+        "agent: {lifetime_from: certificate}\n"
+    )
+
+    assert problems_of(text)[0].startswith(
+        "t.yaml:3: pki.backdate: must be shorter than 1s: "
+    )
+    quick = text.replace("workload_ttl: 1s", "workload_ttl: 1500ms")
+    assert "shorter than 1s500ms:" in problems_of(quick)[0]
 
 
 def test_impersonation_needs_a_node_agent(problems_of: Problems) -> None:
