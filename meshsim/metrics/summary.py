@@ -124,9 +124,11 @@ def _attack(tables: RunTables, key_thefts: int) -> dict[str, Any]:
     usable = valid_when_taken(tables.thefts)
     # identities each key theft exposed, counting a theft that copied
     # nothing valid as none
-    taken = usable[usable["kind"] == "key-theft"]
-    exposed = taken.groupby("attack")["spiffe_id"].nunique()
-    per_theft = float(exposed.sum()) / key_thefts if key_thefts else None
+    per_theft = None
+    if key_thefts:
+        taken = usable[usable["kind"] == "key-theft"]
+        exposed = taken.groupby("attack")["spiffe_id"].nunique()
+        per_theft = float(exposed.sum()) / key_thefts
     read = tables.handshakes[tables.handshakes["intercepted"]]
     return {
         "windows": [
