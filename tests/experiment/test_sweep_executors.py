@@ -29,16 +29,22 @@ def comparable(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def dask_address() -> Iterator[str]:
-    """A Dask cluster on loopback: two single-thread worker processes."""
+def dask_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Dask cluster on loopback: two single-thread worker processes,
+    with their scratch space in a folder of the test's own."""
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address="127.0.0.1:0",
-    ) as cluster:
+    dask = pytest.importorskip("dask")
+    scratch = str(tmp_path_factory.mktemp("dask-scratch"))
+    with (
+        dask.config.set({"temporary-directory": scratch}),
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",
+        ) as cluster,
+    ):
         yield cluster.scheduler_address
 
 
