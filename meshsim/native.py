@@ -48,6 +48,7 @@ COMPILED: Final = (
     "meshsim.attack.key_theft",
     "meshsim.attack.loot",
     "meshsim.attack.mitm",
+    "meshsim.attack.setup",
     "meshsim.attack.token_theft",
     "meshsim.clock",
     "meshsim.identity",
