@@ -66,6 +66,7 @@ COMPILED: Final = (
     "meshsim.mesh.tokens",
     "meshsim.mesh.topology",
     "meshsim.mesh.traffic",
+    "meshsim.mesh.world",
     "meshsim.metrics.records",
     "meshsim.pki.der",
     "meshsim.pki.modeled",

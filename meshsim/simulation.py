@@ -32,6 +32,7 @@ from meshsim.mesh.state import MeshState, Slot
 from meshsim.mesh.tokens import TokenSource
 from meshsim.mesh.topology import Topology, build_topology
 from meshsim.mesh.traffic import TrafficEngine
+from meshsim.mesh.world import World
 from meshsim.metrics.records import Recorder
 from meshsim.scenario import Scenario
 from meshsim.scenario.rules import class_traffic_blockers
@@ -62,8 +63,6 @@ _PROGRESS_STEPS = 100
 # Issued chains kept for the user to inspect with openssl.
 _CHAINS_KEPT = 3
 
-Streams = dict[str, np.random.Generator]
-
 
 @dataclass(frozen=True)
 class RunResult:
@@ -78,22 +77,6 @@ class RunResult:
     wall_seconds: float
     attack_starts_s: tuple[float, ...] = ()
     """When each attack of the scenario started, drawn within its spread."""
-
-
-@dataclass
-class _World:
-    """The pieces of one run, wired together."""
-
-    env: simpy.Environment
-    clock: SimClock
-    recorder: Recorder
-    crypto: Crypto
-    topology: Topology
-    ca: CaServer
-    state: MeshState
-    engine: TrafficEngine
-    interceptors: list[Interceptor]
-    streams: Streams
 
 
 def simulate(
@@ -151,7 +134,7 @@ def _simulated(scenario: Scenario, progress: Progress | None) -> RunResult:
 
 def _ready(
     scenario: Scenario,
-) -> tuple[_World, list[tuple[AnyCertificate, ...]], list[float]]:
+) -> tuple[World, list[tuple[AnyCertificate, ...]], list[float]]:
     """The world built with every process started, the list that keeps a
     few issued chains (public parts only) to show the user, and when each
     attack starts."""
@@ -173,7 +156,7 @@ def _ready(
     return world, issued, starts
 
 
-def _build(scenario: Scenario) -> _World:
+def _build(scenario: Scenario) -> World:
     """Seed the streams and wire the CA, the mesh state and the traffic."""
     seeds = np.random.SeedSequence(scenario.seed).spawn(len(_STREAMS))
     streams = {
@@ -256,7 +239,7 @@ def _build(scenario: Scenario) -> _World:
         streams["traffic"],
         scenario.traffic.rate,
     )
-    return _World(
+    return World(
         env,
         clock,
         recorder,
@@ -327,7 +310,7 @@ def _clock_offsets(
     return [float(o) for o in offsets]
 
 
-def _start_agents(scenario: Scenario, world: _World) -> None:
+def _start_agents(scenario: Scenario, world: World) -> None:
     """One agent per pod or per node, rotating every slot it holds."""
     topology, state = world.topology, world.state
     pki, spec = scenario.pki, scenario.agent

@@ -9,53 +9,28 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import partial
-from typing import Protocol
-
-import numpy as np
-import simpy
 
 from meshsim.attack.impersonation import Impersonation
 from meshsim.attack.key_theft import KeyTheft
 from meshsim.attack.loot import Loot
 from meshsim.attack.mitm import Mitm
 from meshsim.attack.token_theft import TokenTheft
-from meshsim.clock import SimClock
-from meshsim.mesh.ca import CaServer
 from meshsim.mesh.credential import Credential
-from meshsim.mesh.crypto import Crypto
-from meshsim.mesh.handshake import Interceptor
-from meshsim.mesh.state import MeshState
 from meshsim.mesh.tokens import TokenSource
 from meshsim.mesh.topology import Topology
-from meshsim.mesh.traffic import TrafficEngine
-from meshsim.metrics.records import Recorder
+from meshsim.mesh.world import World
 from meshsim.scenario import Impersonation as ImpersonationSpec
 from meshsim.scenario import KeyTheft as KeyTheftSpec
 from meshsim.scenario import Mitm as MitmSpec
 from meshsim.scenario import Scenario
 from meshsim.scenario import TokenTheft as TokenTheftSpec
 
-__all__ = ["AttackedWorld", "compromised_pods", "start_attacks"]
-
-
-class AttackedWorld(Protocol):
-    """The parts of a built mesh that attackers act on."""
-
-    env: simpy.Environment
-    clock: SimClock
-    recorder: Recorder
-    crypto: Crypto
-    topology: Topology
-    ca: CaServer
-    state: MeshState
-    engine: TrafficEngine
-    interceptors: list[Interceptor]
-    streams: dict[str, np.random.Generator]
+__all__ = ["compromised_pods", "start_attacks"]
 
 
 def start_attacks(
     scenario: Scenario,
-    world: AttackedWorld,
+    world: World,
     tokens: Mapping[int, TokenSource],
 ) -> list[float]:
     """Start the scenario's attackers, in the order it lists them, and
