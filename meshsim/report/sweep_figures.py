@@ -113,6 +113,11 @@ def blast_radius_figure(data: SweepData) -> Figure:
     thefts = data.design()["scenario.key_thefts"]
     if (thefts == 0).all():
         raise UnsupportedFigureError("no point has a key-theft attack")
+    if "attack.identities_per_key_theft" not in set(data.points["metric"]):
+        raise UnsupportedFigureError(
+            "the sweep measured no attack.identities_per_key_theft (a "
+            "sweep of an earlier meshsim: run it again with --force)"
+        )
     return _lines(
         data,
         "attack.identities_per_key_theft",

@@ -21,7 +21,11 @@ from meshsim.cli import main
 from meshsim.experiment import SerialExecutor, load_sweep, run_sweep
 from meshsim.experiment.store import SWEEP_LAYOUT
 from meshsim.report import sweep_page
-from meshsim.report.sweep_data import read_sweep
+from meshsim.report.sweep_data import (
+    SweepData,
+    UnsupportedFigureError,
+    read_sweep,
+)
 from meshsim.report.sweep_figures import (
     FIGURES,
     attack_window_figure,
@@ -420,3 +424,18 @@ def test_capacity_figure_draws_the_whole_run_when_the_warmup_holds_the_burst(
 
     np.testing.assert_allclose(axes.get_lines()[0].get_ydata(), [3.9, 1.9, 0.9])
     assert [t for t in axes.get_xticks()] == [1.0, 2.0, 4.0]
+
+
+def test_blast_radius_of_a_sweep_from_before_its_figure_says_so(
+    shipped_sweep: Path,
+) -> None:
+    data = read_sweep(shipped_sweep)
+    points = data.points
+    older = SweepData(
+        runs=data.runs,
+        points=points[points["metric"] != "attack.identities_per_key_theft"],
+        manifest=data.manifest,
+    )
+
+    with pytest.raises(UnsupportedFigureError, match="earlier meshsim"):
+        blast_radius_figure(older)
