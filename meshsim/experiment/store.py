@@ -336,7 +336,8 @@ class SweepFolder:
         replications = existing.get("replications")
         if replications not in (None, guard["replications"]):
             differences.append(
-                f"{replications} replications (now {guard['replications']})"
+                f"{_count(replications, 'replication')} (now "
+                f"{guard['replications']})"
             )
         if not differences:
             unknown = "" if replications is not None else "replications or "
@@ -377,3 +378,8 @@ def _task_id(record: dict[str, Any]) -> str | None:
     if not isinstance(point, str) or not isinstance(replication, int):
         return None
     return f"{point}-r{replication:02d}"
+
+
+def _count(number: object, noun: str) -> str:
+    """``1 replication``, ``3 replications``."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"

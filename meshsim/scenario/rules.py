@@ -118,15 +118,15 @@ def _check_renewal_point(scenario: Scenario) -> Iterator[Finding]:
     too far, a certificate is due for renewal as it is installed, and the
     agent renews as fast as the CA answers, for ever."""
     pki = scenario.pki
-    if scenario.agent.lifetime_from != "certificate":
-        return
+    grace = pki.grace_ratio + pki.jitter
+    if scenario.agent.lifetime_from != "certificate" or grace >= 1:
+        return  # a grace of 1 or more is the jitter rule's to report
     # renewal at NotBefore + (1 - g) * lifetime, with the largest grace
     # g the jitter draws: after the install only while the backdate is
     # shorter than (1 - g) / g of the time from the install to NotAfter.
     # NOTE: near the limit, X.509's whole seconds and the time signing
     # takes can still make a certificate due as it is installed; the
     # agent then renews after its backoff step (mesh/agent.py).
-    grace = pki.grace_ratio + pki.jitter
     ahead = pki.workload_ttl + pki.not_after_allowance
     limit = (1.0 - grace) / grace * ahead
     if pki.backdate >= limit:

@@ -418,6 +418,19 @@ def test_a_rerun_changing_the_plan_is_refused_naming_the_change(
     assert named in str(refused.value)
 
 
+def test_a_rerun_of_one_replication_names_it_in_the_singular(
+    write_sweep: Callable[..., Path], tmp_path: Path
+) -> None:
+    path = write_sweep("scenario: tiny.yaml\nreplications: 1\n")
+    out = tmp_path / "out"
+    run_sweep(load_sweep(path), out, SerialExecutor())
+
+    with pytest.raises(WrongSweepError) as refused:
+        run_sweep(load_sweep(path, (), 2), out, SerialExecutor())
+
+    assert "with 1 replication (now 2)" in str(refused.value)
+
+
 def test_dry_run_refuses_a_folder_the_run_would_refuse(
     finished: SweepOutcome, write_sweep: Callable[..., Path]
 ) -> None:

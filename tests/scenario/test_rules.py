@@ -162,6 +162,22 @@ def test_a_backdate_limit_under_a_second_is_shown_in_milliseconds(
     assert "shorter than 1s500ms:" in problems_of(quick)[0]
 
 
+def test_a_grace_past_one_is_the_jitter_rules_alone_to_report(
+    problems_of: Problems,
+) -> None:
+    # 0.9 + 0.2 > 1: the backdate limit (1 - g) / g would be negative
+    text = (
+        "name: demo\nduration: 1h\n"
+        "pki: {grace_ratio: 0.9, jitter: 0.2}\n"
+        "agent: {lifetime_from: certificate}\n"
+    )
+
+    assert problems_of(text) == [
+        "t.yaml:3: pki.jitter: must be less than 1 - pki.grace_ratio (0.1) "
+        "(got 0.2)"
+    ]
+
+
 def test_impersonation_needs_a_node_agent(problems_of: Problems) -> None:
     text = (
         "name: demo\nduration: 2h\nattacks:\n"
