@@ -17,7 +17,7 @@ from typing import Any, Final
 
 __all__ = [
     "HELD_SIGNALS",
-    "ctrl_c_ignored",
+    "ctrl_c_deferred",
     "handled_by",
     "signals_held",
 ]
@@ -45,15 +45,23 @@ def signals_held() -> Iterator[None]:
             signal.raise_signal(signum)
 
 
-def ctrl_c_ignored() -> contextlib.AbstractContextManager[None]:
-    """Ignore SIGINT until the block ends, in this process and in the
-    programs it starts meanwhile (they keep it ignored from their first
-    instruction, as :func:`signals_held` cannot make them).
+@contextlib.contextmanager
+def ctrl_c_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM as :func:`signals_held` does, and block
+    SIGINT in this thread meanwhile, for the programs it starts.
 
-    A Ctrl-C while the block runs is lost: keep it short. Only the main
-    thread can set signal handlers; elsewhere this does nothing.
+    A program started meanwhile begins with SIGINT blocked and keeps it
+    so until it unblocks it, which a multiprocessing fork server never
+    does: it and the workers it forks never see Ctrl-C, while a Ctrl-C
+    to this process is delivered once the block ends.
     """
-    return handled_by(signal.SIG_IGN, (signal.SIGINT,))
+    with signals_held():
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            yield
+        finally:
+            # one that came meanwhile reaches signals_held's handler now
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 @contextlib.contextmanager

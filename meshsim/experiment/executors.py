@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor
 from concurrent.futures import wait as wait_futures
 from itertools import islice
-from multiprocessing import forkserver
+from multiprocessing import forkserver, resource_tracker
 from typing import Any, Protocol, TypeVar
 
 from meshsim.arguments import (
@@ -36,7 +36,7 @@ from meshsim.experiment.scheduler import (
     with_port,
 )
 from meshsim.experiment.worker import end_with
-from meshsim.signals import ctrl_c_ignored, signals_held
+from meshsim.signals import ctrl_c_deferred, signals_held
 
 __all__ = [
     "CONNECT_TIMEOUT_S",
@@ -125,10 +125,12 @@ class LocalExecutor:
         # it starts with meshsim loaded
         context.set_forkserver_preload([_WORKER_MODULE])
         # Ctrl-C on a terminal reaches the whole process group: the fork
-        # server, and the workers forked from it, ignore it from their
+        # server, and the workers forked from it, block it from their
         # start (an import it cut short printed a traceback); this
-        # process stops them.
-        with ctrl_c_ignored():
+        # process stops them. The resource tracker, started first here,
+        # blocks it itself, and unblocks it in its caller after.
+        resource_tracker.ensure_running()
+        with ctrl_c_deferred():
             forkserver.ensure_running()
         pool = ProcessPoolExecutor(
             self.jobs,

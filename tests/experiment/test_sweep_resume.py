@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import forkserver
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from meshsim.experiment import (
 )
 from meshsim.experiment.store import SWEEP_LAYOUT
 from meshsim.results import foreign_entries
+from meshsim.signals import ctrl_c_deferred
 
 
 def comparable(runs: pd.DataFrame) -> pd.DataFrame:
@@ -242,6 +244,57 @@ def test_a_signal_while_a_worker_starts_waits_until_it_has_started(
         next(results)
 
     assert started == [True]
+
+
+def _blocks_ctrl_c(pid: int) -> bool:
+    """Whether process ``pid`` has SIGINT blocked (Linux's /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigBlk:"):
+            return bool(int(line.split()[1], 16) >> (signal.SIGINT - 1) & 1)
+    raise AssertionError(f"no SigBlk line for process {pid}")
+
+
+def test_ctrl_c_while_the_fork_server_starts_stops_the_sweep_after(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the fork server must start with Ctrl-C kept from it; ignoring
+    # Ctrl-C here meanwhile lost one typed then, and the sweep ran on
+    starting = forkserver.ensure_running
+    started: list[bool] = []
+
+    def interrupted_while_starting() -> None:
+        signal.raise_signal(signal.SIGINT)
+        starting()
+        started.append(True)
+
+    monkeypatch.setattr(
+        forkserver, "ensure_running", interrupted_while_starting
+    )
+    results = LocalExecutor(1).map_unordered(abs, [-1, -2])
+
+    with pytest.raises(KeyboardInterrupt):
+        next(results)
+
+    assert started == [True]
+    assert _blocks_ctrl_c(forkserver._forkserver._forkserver_pid)
+    assert not _blocks_ctrl_c(os.getpid())
+
+
+def test_a_program_started_with_ctrl_c_deferred_blocks_it() -> None:
+    show = (
+        "import signal; "
+        "print(signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, []))"
+    )
+
+    with ctrl_c_deferred():
+        inside = subprocess.run(
+            [sys.executable, "-c", show], capture_output=True, text=True
+        )
+    outside = subprocess.run(
+        [sys.executable, "-c", show], capture_output=True, text=True
+    )
+
+    assert (inside.stdout, outside.stdout) == ("True\n", "False\n")
 
 
 def _alive(pids: list[int]) -> list[int]:
