@@ -9,9 +9,7 @@ bands and error bars are their 95% confidence intervals (Student t).
 
 from __future__ import annotations
 
-import itertools
-import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, Final, cast
 
 import numpy as np
@@ -20,6 +18,16 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import ScalarFormatter
 
+from meshsim.report.panels import (
+    COLOURS,
+    HOUR,
+    MARKERS,
+    PANEL_WIDTH,
+    after_warmup,
+    dedupe_legend,
+    mean_lines,
+    point_groups,
+)
 from meshsim.report.sweep_data import (
     AGENT,
     FANOUT,
@@ -28,7 +36,6 @@ from meshsim.report.sweep_data import (
     WORKERS,
     SweepData,
     UnsupportedFigureError,
-    facet_label,
     hours_text,
 )
 
@@ -43,17 +50,6 @@ __all__ = [
     "pareto_figure",
 ]
 
-_HOUR: Final = 3600.0
-_COLOURS: Final = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e")
-_MARKERS: Final = ("o", "s", "^", "D", "v")
-_PANEL_WIDTH: Final = 4.6
-# A y axis drawn with a dashed whole-run line turns logarithmic above
-# this, when its values reach ten times as far.
-_LOG_ABOVE: Final = 10
-
-# Characters of a 12-point title that fit in an inch of figure.
-_TITLE_CHARS_PER_INCH: Final = 11
-
 
 def attack_window_figure(data: SweepData) -> Figure:
     """Mean key-theft attack window against TTL, a line per agent mode."""
@@ -61,14 +57,14 @@ def attack_window_figure(data: SweepData) -> Figure:
     what = "key-theft window"
     if data.by_point(metric)["n"].sum() == 0:
         metric, what = "attack.window_mean_s", "attack window"
-    return _lines(
+    return mean_lines(
         data,
         metric,
         x=TTL,
         x_label="workload TTL (h)",
         y_label=f"{what}, mean (h)",
         title=f"How long a compromise pays off: {what} vs TTL",
-        scale=1 / _HOUR,
+        scale=1 / HOUR,
     )
 
 
@@ -76,13 +72,13 @@ def ca_wait_figure(data: SweepData) -> Figure:
     """The CA's p99 queue wait against TTL, a line per agent mode."""
     metric = data.metric("ca.wait_p99_s", steady=True)
     whole = "ca.wait_p99_s" if metric != "ca.wait_p99_s" else None
-    return _lines(
+    return mean_lines(
         data,
         metric,
         x=TTL,
         x_label="workload TTL (h)",
         y_label="CA queue wait, p99 (ms)",
-        title="CA p99 wait vs TTL" + _after_warmup(data, metric),
+        title="CA p99 wait vs TTL" + after_warmup(data, metric),
         scale=1000.0,
         dashed=whole,
     )
@@ -97,13 +93,13 @@ def ca_capacity_figure(data: SweepData) -> Figure:
         # whole run's waits are the ones to draw
         metric = "ca.wait_max_s"
     whole = "ca.wait_max_s" if metric != "ca.wait_max_s" else None
-    return _lines(
+    return mean_lines(
         data,
         metric,
         x=WORKERS,
         x_label="CA workers",
         y_label="CA queue wait, longest (s)",
-        title="Longest CA wait vs workers" + _after_warmup(data, metric),
+        title="Longest CA wait vs workers" + after_warmup(data, metric),
         dashed=whole,
     )
 
@@ -118,7 +114,7 @@ def blast_radius_figure(data: SweepData) -> Figure:
             "the sweep measured no attack.identities_per_key_theft (a "
             "sweep of an earlier meshsim: run it again with --force)"
         )
-    return _lines(
+    return mean_lines(
         data,
         "attack.identities_per_key_theft",
         x=FANOUT,
@@ -137,11 +133,11 @@ def ca_load_heatmap(data: SweepData) -> Figure:
             )
     rows = [
         (data.metric("ca.csr_peak_per_min", steady=True), 1.0, "CSRs/min"),
-        (data.metric("ca.csr_rate_per_s", steady=True), _HOUR, "CSRs/h"),
+        (data.metric("ca.csr_rate_per_s", steady=True), HOUR, "CSRs/h"),
     ]
-    columns = _combinations(data, data.facets(TTL, FANOUT))
+    columns = point_groups(data, data.facets(TTL, FANOUT))
     figure = Figure(
-        figsize=(_PANEL_WIDTH * len(columns) + 1, 7.5), layout="constrained"
+        figsize=(PANEL_WIDTH * len(columns) + 1, 7.5), layout="constrained"
     )
     grid = np.atleast_2d(
         figure.subplots(2, len(columns), squeeze=False, sharey=True)
@@ -184,7 +180,7 @@ def ca_load_heatmap(data: SweepData) -> Figure:
         if image is not None:
             figure.colorbar(image, ax=list(grid[row, :]), label=unit)
     figure.suptitle(
-        "CA load over TTL x fan-out" + _after_warmup(data, rows[0][0])
+        "CA load over TTL x fan-out" + after_warmup(data, rows[0][0])
     )
     return figure
 
@@ -213,17 +209,17 @@ def outage_figure(data: SweepData) -> Figure:
     span = np.linspace(0, ttls.max() * 1.05, 100)
     pairs = design[["scenario.grace_ratio", "scenario.jitter"]]
     for n, (grace, jitter) in enumerate(pairs.drop_duplicates().to_numpy()):
-        colour = _COLOURS[n % len(_COLOURS)]
+        colour = COLOURS[n % len(COLOURS)]
         axes.plot(
-            span / _HOUR,
-            grace * span / _HOUR,
+            span / HOUR,
+            grace * span / HOUR,
             color=colour,
             label=f"closed form g·T (g = {grace:g})",
         )
         axes.fill_between(
-            span / _HOUR,
-            max(grace - jitter, 0) * span / _HOUR,
-            (grace + jitter) * span / _HOUR,
+            span / HOUR,
+            max(grace - jitter, 0) * span / HOUR,
+            (grace + jitter) * span / HOUR,
             color=colour,
             alpha=0.15,
             label=f"renewal jitter ±{jitter:g}",
@@ -247,8 +243,8 @@ def outage_figure(data: SweepData) -> Figure:
                 else ("D", "#ff7f0e", "lapses in some runs")
             )
             axes.plot(
-                ttl / _HOUR,
-                outage / _HOUR,
+                ttl / HOUR,
+                outage / HOUR,
                 style[0],
                 color=style[1],
                 markersize=9,
@@ -256,7 +252,7 @@ def outage_figure(data: SweepData) -> Figure:
             )
             axes.annotate(
                 f"{int(row['sum'])}/{int(row['count'])} lapsed",
-                (ttl / _HOUR, outage / _HOUR),
+                (ttl / HOUR, outage / HOUR),
                 textcoords="offset points",
                 xytext=(6, 6),
                 fontsize=8,
@@ -271,10 +267,10 @@ def outage_figure(data: SweepData) -> Figure:
         wrap=True,
         bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "#999"},
     )
-    _dedupe_legend(axes, loc="lower right")
+    dedupe_legend(axes, loc="lower right")
     axes.set_xlabel("workload TTL (h)")
     axes.set_ylabel("CA outage (h)")
-    axes.set_xlim(0, ttls.max() / _HOUR * 1.05)
+    axes.set_xlim(0, ttls.max() / HOUR * 1.05)
     axes.set_ylim(bottom=0)
     axes.set_title("Longest CA outage survived without a lapse vs TTL")
     return figure
@@ -297,8 +293,8 @@ def pareto_figure(data: SweepData) -> Figure:
     if len(both) < 2:
         raise UnsupportedFigureError("needs two points with an attack window")
 
-    x = both["mean_load"].to_numpy() * _HOUR
-    y = both["mean"].to_numpy() / _HOUR
+    x = both["mean_load"].to_numpy() * HOUR
+    y = both["mean"].to_numpy() / HOUR
     figure = Figure(figsize=(8, 5.5), layout="constrained")
     axes = figure.subplots()
     agents = data.values(AGENT)
@@ -309,10 +305,10 @@ def pareto_figure(data: SweepData) -> Figure:
         axes.errorbar(
             xi,
             yi,
-            xerr=_nan0(item["ci95_load"]) * _HOUR,
-            yerr=_nan0(item["ci95"]) / _HOUR,
-            fmt=_MARKERS[fanouts.index(fanout) % len(_MARKERS)],
-            color=_COLOURS[agents.index(agent) % len(_COLOURS)],
+            xerr=_nan0(item["ci95_load"]) * HOUR,
+            yerr=_nan0(item["ci95"]) / HOUR,
+            fmt=MARKERS[fanouts.index(fanout) % len(MARKERS)],
+            color=COLOURS[agents.index(agent) % len(COLOURS)],
             capsize=3,
             label=f"{agent}, {fanout:g} workload"
             f"{'' if fanout == 1 else 's'}/node",
@@ -334,12 +330,12 @@ def pareto_figure(data: SweepData) -> Figure:
         linestyle="--",
         label="Pareto front (lower is better on both)",
     )
-    _dedupe_legend(axes, loc="upper right", fontsize=8)
+    dedupe_legend(axes, loc="upper right", fontsize=8)
     axes.set_xscale("log")
     axes.xaxis.set_major_formatter(ScalarFormatter())
     axes.xaxis.set_minor_formatter(ScalarFormatter())
     axes.set_xlabel(
-        "CA load: CSRs per hour, mean" + _after_warmup(data, load_metric)
+        "CA load: CSRs per hour, mean" + after_warmup(data, load_metric)
     )
     axes.set_ylabel(
         ("key-theft" if "key_theft" in window_metric else "attack")
@@ -361,106 +357,6 @@ FIGURES: Final[tuple[tuple[str, str, Callable[[SweepData], Figure]], ...]] = (
 """(file name, title, function) of every figure, in the page's order."""
 
 
-def _lines(
-    data: SweepData,
-    metric: str,
-    *,
-    x: str,
-    x_label: str,
-    y_label: str,
-    title: str,
-    scale: float = 1.0,
-    dashed: str | None = None,
-) -> Figure:
-    """Mean ± CI of ``metric`` against ``x``, a line per agent mode, a
-    panel per combination of the other varied columns. The means of
-    ``dashed`` (the whole-run version of a metric) are drawn dashed."""
-    if not data.varies(x):
-        raise UnsupportedFigureError(f"needs {x_label.split(' (')[0]} to vary")
-    table = data.by_point(metric).copy()
-    if table["n"].sum() == 0:
-        raise UnsupportedFigureError(f"no run measured {metric}")
-    table["y"] = table["mean"] * scale
-    table["err"] = table["ci95"] * scale
-
-    panels = _combinations(data, data.facets(x, AGENT))
-    figure = Figure(
-        figsize=(_PANEL_WIDTH * len(panels) + 0.6, 4.2), layout="constrained"
-    )
-    axes_row = figure.subplots(1, len(panels), squeeze=False, sharey=True)[0]
-    hours = x in (TTL, OUTAGE)
-    logged = False
-    for axes, (panel, points) in zip(axes_row, panels, strict=True):
-        chosen = table[table["point"].isin(points)]
-        for n, agent in enumerate(data.values(AGENT)):
-            line = chosen[chosen[AGENT] == agent].sort_values(x)
-            if line.empty:
-                continue
-            xs = line[x].to_numpy(dtype=float) / (_HOUR if hours else 1)
-            ys = line["y"].to_numpy(dtype=float)
-            err = np.nan_to_num(line["err"].to_numpy(dtype=float))
-            colour = _COLOURS[n % len(_COLOURS)]
-            axes.plot(xs, ys, marker="o", color=colour, label=str(agent))
-            # every metric drawn here is a count or a time: the band
-            # stops at zero
-            low = np.maximum(ys - err, 0.0)
-            axes.fill_between(xs, low, ys + err, color=colour, alpha=0.2)
-            if dashed is not None:
-                whole = data.by_point(dashed).set_index("point")["mean"]
-                axes.plot(
-                    xs,
-                    line["point"].map(whole).to_numpy(dtype=float) * scale,
-                    linestyle="--",
-                    marker=".",
-                    color=colour,
-                    label=f"{agent}, whole run",
-                )
-        if hours and max(data.values(x)) / min(data.values(x)) >= 8:
-            axes.set_xscale("log", base=2)
-            ticks = [v / _HOUR for v in data.values(x)]
-            axes.set_xticks(ticks, [f"{t:g}" for t in ticks])
-        if dashed is not None and axes.get_ylim()[1] > _LOG_ABOVE * 10:
-            # the whole run's startup burst dwarfs the steady state
-            axes.set_yscale("symlog", linthresh=_LOG_ABOVE)
-            logged = True
-        if x == WORKERS:
-            # whole workers only, at the counts the sweep ran
-            axes.set_xticks([float(v) for v in data.values(x)])
-        axes.set_xlabel(x_label)
-        axes.set_title(panel, fontsize=10)
-        axes.grid(alpha=0.3)
-    axes_row[0].set_ylabel(
-        f"{y_label}, log above {_LOG_ABOVE}" if logged else y_label
-    )
-    axes_row[0].legend(title="agent", fontsize=8)
-    # one panel is narrower than the title: wrap it to the figure
-    width = int(figure.get_figwidth() * _TITLE_CHARS_PER_INCH)
-    figure.suptitle(textwrap.fill(title + "  (bands: 95% CI)", width))
-    return figure
-
-
-def _combinations(
-    data: SweepData, columns: Sequence[str]
-) -> list[tuple[str, list[str]]]:
-    """(title, point ids) of each combination of ``columns``' values."""
-    design = data.design()
-    if not columns:
-        return [("all points", design["point"].tolist())]
-    result = []
-    values = [data.values(c) for c in columns]
-    for combination in itertools.product(*values):
-        mask = np.ones(len(design), dtype=bool)
-        for column, value in zip(columns, combination, strict=True):
-            mask &= (design[column] == value).to_numpy()
-        if mask.any():
-            title = ", ".join(
-                facet_label(c, v)
-                for c, v in zip(columns, combination, strict=True)
-            )
-            result.append((title, design.loc[mask, "point"].tolist()))
-    return result
-
-
 def _nan0(value: Any) -> float:
     number = float(value)
     return 0.0 if np.isnan(number) else number
@@ -478,12 +374,6 @@ def _pareto_front(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.array(front, dtype=int)
 
 
-def _after_warmup(data: SweepData, metric: str) -> str:
-    if metric.startswith("steady."):
-        return f" (after a {hours_text(data.warmup_s)} warmup)"
-    return ""
-
-
 def _outage_note(data: SweepData, ran: pd.DataFrame) -> str:
     if ran.empty:
         return (
@@ -498,9 +388,3 @@ def _outage_note(data: SweepData, ran: pd.DataFrame) -> str:
             "is the closed form, not a simulated curve."
         )
     return "Markers: simulated outages; line: the closed form."
-
-
-def _dedupe_legend(axes: Axes, **options: Any) -> None:
-    handles, labels = axes.get_legend_handles_labels()
-    unique = dict(zip(labels, handles, strict=True))
-    axes.legend(unique.values(), unique.keys(), **options)
