@@ -148,10 +148,10 @@ def _ready(
     if not world.crypto.modeled:
         world.state.on_install(keep)
     world.ca.start()
-    _start_agents(scenario, world)
-    starts = start_attacks(
-        scenario, world, _token_sources(scenario, world.topology)
-    )
+    # the agents and the attacker read the same tokens
+    tokens = _token_sources(scenario, world.topology)
+    _start_agents(scenario, world, tokens)
+    starts = start_attacks(scenario, world, tokens)
     world.engine.start()
     return world, issued, starts
 
@@ -310,8 +310,11 @@ def _clock_offsets(
     return [float(o) for o in offsets]
 
 
-def _start_agents(scenario: Scenario, world: World) -> None:
-    """One agent per pod or per node, rotating every slot it holds."""
+def _start_agents(
+    scenario: Scenario, world: World, tokens: dict[int, TokenSource]
+) -> None:
+    """One agent per pod or per node, rotating every slot it holds, with
+    ``tokens`` by service account."""
     topology, state = world.topology, world.state
     pki, spec = scenario.pki, scenario.agent
     clamp = (
@@ -333,7 +336,6 @@ def _start_agents(scenario: Scenario, world: World) -> None:
         remaining_fraction=spec.remaining_fraction,
     )
     graces = Graces(renewal, world.streams["renewal"])
-    tokens = _token_sources(scenario, topology)
     per_node = scenario.mesh.agent == "per-node"
     holders = (
         list(enumerate(topology.nodes))
