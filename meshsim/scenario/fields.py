@@ -52,6 +52,9 @@ _TRUST_DOMAIN: Final = re.compile(r"[a-z0-9._-]+")
 _TIMESTAMP_SHAPE: Final = (
     "must be an ISO 8601 timestamp such as 2026-01-01T00:00:00Z"
 )
+# a fraction of a second finer than Python's datetime holds, which it
+# would cut without a word
+_PAST_MICROSECONDS: Final = re.compile(r"[.,]\d{7,}")
 
 
 def rule_error(rule: str) -> PydanticCustomError:
@@ -155,6 +158,8 @@ def _dump_sign_time(value: float | str) -> str:
 
 def _timestamp(value: object) -> dt.datetime:
     if isinstance(value, str):
+        if _PAST_MICROSECONDS.search(value):
+            raise rule_error("must give seconds to 6 decimals at most")
         try:
             value = dt.datetime.fromisoformat(value)
         except ValueError:

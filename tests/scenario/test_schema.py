@@ -168,6 +168,20 @@ def test_start_time_needs_a_time_zone(problems_of: Problems) -> None:
     ]
 
 
+def test_start_time_finer_than_a_microsecond_is_refused(
+    scenario_of: Build, problems_of: Problems
+) -> None:
+    # Python's datetime holds microseconds and would drop the rest
+    kept = scenario_of(MINIMAL + "start_time: 2026-01-01T00:00:00.000001Z\n")
+    assert kept.start_time.microsecond == 1
+    assert problems_of(
+        MINIMAL + "start_time: 2026-01-01T00:00:00.0000015Z\n"
+    ) == [
+        "t.yaml:3: start_time: must give seconds to 6 decimals at most "
+        "(got '2026-01-01T00:00:00.0000015Z')"
+    ]
+
+
 def test_sign_time_is_a_duration_or_measured(
     scenario_of: Build, problems_of: Problems
 ) -> None:
