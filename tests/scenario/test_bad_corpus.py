@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -26,9 +25,7 @@ def test_bad_file_reports_its_expected_lines(
 ) -> None:
     monkeypatch.chdir(BAD)
     expected = path.with_suffix(".expected").read_text("utf-8").splitlines()
-    started = time.perf_counter()
     with pytest.raises(ScenarioError) as caught:
         load_scenario(path.name)
-    assert time.perf_counter() - started < 1.0
     assert str(caught.value).splitlines() == expected
     assert all(LINE.fullmatch(line) for line in expected)
