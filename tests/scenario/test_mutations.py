@@ -50,7 +50,7 @@ def mutated(draw: st.DrawFn) -> str:
 
 @settings(
     max_examples=200,
-    deadline=2000,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 @given(mutated(), st.sampled_from([(), ("mesh.nodes=3",), ("x", "a.b=[")]))
