@@ -291,6 +291,7 @@ def _ca_policy(scenario: Scenario) -> CaPolicy:
         ),
         node_authorization=ca.node_authorization,
         exponential_service=ca.service == "exponential",
+        cancellable=scenario.mesh.churn is not None,
     )
 
 

@@ -11,7 +11,9 @@ the queue needs no SimPy resource: the worker that frees first takes the
 next CSR, so its start is ``max(arrival, earliest free time)`` (the
 Kiefer-Wolfowitz recursion of a FIFO multi-server queue), kept in a heap
 of the workers' free times. A measured service time is only known once
-signed, so that case queues in a :class:`simpy.Resource`.
+signed, and a churned pod's CSR may leave the queue, so those cases
+queue in a :class:`simpy.Resource`. A CSR whose caller goes while it is
+signed keeps its worker to the end of the signature.
 
 The CA's hierarchy lives here too: a root that signs leaves or an
 intermediate that does, the rotation of the signing CA during its life
@@ -29,6 +31,7 @@ from typing import Any, Final
 
 import numpy as np
 import simpy
+from simpy.resources.resource import Request
 
 from meshsim.clock import SimClock, simulated_now
 from meshsim.identity import SpiffeId, workload_spiffe_id
@@ -140,10 +143,10 @@ class CaServer:
         self.allowance = timedelta(seconds=policy.allowance_s)
         self._identities: dict[tuple[str, str], tuple[SpiffeId, str]] = {}
         # CSRs received and not answered yet, by ticket: the arrival, the
-        # start of service (NaN while unknown), the caller and its token,
-        # and the CSR's size; each gets its row once answered, cancelled,
-        # or left open when the run ends (close).
-        self._open: dict[int, tuple[float, float, str, Any, int]] = {}
+        # start of service and its length (NaN while unknown), the caller
+        # and its token, and the CSR's size; each gets its row once
+        # answered, cancelled, or left open when the run ends (close).
+        self._open: dict[int, tuple[float, float, float, str, Any, int]] = {}
         self._tickets = 0
 
         # Make the root, and the intermediate if leaves are signed by one.
@@ -203,9 +206,9 @@ class CaServer:
         self._tickets = ticket + 1
 
         try:
-            if self.policy.sign_time_s is None:
+            if self.policy.sign_time_s is None or self.policy.cancellable:
                 self._open[ticket] = (
-                    submitted, _UNKNOWN, agent, token, csr_size,
+                    submitted, _UNKNOWN, _UNKNOWN, agent, token, csr_size,
                 )  # fmt: skip
                 answer, spiffe_id, started, service_s = yield from (
                     self._queue(ticket, token, csr, node)
@@ -213,17 +216,13 @@ class CaServer:
             else:
                 # Take the worker that frees first; wait for it if busy.
                 # NOTE: a heap of free times, not a simpy.Resource, for
-                # speed; exact for FIFO (tests/mesh/test_ca_queue.py
-                # replays it).
-                service_s = (
-                    self._exponential_service_time()
-                    if self.policy.exponential_service
-                    else self.policy.sign_time_s
-                )
+                # speed; exact for FIFO while no caller can leave the
+                # queue (tests/mesh/test_ca_queue.py replays it).
+                service_s = self._service_time()
                 started = max(submitted, self._free_at[0])
                 heapq.heapreplace(self._free_at, started + service_s)
                 self._open[ticket] = (
-                    submitted, started, agent, token, csr_size,
+                    submitted, started, service_s, agent, token, csr_size,
                 )  # fmt: skip
                 if started > submitted:
                     yield self.env.timeout(started - submitted)
@@ -257,18 +256,20 @@ class CaServer:
     def _unanswered(self, ticket: int, outcome: str) -> None:
         """Close the row of an open CSR that gets no answer: no end
         (``unanswered``) or ended now (``cancelled``), and no start if
-        its service had not begun."""
-        submitted, started, agent, token, size = self._open.pop(ticket)
+        its service had not begun. A cancelled CSR being signed keeps
+        the service time its worker spends on it."""
+        submitted, started, service, agent, token, size = self._open.pop(ticket)
         now = simulated_now(self.env)
+        begun = started <= now
         _, asked = self._identity(token.namespace, token.service_account)
         self._csrs.add(
             submitted,
-            started if started <= now else _UNKNOWN,
+            started if begun else _UNKNOWN,
             now if outcome == "cancelled" else _UNKNOWN,
             agent,
             asked,
             outcome,
-            _UNKNOWN,
+            service if begun and outcome == "cancelled" else _UNKNOWN,
             size,
             0,
         )
@@ -280,21 +281,53 @@ class CaServer:
         csr: Any,
         node: int | None,
     ) -> Generator[simpy.Event, Any, tuple[CsrAnswer, str, float, float]]:
-        """Wait for a worker, then hold it for the CPU time signing took."""
-        with self.workers.request() as slot:
-            yield slot
-            started = self.env.now
-            submitted, _, caller, held, size = self._open[ticket]
-            self._open[ticket] = (submitted, started, caller, held, size)
-            answer, spiffe_id, spent = self._sign(token, csr, node, started)
-            yield self.env.timeout(spent)
-        return answer, spiffe_id, started, spent
+        """Wait for a worker, then hold it while the CSR is signed: for
+        the CPU time signing took, or the scenario's service time.
 
-    def _exponential_service_time(self) -> float:
-        """A draw of an exponential service time of mean ``sign_time``."""
+        A CSR whose caller goes while it waits leaves the queue; one
+        being signed keeps its worker to the end of the signature.
+        """
+        request = self.workers.request()
+        try:
+            yield request
+        except simpy.Interrupt:
+            request.cancel()  # out of the queue, if still in it
+            self.workers.release(request)  # or given back, if granted
+            raise
+
+        started = self.env.now
+        answer, spiffe_id, spent = self._sign(token, csr, node, started)
+        service_s = (
+            spent if self.policy.sign_time_s is None else self._service_time()
+        )
+        submitted, _, _, caller, held, size = self._open[ticket]
+        self._open[ticket] = (
+            submitted, started, service_s, caller, held, size,
+        )  # fmt: skip
+        try:
+            yield self.env.timeout(service_s)
+        except simpy.Interrupt:
+            # The CA signs on for a caller that has gone.
+            self.env.process(self._release_at(request, started + service_s))
+            raise
+        self.workers.release(request)
+        return answer, spiffe_id, started, service_s
+
+    def _release_at(
+        self, request: Request, when: float
+    ) -> Generator[simpy.Event, Any, None]:
+        """Give the worker of ``request`` back at ``when``."""
+        yield self._until(when)
+        self.workers.release(request)
+
+    def _service_time(self) -> float:
+        """A CSR's service time when the scenario sets it: ``sign_time``,
+        or a draw of an exponential time of that mean."""
         mean = self.policy.sign_time_s
         assert mean is not None
-        return float(self.service_rng.exponential(mean))
+        if self.policy.exponential_service:
+            return float(self.service_rng.exponential(mean))
+        return mean
 
     def rotate_signer(self) -> Generator[simpy.Event, Any, None]:
         """Prepare the next signing CA, then activate it, at fixed

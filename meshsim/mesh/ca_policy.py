@@ -48,3 +48,5 @@ class CaPolicy:
     root_changes: tuple[RootChange, ...] = ()
     node_authorization: bool = False
     exponential_service: bool = False
+    # Callers may go while their CSR is open (churned pods are deleted).
+    cancellable: bool = False

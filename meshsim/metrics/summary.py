@@ -61,7 +61,8 @@ def _ca(tables: RunTables, duration_s: float, workers: int) -> dict[str, Any]:
     served = answered_csrs(csrs)
     waits = served["wait_s"].to_numpy(dtype=float)
     arrivals = received["submitted_s"].to_numpy(dtype=float)
-    busy = float(served["service_s"].sum())
+    # answered CSRs, and cancelled ones whose signature had begun
+    busy = float(received["service_s"].sum())
     return {
         "csr_total": len(served),
         "csr_issued": int((served["outcome"] == "issued").sum()),

@@ -19,25 +19,32 @@ import simpy
 
 
 def resource_starts(csrs: pd.DataFrame, workers: int) -> np.ndarray:
-    """When each CSR gets a worker of a FIFO ``simpy.Resource``."""
+    """When each CSR gets a worker of a FIFO ``simpy.Resource`` (NaN if
+    never). A ``cancelled`` CSR leaves the queue when its pod is deleted
+    (its ``finished_s``); once begun, it holds its worker to the end."""
     env = simpy.Environment()
     resource = simpy.Resource(env, capacity=workers)
     starts = np.full(len(csrs), np.nan)
 
     def serve(
-        row: int, arrival: float, service: float
+        row: int, arrival: float, service: float, leaves: float
     ) -> Generator[simpy.Event, Any, None]:
         yield env.timeout(arrival)
         with resource.request() as granted:
-            yield granted
+            gone = env.timeout(max(leaves - env.now, 0.0))
+            yield granted | gone
+            if not granted.triggered:
+                return
             starts[row] = env.now
             yield env.timeout(service)
 
     # Processes start in arrival order, so ties keep the CA's order.
-    for row, (arrival, service) in enumerate(
-        zip(csrs["submitted_s"], csrs["service_s"], strict=True)
+    cancelled = csrs["outcome"] == "cancelled"
+    leaving = csrs["finished_s"].where(cancelled, np.inf)
+    for row, (arrival, service, leaves) in enumerate(
+        zip(csrs["submitted_s"], csrs["service_s"], leaving, strict=True)
     ):
-        env.process(serve(row, arrival, service))
+        env.process(serve(row, arrival, service, leaves))
     env.run()
     return starts
 
@@ -165,3 +172,45 @@ def test_a_csr_queued_when_its_pod_is_deleted_is_cancelled(small, simulate):
     # the first CSRs: answered at 1h and 2h, one being signed since 2h
     assert ca["csr_total"] == 2
     assert ca["csr_unanswered"] == len(csrs) - 2
+
+
+@pytest.mark.parametrize(
+    "service",
+    [
+        ("ca.sign_time=5s", "ca.service=fixed"),
+        ("ca.sign_time=5s", "ca.service=exponential"),
+    ],
+    ids=["fixed", "exponential"],
+)
+def test_a_cancelled_csr_frees_its_place_in_the_queue_not_its_worker(
+    small, simulate, service
+):
+    # Churned pods of 30 s against one worker taking 5 s a CSR: many are
+    # deleted while their CSR waits, which then leaves the queue; one
+    # deleted while its CSR is signed leaves the worker busy to the end.
+    scenario = small(
+        "duration=20m",
+        "ca.workers=1",
+        *service,
+        "traffic.rate=0",
+        "attacks=[]",
+        "pki.crypto=modeled",
+        "mesh.churn={rate: 0.1, lifetime: 30s}",
+    )
+
+    csrs = simulate(scenario).tables.csrs
+    received = csrs[csrs["outcome"] != "unreachable"].sort_values(
+        ["submitted_s", "started_s"], kind="stable"
+    )
+    cancelled = received[received["outcome"] == "cancelled"]
+    begun = cancelled[cancelled["started_s"].notna()]
+
+    assert cancelled["started_s"].isna().sum() > 10
+    assert len(begun) > 0
+    assert begun["service_s"].notna().all()
+    np.testing.assert_allclose(
+        received["started_s"],
+        resource_starts(received, 1),
+        atol=1e-9,
+        equal_nan=True,
+    )
