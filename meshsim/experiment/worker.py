@@ -24,6 +24,7 @@ from typing import Any, Final
 import pandas as pd
 
 from meshsim.metrics.summary import summarise
+from meshsim.metrics.tables import ACCEPTED_PAST_NOT_AFTER_S
 from meshsim.runner import Run, run_scenario
 from meshsim.scenario import parse_scenario
 
@@ -124,9 +125,9 @@ def _credentials(run: Run) -> dict[str, Any]:
         order = installed.argsort(kind="stable")
         installed, not_after = installed[order], not_after[order]
 
-        # a certificate is valid through NotAfter + 0.999 s (whole
-        # seconds); a gap opens when the next is installed after that
-        ends = not_after + 1.0
+        # a gap opens when the next is installed after the last one is
+        # refused
+        ends = not_after + ACCEPTED_PAST_NOT_AFTER_S
         nexts = [*installed[1:], duration]
         for end, following in zip(ends, nexts, strict=True):
             if following > end:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import fields
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -16,6 +16,7 @@ from meshsim.metrics.records import (
 )
 
 __all__ = [
+    "ACCEPTED_PAST_NOT_AFTER_S",
     "RunTables",
     "answered_csrs",
     "attack_windows",
@@ -23,6 +24,11 @@ __all__ = [
     "received_csrs",
     "valid_when_taken",
 ]
+
+ACCEPTED_PAST_NOT_AFTER_S: Final = 1.0
+"""How long past its NotAfter a certificate is still accepted: X.509
+times are whole seconds and NotAfter is inclusive, so a check floors the
+time to the second (docs/models.md)."""
 
 # CSR outcomes that are no answer of the CA: an attempt during an outage,
 # which reached none, and a CSR that reached it but was dropped with its
@@ -80,9 +86,11 @@ def answered_csrs(csrs: pd.DataFrame) -> pd.DataFrame:
 
 
 def valid_when_taken(thefts: pd.DataFrame) -> pd.DataFrame:
-    """The rows of certificates an attacker took before their NotAfter
-    (by true time): a key whose certificate had expired exposes none."""
-    return thefts[thefts["not_after_s"] > thefts["stolen_s"]]
+    """The rows of certificates an attacker took while they were still
+    accepted (by true time, through NotAfter + 0.999 s): a key whose
+    certificate had expired exposes none."""
+    accepted_until = thefts["not_after_s"] + ACCEPTED_PAST_NOT_AFTER_S
+    return thefts[accepted_until > thefts["stolen_s"]]
 
 
 def attack_windows(
@@ -92,11 +100,12 @@ def attack_windows(
 
     A theft's window (key theft, token theft, impersonation) runs from
     the first credential taken for an identity while still valid to the
-    latest NotAfter among them (of no length when every one taken had
-    expired); it counts the connections an on-path attacker intercepted
-    presenting a chain of that identity taken by that attack. An on-path
-    position's window runs from the first to the last span in which it
-    read traffic of an identity.
+    end of the latest NotAfter's second among them, when the last is
+    refused (of no length when every one taken had expired); it counts
+    the connections an on-path attacker intercepted presenting a chain
+    of that identity taken by that attack. An on-path position's window
+    runs from the first to the last span in which it read traffic of an
+    identity.
     """
     rows: list[dict[str, Any]] = []
     read = handshakes[handshakes["intercepted"]]
@@ -106,7 +115,8 @@ def attack_windows(
         usable = valid_when_taken(group)
         if len(usable):
             start = float(usable["stolen_s"].min())
-            end = float(usable["not_after_s"].max())
+            last = float(usable["not_after_s"].max())
+            end = last + ACCEPTED_PAST_NOT_AFTER_S
         else:
             # every copy had expired when taken: it paid off for no time
             start = end = float(group["stolen_s"].min())
