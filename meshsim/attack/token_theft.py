@@ -75,6 +75,7 @@ class TokenTheft:
         CA refuses them all."""
         yield self.env.timeout(self.start_s - self.env.now)
         stolen = [(i, s.token_at(self.env.now)) for i, s in self.sources]
+        rounds = 0
         while stolen:
             live = []
             for spiffe_id, token in stolen:
@@ -84,4 +85,9 @@ class TokenTheft:
                 if reason != "token-expired":
                     live.append((spiffe_id, token))
             stolen = live
-            yield self.env.timeout(self.interval_s)
+
+            # every interval from the start, or at once when the CA took
+            # longer than that to answer this round
+            rounds += 1
+            due = self.start_s + rounds * self.interval_s
+            yield self.env.timeout(max(0.0, due - self.env.now))
