@@ -202,7 +202,8 @@ def _require_ca(
 # Policies for the verifier, built once. The web PKI defaults are kept
 # except where they are stricter than X509-SVID: a leaf needs no authority
 # key identifier, carries its URI SAN critical or not (the subject is often
-# empty), and may hold any extended key usage; a signing certificate needs
+# empty), and may hold any extended key usage (the X509-SVID rule on it is
+# checked before, in pki/svid.py); a signing certificate needs
 # CA=true and keyCertSign but its basicConstraints need not be critical.
 # NOTE: the remaining web PKI rules stay: RSA issuer keys of at least 2048
 # bits, ECDSA P-256/384/521 or RSA issuer keys only, SHA-2 signatures, and a

@@ -17,13 +17,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import NoReturn, TypeAlias
+from typing import Final, NoReturn, TypeAlias
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from meshsim.identity import InvalidSpiffeId, SpiffeId, parse_spiffe_id
 from meshsim.pki.der import is_private_key_info, pem_blocks, split_der
@@ -52,6 +53,11 @@ __all__ = [
 # an X509-SVID; an Ed25519 key is refused as "key_unsupported". Widen this
 # alias when the mesh model gains another key algorithm.
 SvidPrivateKey: TypeAlias = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+
+# What a leaf's extended key usage must hold when it has one.
+_TLS_PURPOSES: Final = frozenset(
+    {ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH}
+)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -166,7 +172,8 @@ def verify_svid(
 
     Checks, in order: the X509-SVID rules on the leaf (one URI SAN holding
     a SPIFFE ID with a path; CA=false; digitalSignature without keyCertSign
-    or cRLSign; any extended key usage) and on each signing certificate
+    or cRLSign; an extended key usage, if any, with serverAuth and
+    clientAuth) and on each signing certificate
     (CA=true, keyCertSign); a bundle for the leaf's trust domain; the
     validity period of every certificate in ``chain``; path validation to
     a root of that bundle.
@@ -292,10 +299,15 @@ def _check_leaf(leaf: x509.Certificate) -> SpiffeId:
         _refuse_leaf(
             f"{spiffe_id} has the cRLSign key usage", "leaf_has_crl_sign"
         )
-    # NOTE: any extended key usage is accepted on the leaf, as the SPIFFE
-    # peer vectors require; a leaf without serverAuth or clientAuth passes
-    # although a proxy checking the TLS direction would refuse it. Add that
-    # rule here when a modelled mesh needs it.
+    # X509-SVID: an extended key usage, when present, holds both TLS
+    # directions (go-spiffe accepts any; no peer vector has one without)
+    purposes = _extended_key_usage(extensions)
+    if purposes is not None and not _TLS_PURPOSES.issubset(purposes):
+        _refuse_leaf(
+            f"{spiffe_id} has an extended key usage without serverAuth "
+            "and clientAuth",
+            "leaf_eku_without_tls_auth",
+        )
     return spiffe_id
 
 
@@ -350,6 +362,15 @@ def _is_ca(extensions: x509.Extensions) -> bool:
         ).value.ca
     except x509.ExtensionNotFound:
         return False
+
+
+def _extended_key_usage(
+    extensions: x509.Extensions,
+) -> x509.ExtendedKeyUsage | None:
+    try:
+        return extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        return None
 
 
 def _key_usage(extensions: x509.Extensions) -> x509.KeyUsage | None:

@@ -428,22 +428,44 @@ def test_leaf_without_authority_key_identifier_is_accepted(
     )
 
 
+TLS_BOTH = [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+
+
 @pytest.mark.parametrize(
     "eku",
-    [
-        [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH],
-        [ExtendedKeyUsageOID.SERVER_AUTH],
-        [ExtendedKeyUsageOID.CODE_SIGNING],
-    ],
-    ids=["server-and-client", "server-only", "code-signing"],
+    [TLS_BOTH, [*TLS_BOTH, ExtendedKeyUsageOID.CODE_SIGNING]],
+    ids=["server-and-client", "and-code-signing"],
 )
-def test_leaf_with_any_extended_key_usage_is_accepted(
+def test_leaf_whose_extended_key_usage_holds_both_tls_ends_is_accepted(
     certs: CertFactory,
     ca1: Issued,
     verify_time: datetime,
     eku: list[x509.ObjectIdentifier],
 ) -> None:
     assert _verify([certs.leaf(ca1, eku=eku)], [ca1], verify_time)
+
+
+@pytest.mark.parametrize(
+    "eku",
+    [
+        [ExtendedKeyUsageOID.SERVER_AUTH],
+        [ExtendedKeyUsageOID.CLIENT_AUTH],
+        [ExtendedKeyUsageOID.CODE_SIGNING],
+    ],
+    ids=["server-only", "client-only", "code-signing"],
+)
+def test_leaf_whose_extended_key_usage_lacks_a_tls_end_is_a_bad_leaf(
+    certs: CertFactory,
+    ca1: Issued,
+    verify_time: datetime,
+    eku: list[x509.ObjectIdentifier],
+) -> None:
+    # X509-SVID 4.4: when present, serverAuth and clientAuth must be set
+    refusal = _refusal([certs.leaf(ca1, eku=eku)], [ca1], verify_time)
+    assert (refusal.reason, refusal.kind) == (
+        "bad-leaf",
+        "leaf_eku_without_tls_auth",
+    )
 
 
 _WORKLOAD = "spiffe://domain1.test/workload"
