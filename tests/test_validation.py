@@ -26,7 +26,7 @@ def test_every_comparison_is_within_its_tolerance():
     assert {c.formula for c in comparisons} == {
         "N / (r T)",
         "S_node / (r T)",
-        "T (1 - r/2)",
+        "T (1 - r/2) + 1 s",
         "T (1 - r)",
         "Erlang C",
     }
@@ -40,4 +40,4 @@ def test_validate_model_command_prints_the_table():
 
     assert result.exit_code == 0, result.output
     assert "Erlang C" in result.output
-    assert "T (1 - r/2)" in result.output
+    assert "T (1 - r/2) + 1 s" in result.output
