@@ -117,9 +117,14 @@ def derived_metrics(run: Run, warmup_s: float) -> dict[str, Any]:
 def _credentials(run: Run) -> dict[str, Any]:
     rotations = run.tables.rotations
     duration = float(run.result.scenario.duration)
+    # an identity is needed to the end of the run, or its pod's deletion
+    deleted = run.result.recorder.deleted_s
     lapses = 0
     lapsed = 0.0
-    for _, held in rotations.groupby(["agent", "spiffe_id"], sort=False):
+    for (agent, _), held in rotations.groupby(
+        ["agent", "spiffe_id"], sort=False
+    ):
+        needed_until = deleted.get(str(agent), duration)
         installed = held["installed_s"].to_numpy(dtype=float)
         not_after = held["not_after_s"].to_numpy(dtype=float)
         order = installed.argsort(kind="stable")
@@ -128,7 +133,7 @@ def _credentials(run: Run) -> dict[str, Any]:
         # a gap opens when the next is installed after the last one is
         # refused
         ends = not_after + ACCEPTED_PAST_NOT_AFTER_S
-        nexts = [*installed[1:], duration]
+        nexts = [*installed[1:], needed_until]
         for end, following in zip(ends, nexts, strict=True):
             if following > end:
                 lapses += 1

@@ -65,10 +65,15 @@ class Churn:
             lifetime = float(self.rng.exponential(self.lifetime_s))
             agent = self.make_agent(index, f"churn-{self.arrived}", node)
             slot = Slot(index, account)
-            self.env.process(self._live(agent.start(slot), slot, lifetime))
+            rotating = agent.start(slot)
+            self.env.process(self._live(agent, rotating, slot, lifetime))
 
     def _live(
-        self, rotating: simpy.Process, slot: Slot, lifetime: float
+        self,
+        agent: Agent,
+        rotating: simpy.Process,
+        slot: Slot,
+        lifetime: float,
     ) -> Generator[simpy.Event, Any, None]:
         """Delete the pod after ``lifetime``: stop its agent."""
         yield self.env.timeout(lifetime)
@@ -78,3 +83,4 @@ class Churn:
         if rotating.is_alive:
             rotating.interrupt("pod deleted")
         self.state.credentials.pop(slot, None)
+        agent.recorder.deleted_s[agent.name] = self.env.now

@@ -231,3 +231,5 @@ class Recorder:
     )
     thefts: list[TheftRecord] = field(default_factory=list)
     crypto: CryptoMeter = field(default_factory=CryptoMeter)
+    deleted_s: dict[str, float] = field(default_factory=dict)
+    """When each churned pod was deleted, by its agent's name."""
