@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 
 from meshsim.report.sweep_data import (
     AGENT,
+    FANOUT,
     OUTAGE,
     TTL,
     WORKERS,
@@ -113,8 +114,8 @@ def mean_lines(
             # the whole run's startup burst dwarfs the steady state
             axes.set_yscale("symlog", linthresh=_LOG_ABOVE)
             logged = True
-        if x == WORKERS:
-            # whole workers only, at the counts the sweep ran
+        if x in (WORKERS, FANOUT):
+            # whole workers or workloads, at the counts the sweep ran
             axes.set_xticks([float(v) for v in data.values(x)])
         axes.set_xlabel(x_label)
         axes.set_title(panel, fontsize=10)
@@ -125,7 +126,12 @@ def mean_lines(
     axes_row[0].legend(title="agent", fontsize=8)
     # one panel is narrower than the title: wrap it to the figure
     width = int(figure.get_figwidth() * _TITLE_CHARS_PER_INCH)
-    figure.suptitle(textwrap.fill(title + "  (bands: 95% CI)", width))
+    bands = (
+        "bands: 95% CI"
+        if table["n"].max() > 1
+        else "one run a point: no confidence interval"
+    )
+    figure.suptitle(textwrap.fill(f"{title}  ({bands})", width))
     return figure
 
 

@@ -134,6 +134,8 @@ _MANIFEST_FIELDS: Final[dict[str, tuple[tuple[type, ...], str]]] = {
     "points": ((list,), "a list"),
     "warmup_s": ((int, float), "a number"),
     "executor": ((dict,), "a mapping"),
+    "overrides": ((list,), "a list"),
+    "command": ((str,), "text"),
 }
 
 

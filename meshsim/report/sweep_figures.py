@@ -9,6 +9,7 @@ bands and error bars are their 95% confidence intervals (Student t).
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable
 from typing import Any, Final, cast
 
@@ -49,6 +50,9 @@ __all__ = [
     "outage_figure",
     "pareto_figure",
 ]
+
+# Characters of an 8-point note that fit across a panel.
+_NOTE_CHARS: Final = 52
 
 
 def attack_window_figure(data: SweepData) -> Figure:
@@ -186,14 +190,17 @@ def ca_load_heatmap(data: SweepData) -> Figure:
 
 
 def outage_figure(data: SweepData) -> Figure:
-    """The longest CA outage survived without a certificate lapsing.
+    """The longest CA outage survived without a certificate lapsing, a
+    panel per combination of the varied columns besides TTL and outage.
 
-    The line is the closed form: an agent renews when a fraction ``g``
-    (``pki.grace_ratio``) of the lifetime ``T`` remains, so an outage
-    that begins just as renewal falls due is survived if it is shorter
-    than ``g·T`` (``T(1 - r)`` with ``r = 1 - g`` the renewal point);
-    the band is ``(g ± jitter)·T``. Markers are simulated points, drawn
-    only where the sweep ran an outage: whether any certificate lapsed.
+    The line is the closed form: an agent renews when a fraction
+    ``g ± U(0, jitter)`` (``pki.grace_ratio``, ``pki.jitter``) of the
+    lifetime ``T`` remains, so an outage that begins just as renewals
+    fall due is survived by every agent if it is shorter than
+    ``(g - jitter)·T``, and by none if longer than ``(g + jitter)·T``
+    (the band). Markers are simulated points, drawn only where the sweep
+    ran an outage: whether any certificate lapsed, over the runs of that
+    panel's points.
 
     NOTE: the closed form leaves out the agent's retry backoff after the
     CA returns and the CA's queue, both short beside hours of TTL.
@@ -202,83 +209,102 @@ def outage_figure(data: SweepData) -> Figure:
         raise UnsupportedFigureError("needs the TTL to vary; the sweep kept it")
     design = data.design()
     ttls = np.array(data.values(TTL), dtype=float)
-    figure = Figure(figsize=(7.5, 5), layout="constrained")
-    axes = figure.subplots()
-
-    # closed form, one line per grace ratio and jitter in the sweep
-    span = np.linspace(0, ttls.max() * 1.05, 100)
-    pairs = design[["scenario.grace_ratio", "scenario.jitter"]]
-    for n, (grace, jitter) in enumerate(pairs.drop_duplicates().to_numpy()):
-        colour = COLOURS[n % len(COLOURS)]
-        axes.plot(
-            span / HOUR,
-            grace * span / HOUR,
-            color=colour,
-            label=f"closed form g·T (g = {grace:g})",
-        )
-        axes.fill_between(
-            span / HOUR,
-            max(grace - jitter, 0) * span / HOUR,
-            (grace + jitter) * span / HOUR,
-            color=colour,
-            alpha=0.15,
-            label=f"renewal jitter ±{jitter:g}",
-        )
-
-    # simulated: per (TTL, outage), the share of runs in which a lapse
+    panels = point_groups(data, data.facets(TTL, OUTAGE))
+    figure = Figure(
+        figsize=(PANEL_WIDTH * len(panels) + 1.5, 5), layout="constrained"
+    )
+    row = figure.subplots(1, len(panels), squeeze=False, sharey=True)[0]
     runs = data.runs[data.runs["status"] == "ok"]
     ran = runs[runs[OUTAGE] > 0]
-    note = _outage_note(data, ran)
-    if not ran.empty:
-        lapsed = ran["credentials.lapses"].astype(float) > 0
-        grouped = lapsed.groupby([ran[TTL], ran[OUTAGE]]).agg(["sum", "count"])
-        for key, row in grouped.iterrows():
-            ttl, outage = cast(tuple[float, float], key)
-            share = row["sum"] / row["count"]
-            style = (
-                ("o", "#2ca02c", "no lapse in any run")
-                if share == 0
-                else ("X", "#d62728", "a lapse in every run")
-                if share == 1
-                else ("D", "#ff7f0e", "lapses in some runs")
-            )
-            axes.plot(
-                ttl / HOUR,
-                outage / HOUR,
-                style[0],
-                color=style[1],
-                markersize=9,
-                label=style[2],
-            )
-            axes.annotate(
-                f"{int(row['sum'])}/{int(row['count'])} lapsed",
-                (ttl / HOUR, outage / HOUR),
-                textcoords="offset points",
-                xytext=(6, 6),
-                fontsize=8,
-            )
-    axes.text(
+    span = np.linspace(0, ttls.max() * 1.05, 100)
+    for axes, (title, points) in zip(row, panels, strict=True):
+        chosen = design[design["point"].isin(points)]
+        pairs = chosen[["scenario.grace_ratio", "scenario.jitter"]]
+        for n, (grace, jitter) in enumerate(pairs.drop_duplicates().to_numpy()):
+            _closed_form(axes, span, grace, jitter, COLOURS[n % len(COLOURS)])
+        _lapse_markers(axes, ran[ran["point"].isin(points)])
+        dedupe_legend(axes, loc="lower right", fontsize=8)
+        axes.set_xlabel("workload TTL (h)")
+        axes.set_xlim(0, ttls.max() / HOUR * 1.05)
+        axes.set_ylim(bottom=0)
+        axes.set_title(title, fontsize=10)
+    row[0].set_ylabel("CA outage (h)")
+    row[0].text(
         0.02,
         0.98,
-        note,
-        transform=axes.transAxes,
+        textwrap.fill(_outage_note(data, ran), _NOTE_CHARS),
+        transform=row[0].transAxes,
         va="top",
         fontsize=8,
-        wrap=True,
         bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "#999"},
     )
-    dedupe_legend(axes, loc="lower right")
-    axes.set_xlabel("workload TTL (h)")
-    axes.set_ylabel("CA outage (h)")
-    axes.set_xlim(0, ttls.max() / HOUR * 1.05)
-    axes.set_ylim(bottom=0)
-    axes.set_title("Longest CA outage survived without a lapse vs TTL")
+    figure.suptitle("Longest CA outage survived without a lapse vs TTL")
     return figure
+
+
+def _closed_form(
+    axes: Axes, span: np.ndarray, grace: float, jitter: float, colour: str
+) -> None:
+    """The closed form's line and band for one grace ratio and jitter."""
+    low = max(grace - jitter, 0.0)
+    axes.plot(
+        span / HOUR,
+        low * span / HOUR,
+        color=colour,
+        label=f"every agent survives: (g - jitter)·T, g = {grace:g}",
+    )
+    axes.fill_between(
+        span / HOUR,
+        low * span / HOUR,
+        (grace + jitter) * span / HOUR,
+        color=colour,
+        alpha=0.15,
+        label=f"some agents survive (jitter ±{jitter:g})",
+    )
+
+
+def _lapse_markers(axes: Axes, ran: pd.DataFrame) -> None:
+    """Per (TTL, outage) of ``ran``, whether no run, some or every run
+    had a lapse."""
+    if ran.empty:
+        return
+    lapsed = ran["credentials.lapses"].astype(float) > 0
+    grouped = lapsed.groupby([ran[TTL], ran[OUTAGE]]).agg(["sum", "count"])
+    for key, row in grouped.iterrows():
+        ttl, outage = cast(tuple[float, float], key)
+        share = row["sum"] / row["count"]
+        style = (
+            ("o", "#2ca02c", "no lapse in any run")
+            if share == 0
+            else ("X", "#d62728", "a lapse in every run")
+            if share == 1
+            else ("D", "#ff7f0e", "lapses in some runs")
+        )
+        axes.plot(
+            ttl / HOUR,
+            outage / HOUR,
+            style[0],
+            color=style[1],
+            markersize=9,
+            label=style[2],
+        )
+        axes.annotate(
+            f"{int(row['sum'])}/{int(row['count'])} lapsed",
+            (ttl / HOUR, outage / HOUR),
+            textcoords="offset points",
+            xytext=(6, 6),
+            fontsize=8,
+        )
 
 
 def pareto_figure(data: SweepData) -> Figure:
     """Attack window against CA load, each point with its CIs, and the
-    points no other beats on both (the Pareto front)."""
+    points no other beats on both (the Pareto front), on means.
+
+    Points compared are those of one combination of the varied columns
+    besides TTL, agent mode and fan-out (a panel each): a longer outage,
+    say, lowers the CA's load without being a better design.
+    """
     window_metric = "attack.key_theft_window_mean_s"
     window = data.by_point(window_metric)
     if window["n"].sum() == 0:
@@ -293,20 +319,44 @@ def pareto_figure(data: SweepData) -> Figure:
     if len(both) < 2:
         raise UnsupportedFigureError("needs two points with an attack window")
 
+    panels = point_groups(data, data.facets(TTL, AGENT, FANOUT))
+    figure = Figure(
+        figsize=(max(8.0, 1.4 * PANEL_WIDTH * len(panels)), 5.5),
+        layout="constrained",
+    )
+    row = figure.subplots(1, len(panels), squeeze=False, sharey=True)[0]
+    for axes, (title, points) in zip(row, panels, strict=True):
+        _pareto_panel(axes, data, both[both["point"].isin(points)])
+        axes.set_xlabel(
+            "CA load: CSRs per hour, mean" + after_warmup(data, load_metric)
+        )
+        if len(panels) > 1:
+            axes.set_title(title, fontsize=10)
+    row[0].set_ylabel(
+        ("key-theft" if "key_theft" in window_metric else "attack")
+        + " window, mean (h)"
+    )
+    figure.suptitle("Attack window against CA load (labels: TTL)")
+    return figure
+
+
+def _pareto_panel(axes: Axes, data: SweepData, both: pd.DataFrame) -> None:
+    """The points of ``both`` (window and load means with their CIs) and
+    their Pareto front."""
     x = both["mean_load"].to_numpy() * HOUR
     y = both["mean"].to_numpy() / HOUR
-    figure = Figure(figsize=(8, 5.5), layout="constrained")
-    axes = figure.subplots()
     agents = data.values(AGENT)
     fanouts = data.values(FANOUT)
     rows = (item for _, item in both.iterrows())
     for item, xi, yi in zip(rows, x, y, strict=True):
         agent, fanout = item[AGENT], item[FANOUT]
+        ci = _nan0(item["ci95"]) / HOUR
         axes.errorbar(
             xi,
             yi,
             xerr=_nan0(item["ci95_load"]) * HOUR,
-            yerr=_nan0(item["ci95"]) / HOUR,
+            # a window is never negative: the bar stops at zero
+            yerr=[[min(ci, yi)], [ci]],
             fmt=MARKERS[fanouts.index(fanout) % len(MARKERS)],
             color=COLOURS[agents.index(agent) % len(COLOURS)],
             capsize=3,
@@ -320,29 +370,21 @@ def pareto_figure(data: SweepData) -> Figure:
             xytext=(5, 4),
             fontsize=8,
         )
-    front = _pareto_front(x, y)
-    axes.step(
-        x[front],
-        y[front],
-        where="post",
-        color="black",
-        linewidth=1,
-        linestyle="--",
-        label="Pareto front (lower is better on both)",
-    )
+    if len(both):
+        front = _pareto_front(x, y)
+        axes.step(
+            x[front],
+            y[front],
+            where="post",
+            color="black",
+            linewidth=1,
+            linestyle="--",
+            label="Pareto front of the means (lower is better on both)",
+        )
     dedupe_legend(axes, loc="upper right", fontsize=8)
     axes.set_xscale("log")
     axes.xaxis.set_major_formatter(ScalarFormatter())
     axes.xaxis.set_minor_formatter(ScalarFormatter())
-    axes.set_xlabel(
-        "CA load: CSRs per hour, mean" + after_warmup(data, load_metric)
-    )
-    axes.set_ylabel(
-        ("key-theft" if "key_theft" in window_metric else "attack")
-        + " window, mean (h)"
-    )
-    axes.set_title("Attack window against CA load (labels: TTL)")
-    return figure
 
 
 FIGURES: Final[tuple[tuple[str, str, Callable[[SweepData], Figure]], ...]] = (

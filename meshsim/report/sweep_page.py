@@ -139,6 +139,11 @@ def _facts(data: SweepData) -> str:
             f"(sha256 {str(manifest.get('sweep_sha256'))[:16]}…)",
         ),
         ("base scenario", str(manifest.get("base_scenario"))),
+        (
+            # the sweep file's own description does not know of them
+            "set at every point (--set)",
+            ", ".join(map(str, manifest.get("overrides") or [])) or "nothing",
+        ),
         ("varied", ", ".join(data.parameters) or "nothing"),
         ("points", str(len(manifest.get("points", [])))),
         (
@@ -154,6 +159,7 @@ def _facts(data: SweepData) -> str:
                 for k, v in dict(manifest.get("executor", {})).items()
             ),
         ),
+        ("last command", str(manifest.get("command"))),
         ("folder created", str(manifest.get("created_at"))),
         (
             # A resumed sweep runs only what was missing: these times are

@@ -22,6 +22,7 @@ from meshsim.experiment import SerialExecutor, load_sweep, run_sweep
 from meshsim.experiment.store import SWEEP_LAYOUT
 from meshsim.report import sweep_page
 from meshsim.report.sweep_data import (
+    FANOUT,
     SweepData,
     UnsupportedFigureError,
     read_sweep,
@@ -40,6 +41,21 @@ from meshsim.report.sweep_page import write_report
 from meshsim.results import foreign_entries
 
 SWEEPS = Path(__file__).resolve().parents[2] / "scenarios" / "sweeps"
+
+OUTAGES = """
+scenario: base.yaml
+replications: 2
+grid:
+  mesh.agent: [per-workload, per-node]
+  ca.outages: [[], [{start: 8h, duration: 4h}]]
+set:
+  mesh.workloads: 24
+  duration: 24h
+  traffic.rate: 0.005
+  attacks[0].start: 6h
+  attacks[1].start: 6h
+  attacks[1].duration: 12h
+"""
 
 AGENTS_ONLY = """
 scenario: base.yaml
@@ -102,6 +118,77 @@ def test_outage_figure_says_it_is_closed_form_beside_one_outage(
     assert any("one outage length (5h)" in n for n in notes)
     assert any("not a simulated curve" in n for n in notes)
     assert axes.get_ylabel() == "CA outage (h)"
+
+
+def test_outage_figure_keeps_each_combination_of_points_apart(
+    shipped_sweep: Path,
+) -> None:
+    # agent mode x fan-out: four panels, each marker over one point's two
+    # replications (not the four points' eight runs pooled)
+    figure = outage_figure(read_sweep(shipped_sweep))
+
+    assert len(figure.axes) == 4
+    for axes in figure.axes:
+        counts = [t.get_text() for t in axes.texts if "lapsed" in t.get_text()]
+        assert counts
+        assert all(c.endswith("/2 lapsed") for c in counts)
+
+
+def test_outage_figure_line_is_what_every_agent_survives(
+    shipped_sweep: Path,
+) -> None:
+    # g = 0.5, jitter 0.05: every agent survives (g - jitter)·T = 0.45 T
+    axes = outage_figure(read_sweep(shipped_sweep)).axes[0]
+    line = axes.lines[0]
+
+    ttl, outage = line.get_xdata()[-1], line.get_ydata()[-1]
+    assert outage == pytest.approx(0.45 * ttl)
+    assert line.get_label().startswith("every agent survives")
+
+
+def test_pareto_points_are_compared_only_under_the_same_conditions(
+    tmp_path: Path,
+) -> None:
+    # the outage varies besides the agent mode: a panel each, each with
+    # its own front
+    (tmp_path / "base.yaml").write_text((SWEEPS / "base.yaml").read_text())
+    (tmp_path / "outages.yaml").write_text(OUTAGES)
+    out = tmp_path / "outages"
+    run_sweep(load_sweep(tmp_path / "outages.yaml"), out, SerialExecutor())
+
+    figure = pareto_figure(read_sweep(out))
+
+    assert len(figure.axes) == 2
+    for axes in figure.axes:
+        fronts = [
+            line
+            for line in axes.lines
+            if line.get_label().startswith("Pareto front")
+        ]
+        assert len(fronts) == 1
+        for bars in axes.collections:
+            for segment in bars.get_segments():
+                assert min(y for _, y in segment) >= 0
+
+
+def test_sweep_page_names_the_overrides_of_every_point(
+    shipped_sweep: Path,
+) -> None:
+    page = write_report(shipped_sweep).page.read_text()
+
+    assert (
+        "<th>set at every point (--set)</th><td>mesh.workloads=16, "
+        "mesh.service_accounts=8, duration=24h"
+    ) in page
+
+
+def test_blast_radius_ticks_are_the_fan_outs_the_sweep_ran(
+    shipped_sweep: Path,
+) -> None:
+    data = read_sweep(shipped_sweep)
+    axes = blast_radius_figure(data).axes[0]
+
+    assert list(axes.get_xticks()) == [float(v) for v in data.values(FANOUT)]
 
 
 def test_figures_the_sweep_cannot_support_are_noted_on_the_page(
