@@ -62,6 +62,7 @@ COMPILED: Final = (
     "meshsim.mesh.handshake",
     "meshsim.mesh.pair_traffic",
     "meshsim.mesh.poisson",
+    "meshsim.mesh.serials",
     "meshsim.mesh.state",
     "meshsim.mesh.tokens",
     "meshsim.mesh.topology",

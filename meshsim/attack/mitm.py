@@ -22,10 +22,10 @@ import simpy
 from meshsim.attack.loot import Loot
 from meshsim.clock import SimClock
 from meshsim.identity import SpiffeId
-from meshsim.mesh.ca import SerialNumbers
 from meshsim.mesh.credential import Credential
 from meshsim.mesh.crypto import Authority, Crypto
 from meshsim.mesh.handshake import Decision, Handshaker
+from meshsim.mesh.serials import SerialNumbers
 from meshsim.mesh.topology import Caller, Pod
 
 __all__ = ["PRESENTS", "Mitm"]

@@ -37,6 +37,7 @@ from meshsim.clock import SimClock, simulated_now
 from meshsim.identity import SpiffeId, workload_spiffe_id
 from meshsim.mesh.ca_policy import CaPolicy, RootChange
 from meshsim.mesh.crypto import AnyCertificate, Authority, Crypto
+from meshsim.mesh.serials import SerialNumbers
 from meshsim.mesh.tokens import ServiceAccountToken
 from meshsim.metrics.records import Recorder
 from meshsim.pki.authority import CsrRefusedError, intermediate_name
@@ -44,11 +45,7 @@ from meshsim.pki.authority import CsrRefusedError, intermediate_name
 __all__ = [
     "CaServer",
     "CsrAnswer",
-    "SerialNumbers",
 ]
-
-# Serial numbers drawn per numpy call.
-_SERIAL_BLOCK: Final = 1024
 
 # A time not known (yet): a CSR not taken up, or not finished.
 _UNKNOWN: Final = float("nan")
@@ -89,25 +86,6 @@ class CsrAnswer:
             f"CsrAnswer({self.reason!r}, {len(self.chain or ())} "
             f"certificates, {self.chain_bytes} bytes)"
         )
-
-
-class SerialNumbers:
-    """Positive serial numbers of at most 127 bits from one random stream,
-    drawn a block at a time."""
-
-    def __init__(self, rng: np.random.Generator) -> None:
-        self.rng = rng
-        self._block: list[int] = []
-
-    def draw(self) -> int:
-        """The next serial number."""
-        if not self._block:
-            halves = self.rng.integers(
-                0, 2**64, size=(_SERIAL_BLOCK, 2), dtype=np.uint64
-            ).tolist()
-            self._block = [(hi << 63 | lo >> 1) | 1 for hi, lo in halves]
-            self._block.reverse()
-        return self._block.pop()
 
 
 class CaServer:
