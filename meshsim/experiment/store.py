@@ -42,6 +42,7 @@ from meshsim.results import (
     write_json,
 )
 from meshsim.scenario import dump_resolved
+from meshsim.signals import signals_held
 
 __all__ = [
     "GUARD",
@@ -242,17 +243,23 @@ class SweepFolder:
         if existing is not None:
             self._drop_temporaries()
             return existing
-        if self.path.exists() and any(self.path.iterdir()):
-            shutil.rmtree(self.path)  # _checked allows it with force only
 
-        # start: the guard goes last, so a folder without one is not ours
-        write_bytes(self.path / SWEEP_FILE, sweep_text)
-        for point in self.sweep.points:
-            text = dump_resolved(point.scenario).encode()
-            path = self.path / POINT_SCENARIOS / f"{point.id}.yaml"
-            write_bytes(path, text)
-        self.runs.mkdir(parents=True, exist_ok=True)
-        write_json(self.path / GUARD, guard)
+        # A signal meanwhile waits until the guard is written: stopped
+        # before it, the folder would be neither a sweep's (to resume or
+        # replace) nor empty.
+        with signals_held():
+            if self.path.exists() and any(self.path.iterdir()):
+                shutil.rmtree(self.path)  # _checked allows it with force
+
+            # start: the guard goes last, so a folder without one is not
+            # ours
+            write_bytes(self.path / SWEEP_FILE, sweep_text)
+            for point in self.sweep.points:
+                text = dump_resolved(point.scenario).encode()
+                path = self.path / POINT_SCENARIOS / f"{point.id}.yaml"
+                write_bytes(path, text)
+            self.runs.mkdir(parents=True, exist_ok=True)
+            write_json(self.path / GUARD, guard)
         return guard
 
     def stored(self) -> dict[str, dict[str, Any]]:

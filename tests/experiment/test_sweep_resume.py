@@ -21,6 +21,7 @@ import pytest
 from click.testing import CliRunner
 
 import meshsim.experiment.runner as runner_module
+import meshsim.experiment.store as store_module
 from meshsim.cli import main
 from meshsim.experiment import (
     LocalExecutor,
@@ -642,3 +643,29 @@ def test_a_second_sweep_into_a_folder_being_written_is_refused(
     assert outcome.ran == len(outcome.runs)
     again = run_sweep(sweep, out, SerialExecutor())
     assert (again.ran, again.resumed) == (0, len(outcome.runs))
+
+
+def test_a_sweep_stopped_while_its_folder_is_made_can_be_resumed(
+    write_sweep: Callable[..., Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Ctrl-C between the sweep file and the guard left a folder that was
+    # no sweep's: neither resumed nor replaced, even with --force
+    sweep = load_sweep(write_sweep())
+    out = tmp_path / "out"
+    write = store_module.write_bytes
+
+    def interrupted_while_writing(path: Path, data: bytes) -> None:
+        write(path, data)
+        signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(store_module, "write_bytes", interrupted_while_writing)
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(sweep, out, SerialExecutor())
+    monkeypatch.undo()
+
+    assert (out / "sweep.json").is_file()
+    outcome = run_sweep(sweep, out, SerialExecutor())
+    assert outcome.failed == 0
+    assert outcome.ran == len(sweep.points) * sweep.replications
