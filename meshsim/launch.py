@@ -29,11 +29,26 @@ EXIT_TERMINATED = 128 + signal.SIGTERM
 def main() -> None:
     """Import :mod:`meshsim.cli` under a guard, then run its entry (which
     sets its own handlers first)."""
+    # A Ctrl-C is remembered as well as raised: the import may drop the
+    # exception (in a callback whose errors Python ignores) or wrap it
+    # in an error of its own (pydantic building a schema).
+    interrupted: list[int] = []
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        interrupted.append(signum)
+        raise KeyboardInterrupt
+
     signal.signal(signal.SIGTERM, _terminated)
+    signal.signal(signal.SIGINT, interrupt)
     try:
         from meshsim.cli import entry
-    except KeyboardInterrupt:
+    except BaseException:
+        if not interrupted:
+            raise
         _stop("interrupted; nothing written", EXIT_INTERRUPTED)
+    if interrupted:
+        _stop("interrupted; nothing written", EXIT_INTERRUPTED)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     entry()
 
 

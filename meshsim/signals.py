@@ -19,6 +19,7 @@ __all__ = [
     "HELD_SIGNALS",
     "ctrl_c_deferred",
     "handled_by",
+    "interrupts_raised_after",
     "signals_held",
 ]
 
@@ -62,6 +63,32 @@ def ctrl_c_deferred() -> Iterator[None]:
         finally:
             # one that came meanwhile reaches signals_held's handler now
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+@contextlib.contextmanager
+def interrupts_raised_after() -> Iterator[None]:
+    """Within the block, SIGINT and SIGTERM raise ``KeyboardInterrupt``
+    at once, to cut the work short, and are remembered; as the block
+    ends, each is delivered again to the handlers from before.
+
+    A library may swallow the exception, or turn it into a wrong answer
+    (a chain check that fails), and the work goes on: delivered again,
+    the signal still stops the caller, before it uses what the block
+    made. Only the main thread can set signal handlers; elsewhere this
+    does nothing.
+    """
+    received: list[int] = []
+
+    def note(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    try:
+        with handled_by(note):
+            yield
+    finally:
+        for signum in dict.fromkeys(received):
+            signal.raise_signal(signum)
 
 
 @contextlib.contextmanager

@@ -36,7 +36,11 @@ from meshsim.experiment.scheduler import (
     with_port,
 )
 from meshsim.experiment.worker import end_with
-from meshsim.signals import ctrl_c_deferred, signals_held
+from meshsim.signals import (
+    ctrl_c_deferred,
+    interrupts_raised_after,
+    signals_held,
+)
 
 __all__ = [
     "CONNECT_TIMEOUT_S",
@@ -99,7 +103,12 @@ class SerialExecutor:
         self, function: Callable[[T], R], tasks: Iterable[T]
     ) -> Iterator[R]:
         for task in tasks:
-            yield function(task)
+            # A signal a library swallowed during the task (the run went
+            # on, perhaps with a wrong chain check) stops the sweep before
+            # the result is stored.
+            with interrupts_raised_after():
+                result = function(task)
+            yield result
 
 
 class LocalExecutor:

@@ -348,3 +348,45 @@ def test_a_signal_while_the_command_line_loads_ends_in_one_line(
 
     assert (done.returncode, done.stderr, done.stdout) == (status, said, "")
     assert list(tmp_path.iterdir()) == []
+
+
+# The command line's import, meeting a Ctrl-C that something in it drops
+# (an importlib callback, whose errors Python ignores) or wraps (pydantic
+# building a schema).
+_CAUGHT_IMPORT = (
+    "import builtins, os, signal, sys\n"
+    "real = builtins.__import__\n"
+    "def signalled(name, *args, **kwargs):\n"
+    "    if name == 'meshsim.cli':\n"
+    "        try:\n"
+    "            os.kill(os.getpid(), signal.SIGINT)\n"
+    "        except KeyboardInterrupt as stop:\n"
+    "            {caught}\n"
+    "    return real(name, *args, **kwargs)\n"
+    "builtins.__import__ = signalled\n"
+    "from meshsim.launch import main\n"
+    "sys.argv[:] = ['meshsim', 'run', 'x.yaml']\n"
+    "main()\n"
+)
+
+
+@pytest.mark.parametrize(
+    "caught", ["pass", "raise RuntimeError('while loading') from stop"]
+)
+def test_a_ctrl_c_dropped_or_wrapped_while_loading_still_stops(
+    caught: str, tmp_path: Path
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _CAUGHT_IMPORT.format(caught=caught)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+
+    assert (done.returncode, done.stderr, done.stdout) == (
+        130,
+        "interrupted; nothing written\n",
+        "",
+    )
+    assert list(tmp_path.iterdir()) == []
