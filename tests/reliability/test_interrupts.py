@@ -312,6 +312,27 @@ def test_sigkill_while_writing_is_cleaned_up_by_the_next_run(
     assert "--force" in manifest["command"]
 
 
+# What each import script ends with: meshsim run, started as the command
+# starts it.
+_THEN_RUN = (
+    "builtins.__import__ = signalled\n"
+    "from meshsim.launch import main\n"
+    "sys.argv[:] = ['meshsim', 'run', 'x.yaml']\n"
+    "main()\n"
+)
+
+
+def _load(script: str, folder: Path) -> subprocess.CompletedProcess[str]:
+    """Run an import ``script``, then :data:`_THEN_RUN`, in ``folder``."""
+    return subprocess.run(
+        [sys.executable, "-c", script + _THEN_RUN],
+        capture_output=True,
+        text=True,
+        cwd=folder,
+        timeout=60,
+    )
+
+
 # The command line's import, made to meet a signal while it loads.
 _SIGNALLED_IMPORT = (
     "import builtins, os, signal, sys, time\n"
@@ -321,10 +342,6 @@ _SIGNALLED_IMPORT = (
     "        os.kill(os.getpid(), signal.{signal})\n"
     "        time.sleep(5)\n"
     "    return real(name, *args, **kwargs)\n"
-    "builtins.__import__ = signalled\n"
-    "from meshsim.launch import main\n"
-    "sys.argv[:] = ['meshsim', 'run', 'x.yaml']\n"
-    "main()\n"
 )
 
 
@@ -338,13 +355,7 @@ _SIGNALLED_IMPORT = (
 def test_a_signal_while_the_command_line_loads_ends_in_one_line(
     name: str, status: int, said: str, tmp_path: Path
 ) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", _SIGNALLED_IMPORT.format(signal=name)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=60,
-    )
+    done = _load(_SIGNALLED_IMPORT.format(signal=name), tmp_path)
 
     assert (done.returncode, done.stderr, done.stdout) == (status, said, "")
     assert list(tmp_path.iterdir()) == []
@@ -363,10 +374,6 @@ _CAUGHT_IMPORT = (
     "        except KeyboardInterrupt as stop:\n"
     "            {caught}\n"
     "    return real(name, *args, **kwargs)\n"
-    "builtins.__import__ = signalled\n"
-    "from meshsim.launch import main\n"
-    "sys.argv[:] = ['meshsim', 'run', 'x.yaml']\n"
-    "main()\n"
 )
 
 
@@ -376,13 +383,7 @@ _CAUGHT_IMPORT = (
 def test_a_ctrl_c_dropped_or_wrapped_while_loading_still_stops(
     caught: str, tmp_path: Path
 ) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", _CAUGHT_IMPORT.format(caught=caught)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=60,
-    )
+    done = _load(_CAUGHT_IMPORT.format(caught=caught), tmp_path)
 
     assert (done.returncode, done.stderr, done.stdout) == (
         130,
