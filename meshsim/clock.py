@@ -19,12 +19,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Final
 
 import simpy
 
 from meshsim.pki.der import posix_us, whole_second
 
-__all__ = ["SimClock", "simulated_now"]
+__all__ = ["ACCEPTED_PAST_NOT_AFTER_S", "SimClock", "simulated_now"]
+
+ACCEPTED_PAST_NOT_AFTER_S: Final = 1.0
+"""How long past its NotAfter a certificate is still accepted: X.509
+times are whole seconds and NotAfter is inclusive, so a check floors the
+time to the second (through NotAfter + 0.999 s)."""
 
 
 def simulated_now(env: simpy.Environment) -> float:

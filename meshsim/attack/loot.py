@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import simpy
 
+from meshsim.clock import ACCEPTED_PAST_NOT_AFTER_S
 from meshsim.mesh.credential import Credential
 from meshsim.metrics.records import Recorder, TheftRecord
 
@@ -54,10 +55,11 @@ class Loot:
         """Of the credentials held for ``spiffe_id``, the one valid at
         ``at`` (simulated seconds on some clock; X.509 times are whole
         seconds, NotAfter inclusive) that lives longest."""
+        last = at - ACCEPTED_PAST_NOT_AFTER_S
         valid = [
             c
             for c in self.held.get(spiffe_id, ())
-            if c.valid_from_s <= at < c.valid_until_s + 1
+            if c.valid_from_s <= at and last < c.valid_until_s
         ]
         if not valid:
             return None

@@ -23,8 +23,8 @@ from typing import Any, Final
 
 import pandas as pd
 
+from meshsim.clock import ACCEPTED_PAST_NOT_AFTER_S
 from meshsim.metrics.summary import summarise
-from meshsim.metrics.tables import ACCEPTED_PAST_NOT_AFTER_S
 from meshsim.runner import Run, run_scenario
 from meshsim.scenario import parse_scenario
 

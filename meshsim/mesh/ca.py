@@ -33,7 +33,7 @@ import numpy as np
 import simpy
 from simpy.resources.resource import Request
 
-from meshsim.clock import SimClock, simulated_now
+from meshsim.clock import ACCEPTED_PAST_NOT_AFTER_S, SimClock, simulated_now
 from meshsim.identity import SpiffeId, workload_spiffe_id
 from meshsim.mesh.ca_policy import CaPolicy, RootChange
 from meshsim.mesh.crypto import AnyCertificate, Authority, Crypto
@@ -373,7 +373,7 @@ class CaServer:
         self, root: AnyCertificate, end: float
     ) -> Generator[simpy.Event, Any, None]:
         """Drop a replaced root from the bundle once it has expired."""
-        yield self._until(end + 1.0)
+        yield self._until(end + ACCEPTED_PAST_NOT_AFTER_S)
         if root in self.anchors and len(self.anchors) > 1:
             self.anchors = tuple(r for r in self.anchors if r is not root)
             self.publish(self.anchors)

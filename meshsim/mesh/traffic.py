@@ -28,7 +28,7 @@ from typing import Final
 import numpy as np
 import simpy
 
-from meshsim.clock import simulated_now
+from meshsim.clock import ACCEPTED_PAST_NOT_AFTER_S, simulated_now
 from meshsim.mesh.credential import Credential
 from meshsim.mesh.handshake import Decision, Handshaker
 from meshsim.mesh.poisson import PoissonCounts
@@ -115,7 +115,8 @@ class TrafficEngine:
         """The times to come at which some node's clock crosses an end of
         ``credential``'s validity."""
         now = simulated_now(self.env)
-        begins, ends = credential.valid_from_s, credential.valid_until_s + 1
+        begins = credential.valid_from_s
+        ends = credential.valid_until_s + ACCEPTED_PAST_NOT_AFTER_S
         if len(self._offsets) == 1 and begins < ends:
             # Every clock alike (the usual case): two edges, in order.
             offset = self._offsets[0]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import fields
-from typing import Any, Final
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from meshsim.clock import ACCEPTED_PAST_NOT_AFTER_S
 from meshsim.metrics.records import (
     Columns,
     Recorder,
@@ -16,7 +17,6 @@ from meshsim.metrics.records import (
 )
 
 __all__ = [
-    "ACCEPTED_PAST_NOT_AFTER_S",
     "RunTables",
     "answered_csrs",
     "attack_windows",
@@ -24,11 +24,6 @@ __all__ = [
     "received_csrs",
     "valid_when_taken",
 ]
-
-ACCEPTED_PAST_NOT_AFTER_S: Final = 1.0
-"""How long past its NotAfter a certificate is still accepted: X.509
-times are whole seconds and NotAfter is inclusive, so a check floors the
-time to the second (docs/models.md)."""
 
 # CSR outcomes that are no answer of the CA: an attempt during an outage,
 # which reached none, and a CSR that reached it but was dropped with its
