@@ -34,7 +34,7 @@ from benchmarks.figures import FULL, QUICK, Figure, Sizes
 from benchmarks.report import print_table
 from benchmarks.scenarios import REPO
 from meshsim import __version__, native
-from meshsim.results import write_json
+from meshsim.files import write_json
 
 __all__ = ["BENCHMARKS", "main"]
 

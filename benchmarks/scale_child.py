@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks.scenarios import load, scale_overrides
-from meshsim.results import write_json
+from meshsim.files import write_json
 from meshsim.runner import run_scenario
 
 __all__ = ["main"]

@@ -3,8 +3,8 @@
 Everything is written into a hidden staging folder beside the target,
 ``.<name>.partial-<pid>@<host>-<random>``, and moved into place with one
 rename at the end; a crash leaves the staging folder, never a partial
-result folder. Each file inside is itself written to a temporary name,
-flushed to disk (``fsync``) and renamed; the folders are flushed before
+result folder. Each file inside is itself written whole (see
+``meshsim.files``); the folders are flushed before
 and after the final rename, so a power cut cannot publish a folder whose
 files are still in the page cache.
 
@@ -24,16 +24,12 @@ import re
 import shutil
 import socket
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, Final
+from typing import Final
 
-import pandas as pd
-
+from meshsim.files import TEMPORARY, fsync_dir, umask
 from meshsim.signals import signals_held
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
 
 __all__ = [
     "MANIFEST",
@@ -43,17 +39,10 @@ __all__ = [
     "check_output",
     "check_writable",
     "foreign_entries",
-    "json_bytes",
     "refuse_foreign",
     "refusing_os_errors",
     "remove_stale_staging",
     "staged_folder",
-    "table_bytes",
-    "write_bytes",
-    "write_figure",
-    "write_json",
-    "write_table",
-    "write_together",
 ]
 
 MANIFEST: Final = "manifest.json"
@@ -74,10 +63,6 @@ RUN_LAYOUT: Final = (
     "certs/*.pem",
 )
 """What ``meshsim run`` writes in its folder, as patterns of paths."""
-
-# A file being written: ``.NAME.`` and eight random characters (and the
-# suffix asked for), beside where NAME will be.
-_TEMPORARY: Final = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}(?:\.png)?")
 
 _STAGING: Final = ".partial-"
 # Characters tempfile adds to a name it makes, and the usual limit on a
@@ -195,7 +180,7 @@ def _in_layout(inside: str, layout: Sequence[str]) -> bool:
     """Whether ``inside`` is a path of ``layout``, or a temporary file of
     one."""
     path = PurePosixPath(inside)
-    temporary = _TEMPORARY.fullmatch(path.name)
+    temporary = TEMPORARY.fullmatch(path.name)
     if temporary is not None:
         path = path.with_name(temporary["name"])
     return any(
@@ -307,7 +292,7 @@ def staged_folder(out: Path, force: bool) -> Iterator[Path]:
                 tempfile.mkdtemp(prefix=_staging_prefix(out), dir=out.parent)
             )
         # a result is shared: the modes a plain mkdir would give, not 0700
-        staging.chmod(0o777 & ~_umask())
+        staging.chmod(0o777 & ~umask())
         yield staging
         _fsync_tree(staging)
     except BaseException:
@@ -408,7 +393,7 @@ def _publish(staging: Path, out: Path, force: bool) -> None:
             raise
         # Published: what follows may fail without undoing it.
         with contextlib.suppress(OSError):
-            _fsync_dir(out.parent)
+            fsync_dir(out.parent)
         if old is not None:
             shutil.rmtree(old.parent, ignore_errors=True)
 
@@ -416,95 +401,4 @@ def _publish(staging: Path, out: Path, force: bool) -> None:
 def _fsync_tree(folder: Path) -> None:
     """Flush every folder under ``folder`` (files are flushed as written)."""
     for path, _, _ in os.walk(folder, topdown=False):
-        _fsync_dir(Path(path))
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Flush a folder's entries, where the system allows it (POSIX)."""
-    if os.name != "posix":
-        return
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _temporary(path: Path, suffix: str = "") -> tuple[int, str]:
-    """A new file beside ``path``, with the mode a plain open would give
-    (not mkstemp's 0600: results are meant to be shared)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=suffix, dir=path.parent
-    )
-    if hasattr(os, "fchmod"):
-        with contextlib.suppress(OSError):  # a file system without modes
-            os.fchmod(descriptor, 0o666 & ~_umask())
-    return descriptor, temporary
-
-
-def write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then rename."""
-    write_together({path: data})
-
-
-def write_together(files: Mapping[Path, bytes]) -> None:
-    """Write each file's bytes to a temporary file beside it, then rename
-    them all, one right after another: a failure while writing leaves
-    every file as it was, and the files change within microseconds of
-    each other."""
-    written: dict[Path, str] = {}
-    try:
-        for path, data in files.items():
-            descriptor, written[path] = _temporary(path)
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-        for path, temporary in written.items():
-            os.replace(temporary, path)
-    except BaseException:
-        for temporary in written.values():
-            Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def json_bytes(data: Any) -> bytes:
-    """``data`` as indented JSON, ending with a new line."""
-    text = json.dumps(data, indent=2, sort_keys=False, default=str)
-    return (text + "\n").encode()
-
-
-def table_bytes(table: pd.DataFrame) -> bytes:
-    """A table as Parquet."""
-    return table.to_parquet(index=False)
-
-
-def write_json(path: Path, data: Any) -> None:
-    """Write ``data`` as indented JSON."""
-    write_bytes(path, json_bytes(data))
-
-
-def write_table(path: Path, table: pd.DataFrame) -> None:
-    """Write a table as Parquet."""
-    write_bytes(path, table_bytes(table))
-
-
-def write_figure(path: Path, figure: Figure) -> None:
-    """Write a figure as PNG."""
-    descriptor, temporary = _temporary(path, ".png")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            figure.savefig(handle, format="png", dpi=110)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+        fsync_dir(Path(path))

@@ -32,12 +32,8 @@ from meshsim.experiment.store import (
 )
 from meshsim.experiment.tables import points_table, runs_table
 from meshsim.experiment.worker import Replication, run_replication
-from meshsim.results import (
-    MANIFEST,
-    json_bytes,
-    table_bytes,
-    write_together,
-)
+from meshsim.files import json_bytes, table_bytes, write_together
+from meshsim.results import MANIFEST
 from meshsim.scenario import dump_resolved
 
 __all__ = [

@@ -32,14 +32,13 @@ from typing import Any, Final
 
 from meshsim.experiment.plan import Sweep
 from meshsim.experiment.worker import POINT_SCENARIOS
+from meshsim.files import write_bytes, write_json
 from meshsim.results import (
     MANIFEST,
     OutputExistsError,
     check_writable,
     refuse_foreign,
     refusing_os_errors,
-    write_bytes,
-    write_json,
 )
 from meshsim.scenario import dump_resolved
 from meshsim.signals import signals_held

@@ -20,6 +20,7 @@ import pandas as pd
 
 from meshsim import __version__
 from meshsim.experiment.sweep_file import value_text
+from meshsim.files import write_bytes, write_figure
 from meshsim.report.sweep_data import (
     SweepData,
     UnsupportedFigureError,
@@ -27,7 +28,6 @@ from meshsim.report.sweep_data import (
     read_sweep,
 )
 from meshsim.report.sweep_figures import FIGURES
-from meshsim.results import write_bytes, write_figure
 
 __all__ = ["SweepReport", "write_report"]
 

@@ -16,7 +16,11 @@ from meshsim.cli.common import (
 from .conftest import REPO
 
 DOC = (REPO / "docs" / "reliability.md").read_text("utf-8")
-DOCUMENTED = ("meshsim/results.py", "meshsim/scenario/runnable.py")
+DOCUMENTED = (
+    "meshsim/files.py",
+    "meshsim/results.py",
+    "meshsim/scenario/runnable.py",
+)
 
 
 def test_every_note_of_these_parts_is_listed() -> None:

@@ -27,6 +27,7 @@ from click.testing import CliRunner
 
 from meshsim import __version__, results
 from meshsim.cli import main
+from meshsim.files import write_bytes, write_together
 from meshsim.results import (
     RUN_LAYOUT,
     OutputExistsError,
@@ -34,8 +35,6 @@ from meshsim.results import (
     refusing_os_errors,
     remove_stale_staging,
     staged_folder,
-    write_bytes,
-    write_together,
 )
 from meshsim.runner import Run, run_scenario, save_run
 from meshsim.scenario import load_scenario

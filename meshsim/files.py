@@ -1,0 +1,132 @@
+"""One file written whole: to a temporary name beside it, flushed to
+disk and renamed, so that a reader sees the old file or the new one and
+never part of either.
+
+Temporary files are named ``.NAME.`` plus eight random characters (and
+``.png`` for figures), beside NAME; ``TEMPORARY`` recognises them, so
+that a folder holding one is still known as meshsim's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "TEMPORARY",
+    "fsync_dir",
+    "json_bytes",
+    "table_bytes",
+    "umask",
+    "write_bytes",
+    "write_figure",
+    "write_json",
+    "write_table",
+    "write_together",
+]
+
+TEMPORARY: Final = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}(?:\.png)?")
+"""A file being written, beside where ``name`` will be."""
+
+
+def fsync_dir(folder: Path) -> None:
+    """Flush a folder's entries, where the system allows it (POSIX)."""
+    if os.name != "posix":
+        return
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def umask() -> int:
+    """The process's file mode creation mask, left as it was."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _temporary(path: Path, suffix: str = "") -> tuple[int, str]:
+    """A new file beside ``path``, with the mode a plain open would give
+    (not mkstemp's 0600: results are meant to be shared)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=suffix, dir=path.parent
+    )
+    if hasattr(os, "fchmod"):
+        with contextlib.suppress(OSError):  # a file system without modes
+            os.fchmod(descriptor, 0o666 & ~umask())
+    return descriptor, temporary
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path``, then rename."""
+    write_together({path: data})
+
+
+def write_together(files: Mapping[Path, bytes]) -> None:
+    """Write each file's bytes to a temporary file beside it, then rename
+    them all, one right after another: a failure while writing leaves
+    every file as it was, and the files change within microseconds of
+    each other."""
+    written: dict[Path, str] = {}
+    try:
+        for path, data in files.items():
+            descriptor, written[path] = _temporary(path)
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        for path, temporary in written.items():
+            os.replace(temporary, path)
+    except BaseException:
+        for temporary in written.values():
+            Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def json_bytes(data: Any) -> bytes:
+    """``data`` as indented JSON, ending with a new line."""
+    text = json.dumps(data, indent=2, sort_keys=False, default=str)
+    return (text + "\n").encode()
+
+
+def table_bytes(table: pd.DataFrame) -> bytes:
+    """A table as Parquet."""
+    return table.to_parquet(index=False)
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write ``data`` as indented JSON."""
+    write_bytes(path, json_bytes(data))
+
+
+def write_table(path: Path, table: pd.DataFrame) -> None:
+    """Write a table as Parquet."""
+    write_bytes(path, table_bytes(table))
+
+
+def write_figure(path: Path, figure: Figure) -> None:
+    """Write a figure as PNG."""
+    descriptor, temporary = _temporary(path, ".png")
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            figure.savefig(handle, format="png", dpi=110)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
