@@ -343,3 +343,23 @@ grid:
         f"{path}:3: grid: point p002 (pki.workload_ttl=240m) is the "
         "scenario of point p000 (pki.workload_ttl=4h); list each value once"
     ]
+
+
+def test_the_shipped_theft_comes_at_every_age_of_every_swept_ttl() -> None:
+    # A theft drawn uniformly over a whole number of renewal periods
+    # takes certificates of every age alike, so the mean window tends to
+    # T(1 - r/2) at each TTL; over part of a period it would depend on
+    # where that part falls.
+    shipped = Path(__file__).resolve().parents[2] / "scenarios" / "sweeps"
+    sweep = load_sweep(shipped / "ttl-vs-fanout.yaml")
+
+    for point in sweep.points:
+        scenario = point.scenario
+        theft = scenario.attacks[0]
+        period = scenario.pki.grace_ratio * scenario.pki.workload_ttl
+        assert theft.kind == "key-theft"
+        assert theft.spread / period == pytest.approx(
+            round(theft.spread / period)
+        )
+        assert theft.spread >= period
+        assert theft.start + theft.spread <= scenario.duration
