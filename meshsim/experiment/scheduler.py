@@ -62,12 +62,16 @@ def scheduler_problem(address: str) -> str | None:
     registry: Any = importlib.import_module("distributed.comm.registry")
     try:
         scheme, location = addressing.parse_address(address)
-        registry.get_backend(scheme)
     except ValueError as error:
         return str(error)
     if scheme not in _SCHEMES:
+        # distributed's own refusal lists schemes meshsim cannot use
         known = ", ".join(f"{s}://" for s in _SCHEMES)
         return f"must be reached by one of {known}, not {scheme}://"
+    try:
+        registry.get_backend(scheme)
+    except ValueError as error:
+        return str(error)
     if location.count(":") > 1 and not location.startswith("["):
         return "an IPv6 host goes in brackets, as tcp://[::1]:8786"
     port = _port_text(location)

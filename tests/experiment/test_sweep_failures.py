@@ -147,8 +147,14 @@ def test_failed_replications_are_kept_on_resume_unless_retried(
             "the range 1<=x<=10000.",
         ),
         (
-            ["--executor", "dask", "--scheduler", "foo://bar"],
-            "error: --scheduler: unknown address scheme 'foo'",
+            ["--executor", "dask", "--scheduler", "http://127.0.0.1:1"],
+            "error: --scheduler: must be reached by one of tcp://, tls://, "
+            "ws://, wss://, not http:// (got 'http://127.0.0.1:1')",
+        ),
+        (
+            ["--executor", "dask", "--scheduler", "ucx://h:1"],
+            "error: --scheduler: must be reached by one of tcp://, tls://, "
+            "ws://, wss://, not ucx:// (got 'ucx://h:1')",
         ),
         (
             ["--executor", "dask", "--scheduler", " "],
