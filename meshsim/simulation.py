@@ -375,8 +375,11 @@ def _start_agents(
             for slot in slots_of_agent[index]:
                 agent.start(slot)
 
-    # Short-lived pods, each with an agent of its own (not a node agent,
-    # so node authorization does not apply to them).
+    # NOTE: short-lived pods each have an agent of their own, also under
+    # per-node agents (so node authorization does not apply to them and
+    # their node's agent never shares an identity with them): the agents
+    # hold a fixed set of identities and cannot start and stop one as
+    # pods come and go (docs/models.md, Simplifications).
     churn = scenario.mesh.churn
     if churn is not None:
         Churn(
