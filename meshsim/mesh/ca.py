@@ -52,7 +52,8 @@ _UNKNOWN: Final = float("nan")
 
 # CA certificates are valid from an hour before they are made, so that
 # leaves backdated at the start of the run, or checked by a lagging clock,
-# chain to them.
+# chain to them; their lifetime runs from when they are made, as a real
+# CA's does (SPIRE's and Istio's backdate NotBefore only).
 CA_BACKDATE_S: Final = 3600.0
 
 Publish = Callable[[tuple[AnyCertificate, ...]], None]
@@ -314,7 +315,7 @@ class CaServer:
         prepare_at, activate_at = self.policy.rotation
         while True:
             current = self.active
-            begin, end = self._validity(current.certificate)
+            begin, end = self._life(current.certificate)
             activate = begin + activate_at * (end - begin)
             if activate <= self.env.now:
                 # NOTE: a signer due for replacement as it is made (its
@@ -338,7 +339,7 @@ class CaServer:
         ``root_reissue_at`` of its life remains."""
         assert self.policy.root_reissue_at is not None
         while True:
-            begin, end = self._validity(self.root_ca.root)
+            begin, end = self._life(self.root_ca.root)
             due = end - self.policy.root_reissue_at * (end - begin)
             if due <= self.env.now:
                 # NOTE: a root due for re-issue as it is made is kept, as
@@ -379,12 +380,11 @@ class CaServer:
             self.publish(self.anchors)
 
     def _new_root(self, key: Any, now: float) -> Authority:
-        begin = now - CA_BACKDATE_S
         root = self.crypto.root(
             key,
             self.policy.trust_domain,
-            self.clock.x509_time(begin),
-            self.clock.x509_time(begin + self.policy.root_ttl_s),
+            self.clock.x509_time(now - CA_BACKDATE_S),
+            self.clock.x509_time(now + self.policy.root_ttl_s),
             self.serials.draw(),
         )
         max_ttl = timedelta(seconds=self.policy.max_workload_ttl_s)
@@ -396,12 +396,11 @@ class CaServer:
         ttl = self.policy.intermediate_ttl_s
         if ttl is None:
             return self._new_root(self._keygen(), now)
-        begin = now - CA_BACKDATE_S
         return self.crypto.intermediate(
             self.root_ca,
             self._keygen(),
-            self.clock.x509_time(begin),
-            self.clock.x509_time(begin + ttl),
+            self.clock.x509_time(now - CA_BACKDATE_S),
+            self.clock.x509_time(now + ttl),
             self.serials.draw(),
             intermediate_name(self.policy.trust_domain),
         )
@@ -425,9 +424,13 @@ class CaServer:
         )
         return key
 
-    def _validity(self, certificate: AnyCertificate) -> tuple[float, float]:
+    def _life(self, certificate: AnyCertificate) -> tuple[float, float]:
+        """When a CA certificate was made (its NotBefore less the
+        backdate) and its NotAfter: the span its rotation takes fractions
+        of."""
         return (
-            self.clock.to_seconds(certificate.not_valid_before_utc),
+            self.clock.to_seconds(certificate.not_valid_before_utc)
+            + CA_BACKDATE_S,
             self.clock.to_seconds(certificate.not_valid_after_utc),
         )
 

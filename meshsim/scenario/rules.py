@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from meshsim.scenario.schema import Agent, Mesh, Pki, Scenario
 
 __all__ = [
-    "CA_BACKDATE_S",
     "Finding",
     "check_scenario",
     "class_traffic_blockers",
@@ -256,13 +255,9 @@ def _check_attacks(scenario: Scenario) -> Iterator[Finding]:
             )
 
 
-CA_BACKDATE_S: Final = 3600.0
-"""CA certificates are valid from this long before they are made
-(``meshsim.mesh.ca.CA_BACKDATE_S``; a test keeps the two equal)."""
-
-_BACKDATE: Final = format_duration(CA_BACKDATE_S)
+# X.509 times are whole seconds: a CA certificate may begin up to a
+# second earlier and last a second less than asked.
 _WHOLE_SECOND: Final = 1.0
-_BACKDATE_AT_MOST: Final = CA_BACKDATE_S + _WHOLE_SECOND
 
 
 def _check_hierarchy(scenario: Scenario) -> Iterator[Finding]:
@@ -300,7 +295,7 @@ def _check_roots_last(scenario: Scenario) -> Iterator[Finding]:
     """With no re-issue or rotation, each root an operator puts in must
     come before the root it replaces expires, and the last must outlast
     the run: a lapsed root makes the CA refuse every CSR."""
-    life = scenario.pki.root_ttl - CA_BACKDATE_S
+    life = scenario.pki.root_ttl
     expires = life
     replacements = sorted(
         enumerate(scenario.ca.root_rotations), key=lambda r: r[1].at
@@ -310,8 +305,8 @@ def _check_roots_last(scenario: Scenario) -> Iterator[Finding]:
             yield Finding(
                 ("ca", "root_rotations", index, "at"),
                 f"must be before the root it replaces expires, at "
-                f"{format_duration(max(expires, 0.0))} (pki.root_ttl less "
-                f"its {_BACKDATE} backdate after the root is made)",
+                f"{format_duration(expires)} (pki.root_ttl after the root "
+                "is made)",
                 format_duration(change.at),
                 (("pki", "root_ttl"),),
             )
@@ -322,9 +317,9 @@ def _check_roots_last(scenario: Scenario) -> Iterator[Finding]:
         yield Finding(
             ("duration",),
             f"outlasts the root, which expires at "
-            f"{format_duration(max(expires, 0.0))} (pki.root_ttl less its "
-            f"{_BACKDATE} backdate) and is never replaced; set ca.rotation, "
-            "ca.root_reissue_at or ca.root_rotations, or a longer root_ttl",
+            f"{format_duration(expires)} (pki.root_ttl) and is never "
+            "replaced; set ca.rotation, ca.root_reissue_at or "
+            "ca.root_rotations, or a longer root_ttl",
             format_duration(scenario.duration),
             (("pki", "root_ttl"), ("ca",)),
         )
@@ -334,16 +329,15 @@ def _check_roots_last(scenario: Scenario) -> Iterator[Finding]:
             ("duration",),
             f"outlasts the root put in by the last of ca.root_rotations "
             f"(at {last}), which expires at {format_duration(expires)} "
-            f"(pki.root_ttl less its {_BACKDATE} backdate after it is "
-            "made); add a later one, set ca.rotation or "
-            "ca.root_reissue_at, or a longer root_ttl",
+            "(pki.root_ttl after it is made); add a later one, set "
+            "ca.rotation or ca.root_reissue_at, or a longer root_ttl",
             format_duration(scenario.duration),
             (("pki", "root_ttl"), ("ca",)),
         )
 
 
 def _check_ca_lifetimes(scenario: Scenario) -> Iterator[Finding]:
-    """CA certificates must outlive their backdate, and may not be due for
+    """CA certificates must last a whole second, and may not be due for
     re-issue or replacement the moment they are made (each new one would
     be too, at the same simulated instant, for ever)."""
     ca = scenario.ca
@@ -352,29 +346,26 @@ def _check_ca_lifetimes(scenario: Scenario) -> Iterator[Finding]:
         (("ca", "intermediate_ttl"), ca.intermediate_ttl),
     )
     for path, ttl in lifetimes:
-        if ttl is not None and ttl <= CA_BACKDATE_S:
+        if ttl is not None and ttl < _WHOLE_SECOND:
             yield Finding(
                 path,
-                f"must be longer than {_BACKDATE}: CA certificates are "
-                f"valid from {_BACKDATE} before they are made",
+                "must be at least 1s: X.509 validity counts whole seconds",
                 format_duration(ttl),
             )
 
-    # X.509 times are whole seconds: a certificate may begin up to a
-    # second earlier and last a second less than asked
     root_ttl = scenario.pki.root_ttl
     root_life = root_ttl - _WHOLE_SECOND
     reissue_at = ca.root_reissue_at
     if (
         reissue_at is not None
-        and root_ttl > CA_BACKDATE_S
-        and (1.0 - reissue_at) * root_life <= _BACKDATE_AT_MOST
+        and root_ttl > _WHOLE_SECOND
+        and (1.0 - reissue_at) * root_life <= _WHOLE_SECOND
     ):
         yield Finding(
             ("ca", "root_reissue_at"),
-            f"must be below {1.0 - _BACKDATE_AT_MOST / root_life:.4g}: with "
-            f"pki.root_ttl {format_duration(root_ttl)}, a root valid from "
-            f"{_BACKDATE} before it is made would be due for re-issue at once",
+            f"{_fraction_rule('below', 1.0 - _WHOLE_SECOND / root_life)}"
+            f": with pki.root_ttl {format_duration(root_ttl)}, a root "
+            "would be due for re-issue the moment it is made",
             reissue_at,
             (("pki", "root_ttl"),),
         )
@@ -390,18 +381,25 @@ def _check_ca_lifetimes(scenario: Scenario) -> Iterator[Finding]:
     signer_life = signer_ttl - _WHOLE_SECOND
     if (
         rotation is not None
-        and signer_ttl > CA_BACKDATE_S
-        and rotation.activate_at * signer_life <= _BACKDATE_AT_MOST
+        and signer_ttl > _WHOLE_SECOND
+        and rotation.activate_at * signer_life <= _WHOLE_SECOND
     ):
         yield Finding(
             ("ca", "rotation", "activate_at"),
-            f"must be above {_BACKDATE_AT_MOST / signer_life:.4g}: with "
-            f"{signer} "
-            f"{format_duration(signer_ttl)}, a signing CA valid from "
-            f"{_BACKDATE} before it is made would be replaced at once",
+            f"{_fraction_rule('above', _WHOLE_SECOND / signer_life)}: "
+            f"with {signer} {format_duration(signer_ttl)}, a signing CA "
+            "would be replaced the moment it is made",
             rotation.activate_at,
             (signer_key,),
         )
+
+
+def _fraction_rule(side: str, bound: float) -> str:
+    """``must be below 0.99`` (or above), or, when no fraction between 0
+    and 1 is, that none will do."""
+    if 0.0 < bound < 1.0:
+        return f"must be {side} {bound:.4g}"
+    return "cannot be met by any fraction"
 
 
 def _check_clocks(mesh: Mesh) -> Iterator[Finding]:

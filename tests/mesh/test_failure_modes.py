@@ -18,9 +18,9 @@ def outcomes(run) -> dict[str, int]:
 def test_intermediate_expiring_before_leaves_clamps_them_without_outage(
     small, simulate
 ):
-    # Intermediate valid from -1h for 30h (NotAfter 29h), replaced at
-    # -1h + 0.8 * 30h = 23h. 24h leaves signed before then are clamped to
-    # 29h, renew at half their shorter life, and nothing fails.
+    # Intermediate made at 0 for 30h (NotAfter 30h), replaced at 0.8 *
+    # 30h = 24h. 24h leaves signed after 6h and before then are clamped
+    # to 30h, renew at half their shorter life, and nothing fails.
     run = simulate(
         small(
             "pki.workload_ttl=24h",
@@ -31,27 +31,27 @@ def test_intermediate_expiring_before_leaves_clamps_them_without_outage(
     )
     rotations = run.tables.rotations
 
-    clamped = rotations[rotations["not_after_s"] == 29 * HOUR]
+    clamped = rotations[rotations["not_after_s"] == 30 * HOUR]
     assert len(clamped) > 0
-    assert (clamped["installed_s"] > 5 * HOUR).all()
+    assert (clamped["installed_s"] > 6 * HOUR).all()
     assert outcomes(run) == {"ok": run.summary["handshakes"]["total"]}
 
 
 def test_intermediate_never_rotated_stops_signing_when_it_expires(
     small, simulate
 ):
-    # Without rotation the CA cannot sign after 29h: renewals are refused
-    # and certificates, clamped to 29h, expire with it.
+    # Without rotation the CA cannot sign after 30h: renewals are refused
+    # and certificates, clamped to 30h, expire with it.
     run = simulate(
         small("pki.workload_ttl=24h", "ca.intermediate_ttl=30h", "duration=36h")
     )
 
     csrs = run.tables.csrs
     refused = csrs[csrs["outcome"] == "signer-expired"]
-    assert refused["started_s"].min() >= 29 * HOUR
+    assert refused["started_s"].min() >= 30 * HOUR
     expired = run.tables.handshakes
     expired = expired[expired["outcome"] == "expired"]
-    assert expired["start_s"].min() == pytest.approx(29 * HOUR + 1)
+    assert expired["start_s"].min() == pytest.approx(30 * HOUR + 1)
 
 
 def root_swap(small, simulate, overlap: str):
@@ -203,13 +203,13 @@ def test_stolen_token_buys_certificates_until_it_expires(small, simulate):
 def test_intermediates_cut_short_by_an_expiring_root_stop_rotating(
     small, simulate
 ):
-    # The root ends at 24h (25h less its backdate) and caps each new
+    # The root ends at 24h, with the run, and caps each new
     # intermediate's life, so rotations at 0.8 of it come ever closer to
     # 24h; once an intermediate would be replaced as it is made, it is
     # kept rather than replaced at one instant for ever.
     scenario = small(
         "pki.workload_ttl=1h",
-        "pki.root_ttl=25h",
+        "pki.root_ttl=24h",
         "ca.intermediate_ttl=10h",
         "ca.rotation={prepare_at: 0.5, activate_at: 0.8}",
         "duration=24h",

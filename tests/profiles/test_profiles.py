@@ -162,26 +162,29 @@ def test_without_node_authorization_impersonation_gets_every_identity(
 
 
 def test_spire_caps_svids_at_the_ca_not_after_near_activation(small, simulate):
-    # Server CA: 24h, valid from -1h, so NotAfter 23h; the next CA is
-    # activated at -1h + 5/6 * 24h = 19h. With 6h SVIDs (more than
-    # ca_ttl / 6 = 4h), SVIDs signed after 17h by the first CA are capped
-    # at 23h; after 19h the next CA (NotAfter 35h) signs uncapped ones.
+    # Server CA: made at 0 for 24h, so NotAfter 24h; the next CA is
+    # activated at 5/6 * 24h = 20h. 5h30m SVIDs (more than ca_ttl / 6 =
+    # 4h) renewed at half-life come at about 19.2h, signed by the first CA
+    # and capped at 24h; after 20h the next CA (NotAfter 36h) signs
+    # uncapped ones, 5h30m and the 10 s backdate long.
     run = simulate(
         small(
             "profile=spire",
-            "pki.workload_ttl=6h",
-            "pki.max_workload_ttl=6h",
+            "pki.workload_ttl=5h30m",
+            "pki.max_workload_ttl=5h30m",
             "duration=24h",
         )
     )
     rotations = run.tables.rotations
-    capped = rotations[rotations["installed_s"].between(17 * HOUR, 19 * HOUR)]
-    later = rotations[rotations["installed_s"] > 19 * HOUR + 60]
+    capped = rotations[rotations["installed_s"].between(18.5 * HOUR, 20 * HOUR)]
+    later = rotations[rotations["installed_s"] > 20 * HOUR + 60]
 
     assert len(capped) > 0
-    assert (capped["not_after_s"] == 23 * HOUR).all()
-    assert (later["not_after_s"] - later["not_before_s"] == 6 * HOUR + 10).all()
-    assert run.summary["rotation"]["issued_lifetime_min_s"] < 6 * HOUR
+    assert len(later) > 0
+    assert (capped["not_after_s"] == 24 * HOUR).all()
+    lives = later["not_after_s"] - later["not_before_s"]
+    assert (lives == 5.5 * HOUR + 10).all()
+    assert run.summary["rotation"]["issued_lifetime_min_s"] < 5.5 * HOUR
     # The next root was in every bundle before it signed: nothing failed.
     assert set(run.tables.handshakes["outcome"]) == {"ok"}
 
