@@ -20,6 +20,7 @@ import dataclasses
 import hashlib
 import itertools
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -181,11 +182,14 @@ def parse_sweep(
         base_text = _base_text(spec)
     except SweepError as exc:
         raise SweepError([*problems, *exc.problems]) from None
-    combinations = _combinations(spec)
-    if len(combinations) > MAX_POINTS:
-        rule = f"makes {len(combinations)} points; at most {MAX_POINTS}"
+    # counted before the points are made: a few long lists multiply to
+    # more points than memory holds
+    count = _point_count(spec)
+    if count > MAX_POINTS:
+        rule = f"makes {count} points; at most {MAX_POINTS}"
         where = spec.line_of(("grid",))
         raise SweepError([*problems, Problem(source, where, "grid", rule)])
+    combinations = _combinations(spec)
 
     seeds = replication_seeds(spec.seed, spec.replications)
     width = max(3, len(str(len(combinations) - 1)))
@@ -276,6 +280,14 @@ def _base_text(spec: SweepSpec) -> str:
 
 # (section, key, index of the value in its list, value)
 _Setting = tuple[str, str, int, Any]
+
+
+def _point_count(spec: SweepSpec) -> int:
+    """How many points the grid and zip make, without making them."""
+    count = math.prod(len(v.values) for v in spec.grid)
+    if spec.zipped:
+        count *= min(len(v.values) for v in spec.zipped)
+    return count
 
 
 def _combinations(spec: SweepSpec) -> list[tuple[_Setting, ...]]:

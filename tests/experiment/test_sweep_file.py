@@ -363,3 +363,28 @@ def test_the_shipped_theft_comes_at_every_age_of_every_swept_ttl() -> None:
         )
         assert theft.spread >= period
         assert theft.start + theft.spread <= scenario.duration
+
+
+def test_a_grid_of_too_many_points_is_refused_before_they_are_made(
+    write_sweep: Callable[..., Path],
+) -> None:
+    # 100 values on each of four keys: 10^8 points, counted from the
+    # lists' lengths (made one by one they would fill memory first)
+    rates = [f"{i / 100:g}" for i in range(1, 101)]
+    workers = [str(i) for i in range(1, 101)]
+    retries = [str(i) for i in range(100)]
+    seeds = [f"{i}ms" for i in range(1, 101)]
+    path = write_sweep(
+        f"""scenario: tiny.yaml
+replications: 2
+grid:
+  traffic.rate: [{", ".join(rates)}]
+  ca.workers: [{", ".join(workers)}]
+  agent.fast_retries: [{", ".join(retries)}]
+  agent.fast_retry_initial: [{", ".join(seeds)}]
+"""
+    )
+
+    assert problems(path) == [
+        f"{path}:3: grid: makes 100000000 points; at most 10000"
+    ]
