@@ -256,6 +256,8 @@ def _figure(value: float, digits: int) -> str:
     1 up (8,000 and 100, not 8e+03 and 1e+02)."""
     if value == 0:
         return "0"
+    if not math.isfinite(value):
+        return f"{value:g}"  # inf, -inf or nan: drawn as stored
     rounded = float(f"{value:.{digits}g}")
     if abs(rounded) < 1:
         return f"{rounded:.{digits}g}"

@@ -526,3 +526,21 @@ def test_blast_radius_of_a_sweep_from_before_its_figure_says_so(
 
     with pytest.raises(UnsupportedFigureError, match="earlier meshsim"):
         blast_radius_figure(older)
+
+
+def test_an_infinite_figure_in_the_points_table_is_shown_as_inf(
+    shipped_sweep: Path, tmp_path: Path
+) -> None:
+    # a figure only the table shows, infinite at one point: written as
+    # stored, the rest of the page as before
+    folder = _edited_copy(shipped_sweep, tmp_path)
+    path = folder / "points.parquet"
+    points = pd.read_parquet(path)
+    row = points.index[points["metric"] == "ca.csr_rate_per_s"][0]
+    points.loc[row, "mean"] = math.inf
+    points.to_parquet(path)
+
+    result = CliRunner().invoke(main, ["report", str(folder)])
+
+    assert result.exit_code == 0, result.output
+    assert "<td>inf ± 0</td>" in (folder / "report.html").read_text()
