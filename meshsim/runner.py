@@ -19,12 +19,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from meshsim import __version__
 from meshsim.arguments import require_callable, require_instance
 from meshsim.collector import collector_eased
-from meshsim.files import (
-    write_bytes,
-    write_figure,
-    write_json,
-    write_table,
-)
+from meshsim.files import write_bytes, write_figure, write_json, write_table
 from meshsim.metrics.summary import summarise
 from meshsim.metrics.tables import RunTables, build_tables
 from meshsim.native import require_current

@@ -33,17 +33,8 @@ def signals_held() -> Iterator[None]:
     Only the main thread can set signal handlers; elsewhere this does
     nothing.
     """
-    held: list[int] = []
-
-    def hold(signum: int, frame: FrameType | None) -> None:
-        held.append(signum)
-
-    try:
-        with handled_by(hold):
-            yield
-    finally:
-        for signum in dict.fromkeys(held):
-            signal.raise_signal(signum)
+    with _delivered_after(interrupt=False):
+        yield
 
 
 @contextlib.contextmanager
@@ -77,11 +68,22 @@ def interrupts_raised_after() -> Iterator[None]:
     made. Only the main thread can set signal handlers; elsewhere this
     does nothing.
     """
+    with _delivered_after(interrupt=True):
+        yield
+
+
+@contextlib.contextmanager
+def _delivered_after(interrupt: bool) -> Iterator[None]:
+    """Remember SIGINT and SIGTERM within the block, raising
+    ``KeyboardInterrupt`` at each if ``interrupt``; as the block ends,
+    deliver each once, in the order they first came, to the handlers
+    from before."""
     received: list[int] = []
 
     def note(signum: int, frame: FrameType | None) -> None:
         received.append(signum)
-        raise KeyboardInterrupt
+        if interrupt:
+            raise KeyboardInterrupt
 
     try:
         with handled_by(note):

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Generator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 import numpy as np
@@ -116,6 +116,9 @@ class CaServer:
         self.authorize = authorize
         self.workers = simpy.Resource(env, capacity=policy.workers)
         self._free_at = [env.now] * policy.workers
+        # CSRs queue in the Resource when the service time is known only
+        # once signed, or a caller may leave; else in the heap _free_at
+        self._in_resource = policy.sign_time_s is None or policy.cancellable
         self._csrs = recorder.csrs
         self.ttl = timedelta(seconds=policy.workload_ttl_s)
         self.backdate = timedelta(seconds=policy.backdate_s)
@@ -185,7 +188,7 @@ class CaServer:
         self._tickets = ticket + 1
 
         try:
-            if self.policy.sign_time_s is None or self.policy.cancellable:
+            if self._in_resource:
                 self._open[ticket] = (
                     submitted, _UNKNOWN, _UNKNOWN, agent, token, csr_size,
                 )  # fmt: skip
@@ -383,8 +386,7 @@ class CaServer:
         root = self.crypto.root(
             key,
             self.policy.trust_domain,
-            self.clock.x509_time(now - CA_BACKDATE_S),
-            self.clock.x509_time(now + self.policy.root_ttl_s),
+            *self._made_at(now, self.policy.root_ttl_s),
             self.serials.draw(),
         )
         max_ttl = timedelta(seconds=self.policy.max_workload_ttl_s)
@@ -399,8 +401,7 @@ class CaServer:
         return self.crypto.intermediate(
             self.root_ca,
             self._keygen(),
-            self.clock.x509_time(now - CA_BACKDATE_S),
-            self.clock.x509_time(now + ttl),
+            *self._made_at(now, ttl),
             self.serials.draw(),
             intermediate_name(self.policy.trust_domain),
         )
@@ -423,6 +424,14 @@ class CaServer:
             "ca-keygen", lambda: self.crypto.new_key(algorithm)
         )
         return key
+
+    def _made_at(self, now: float, ttl: float) -> tuple[datetime, datetime]:
+        """NotBefore and NotAfter of a CA certificate made at ``now``
+        to last ``ttl`` (:meth:`_life` reads them back)."""
+        return (
+            self.clock.x509_time(now - CA_BACKDATE_S),
+            self.clock.x509_time(now + ttl),
+        )
 
     def _life(self, certificate: AnyCertificate) -> tuple[float, float]:
         """When a CA certificate was made (its NotBefore less the

@@ -257,7 +257,7 @@ def _figure(value: float, digits: int) -> str:
     if value == 0:
         return "0"
     if not math.isfinite(value):
-        return f"{value:g}"  # inf, -inf or nan: drawn as stored
+        return f"{value:g}"  # inf, -inf or nan, written as stored
     rounded = float(f"{value:.{digits}g}")
     if abs(rounded) < 1:
         return f"{rounded:.{digits}g}"
