@@ -358,12 +358,13 @@ def _check_ca_lifetimes(scenario: Scenario) -> Iterator[Finding]:
     reissue_at = ca.root_reissue_at
     if (
         reissue_at is not None
-        and root_ttl > _WHOLE_SECOND
+        and root_ttl >= _WHOLE_SECOND
         and (1.0 - reissue_at) * root_life <= _WHOLE_SECOND
     ):
+        bound = 1.0 - _WHOLE_SECOND / root_life if root_life > 0 else 0.0
         yield Finding(
             ("ca", "root_reissue_at"),
-            f"{_fraction_rule('below', 1.0 - _WHOLE_SECOND / root_life)}"
+            f"{_fraction_rule('below', bound)}"
             f": with pki.root_ttl {format_duration(root_ttl)}, a root "
             "would be due for re-issue the moment it is made",
             reissue_at,
@@ -381,12 +382,13 @@ def _check_ca_lifetimes(scenario: Scenario) -> Iterator[Finding]:
     signer_life = signer_ttl - _WHOLE_SECOND
     if (
         rotation is not None
-        and signer_ttl > _WHOLE_SECOND
+        and signer_ttl >= _WHOLE_SECOND
         and rotation.activate_at * signer_life <= _WHOLE_SECOND
     ):
+        bound = _WHOLE_SECOND / signer_life if signer_life > 0 else 1.0
         yield Finding(
             ("ca", "rotation", "activate_at"),
-            f"{_fraction_rule('above', _WHOLE_SECOND / signer_life)}: "
+            f"{_fraction_rule('above', bound)}: "
             f"with {signer} {format_duration(signer_ttl)}, a signing CA "
             "would be replaced the moment it is made",
             rotation.activate_at,

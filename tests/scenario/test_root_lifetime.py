@@ -220,3 +220,19 @@ def test_a_root_replaced_at_the_start_is_refused():
         "r.yaml:3: ca.root_rotations[0].at: must be after 0s: the CA "
         "starts with a root of its own; replace it later (got '0s')"
     ]
+
+
+def test_a_one_second_signer_under_rotation_is_refused():
+    # made at a fraction of a second, a 1s intermediate may end within
+    # the second it is made: no activation point lies after its making
+    text = (
+        "name: r\nduration: 2h\npki: {workload_ttl: 10m}\n"
+        "ca: {intermediate_ttl: 1s, "
+        "rotation: {prepare_at: 0.5, activate_at: 0.9}}\n"
+    )
+
+    assert _problems(text) == [
+        "r.yaml:4: ca.rotation.activate_at: cannot be met by any fraction: "
+        "with ca.intermediate_ttl 1s, a signing CA would be replaced the "
+        "moment it is made (got 0.9)"
+    ]
