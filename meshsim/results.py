@@ -69,6 +69,10 @@ _STAGING: Final = ".partial-"
 # name where the system cannot say.
 _RANDOM_CHARS: Final = 8
 _NAME_MAX: Final = 255
+_PATH_MAX: Final = 4096
+# The longest path a run writes inside its staging folder, rounded up:
+# "/tables/.attack_windows.parquet." and eight characters is 40.
+_DEEPEST_INSIDE: Final = 48
 _OWNER: Final = re.compile(r"(?P<pid>[0-9]+)@(?P<host>.+)-[^-]+")
 
 _log = logging.getLogger(__name__)
@@ -138,6 +142,26 @@ def _check_output(out: Path, force: bool) -> None:
             "refusing to replace it"
         )
     refuse_foreign(out, RUN_LAYOUT, OutputExistsError)
+    _check_removable(out)
+
+
+def _check_removable(out: Path) -> None:
+    """Refuse to replace ``out`` unless this process may delete all of it:
+    every folder in it must be readable and writable (``out`` itself too:
+    it is moved aside first, which updates its ``..``)."""
+    folders = [out]
+    while folders:
+        folder = folders.pop()
+        if not os.access(folder, os.R_OK | os.W_OK | os.X_OK):
+            raise OutputExistsError(
+                f"--out: {str(out)!r} cannot be replaced: {str(folder)!r} "
+                "is not writable, so the earlier result could not be deleted"
+            )
+        folders += [
+            entry
+            for entry in folder.iterdir()
+            if entry.is_dir() and not entry.is_symlink()
+        ]
 
 
 def refuse_foreign(
@@ -241,6 +265,18 @@ def _check_staging(out: Path) -> None:
             f"staged beside it in a folder named after it plus {extra} "
             f"characters, and a name may have at most {limit}"
         )
+    try:
+        path_max = os.pathconf(above, "PC_PATH_MAX")
+    except (OSError, ValueError):
+        path_max = _PATH_MAX
+    deepest = len(os.fsencode(out.parent / prefix)) + _RANDOM_CHARS
+    deepest += _DEEPEST_INSIDE
+    if deepest >= path_max:
+        raise OutputExistsError(
+            f"--out: {str(out)!r} is too long a path: the run writes files "
+            f"of up to {deepest} characters under it, and a path may have "
+            f"at most {path_max - 1}"
+        )
     if above != out.parent:
         return  # made when the run is saved; _check_parent looked above
     check_writable(out.parent, prefix)
@@ -273,21 +309,26 @@ def _nearest_existing(path: Path) -> Path:
 
 
 @contextlib.contextmanager
-def staged_folder(out: Path, force: bool) -> Iterator[Path]:
+def staged_folder(
+    out: Path, force: bool, left_behind: list[Path] | None = None
+) -> Iterator[Path]:
     """Yield a staging folder; on success it replaces ``out`` at once.
 
-    On any exception (Ctrl-C included) the staging folder is removed and
-    ``out`` is left as it was.
+    On any exception (Ctrl-C included) the staging folder and the folders
+    made above it are removed and ``out`` is left as it was. An earlier
+    result that was replaced but could not be wholly deleted is added to
+    ``left_behind``, where given.
     """
     out = Path(os.path.abspath(out))
     check_output(out, force)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_staging(out)
+    made: list[Path] = []
     staging: Path | None = None
     try:
-        # A signal during creation is held until the folder is named, so
-        # that the cleanup below always knows what to remove.
+        # A signal during creation is held until the folders are named,
+        # so that the cleanup below always knows what to remove.
         with signals_held():
+            made += _make_folders(out.parent)
+            remove_stale_staging(out)
             staging = Path(
                 tempfile.mkdtemp(prefix=_staging_prefix(out), dir=out.parent)
             )
@@ -295,12 +336,34 @@ def staged_folder(out: Path, force: bool) -> Iterator[Path]:
         staging.chmod(0o777 & ~umask())
         yield staging
         _fsync_tree(staging)
+        old = _publish(staging, out, force)
     except BaseException:
-        if staging is not None:
-            with signals_held():
+        with signals_held():
+            if staging is not None:
                 shutil.rmtree(staging, ignore_errors=True)
+            for folder in reversed(made):
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
         raise
-    _publish(staging, out, force)
+    if old is not None and left_behind is not None:
+        left_behind.append(old)
+
+
+def _make_folders(folder: Path) -> list[Path]:
+    """Make ``folder`` and the folders above it that do not exist; return
+    those made, outermost first."""
+    missing = []
+    while not os.path.lexists(folder) and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    made = []
+    for path in reversed(missing):
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue  # made meanwhile by someone else: not ours to remove
+        made.append(path)
+    return made
 
 
 def remove_stale_staging(out: Path) -> list[Path]:
@@ -364,8 +427,10 @@ def _alive(pid: int) -> bool:
 # the earlier result in ``.<name>.old-*``, which the user renames back.
 # An atomic swap (Linux renameat2 RENAME_EXCHANGE) would close the gap;
 # Python's os module does not offer it.
-def _publish(staging: Path, out: Path, force: bool) -> None:
-    """Move ``staging`` to ``out``, replacing an old folder if present."""
+def _publish(staging: Path, out: Path, force: bool) -> Path | None:
+    """Move ``staging`` to ``out``, replacing an old folder if present;
+    return where that old folder stays if it could not be wholly deleted.
+    """
     old: Path | None = None
     with signals_held():
         try:
@@ -394,8 +459,10 @@ def _publish(staging: Path, out: Path, force: bool) -> None:
         # Published: what follows may fail without undoing it.
         with contextlib.suppress(OSError):
             fsync_dir(out.parent)
-        if old is not None:
-            shutil.rmtree(old.parent, ignore_errors=True)
+        if old is None:
+            return None
+        shutil.rmtree(old.parent, ignore_errors=True)
+        return old.parent if os.path.lexists(old.parent) else None
 
 
 def _fsync_tree(folder: Path) -> None:

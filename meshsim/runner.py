@@ -122,10 +122,13 @@ def save_run(
     force: bool = False,
     command: str = "",
     started_at: datetime | None = None,
+    left_behind: list[Path] | None = None,
 ) -> Path:
-    """Write ``run`` into ``out`` at once (see :mod:`meshsim.results`)."""
+    """Write ``run`` into ``out`` at once (see :mod:`meshsim.results`);
+    an earlier result replaced but not wholly deleted is added to
+    ``left_behind``."""
     scenario = run.result.scenario
-    with staged_folder(out, force) as folder:
+    with staged_folder(out, force, left_behind) as folder:
         write_json(folder / "summary.json", run.summary)
         write_bytes(folder / SCENARIO, dump_resolved(scenario).encode())
         for name, table in run.tables.items():

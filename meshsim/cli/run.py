@@ -144,7 +144,10 @@ def _not_to_replace(out: Path, scenario_file: Path) -> str | None:
 
 
 def _save(result: Run, out: Path, force: bool, started_at: datetime) -> None:
-    """Write the result folder; a failure to write is one line, status 1."""
+    """Write the result folder; a failure to write is one line, status 1.
+    What is left of an earlier result that could not be deleted is said.
+    """
+    left_behind: list[Path] = []
     try:
         save_run(
             result,
@@ -152,6 +155,7 @@ def _save(result: Run, out: Path, force: bool, started_at: datetime) -> None:
             force=force,
             command=shlex.join(["meshsim", *sys.argv[1:]]),
             started_at=started_at,
+            left_behind=left_behind,
         )
     except OutputExistsError as error:
         fail(f"{error}; nothing written")  # appeared while running
@@ -160,6 +164,11 @@ def _save(result: Run, out: Path, force: bool, started_at: datetime) -> None:
             f"--out: cannot write {str(out)!r}: {os_reason(error)}; "
             "nothing written",
             EXIT_FAILED,
+        )
+    for folder in left_behind:
+        say(
+            f"--out: the earlier result could not be wholly deleted; what "
+            f"is left of it is in {str(folder)!r}"
         )
 
 

@@ -302,6 +302,111 @@ def test_a_name_too_long_for_its_staging_folder_is_status_2(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_path_too_long_for_the_files_inside_is_status_2_before_running(
+    tmp_path: Path,
+) -> None:
+    # every name is legal, but the files a run writes under the staging
+    # folder would have paths longer than the system takes (4,096 on
+    # Linux, counted with the final NUL)
+    limit = os.pathconf(tmp_path, "PC_PATH_MAX")
+    levels = (limit - len(str(tmp_path))) // 201
+    out = tmp_path.joinpath(*["c" * 200] * levels, "o")
+    assert len(str(out)) < limit - 1  # the path itself is fine
+
+    result = invoke("run", str(DEFAULT), "--out", str(out), *SMALL)
+
+    assert result.exit_code == 2
+    line = one_line(result)
+    assert line.startswith(f"error: --out: {str(out)!r} is too long a path")
+    assert line.endswith(f"and a path may have at most {limit - 1}")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_write_removes_the_folders_made_for_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "new" / "deeper" / "o"
+
+    def disk_full(path: Path, table: Any) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    monkeypatch.setattr("meshsim.runner.write_table", disk_full)
+    result = invoke("run", str(DEFAULT), "--out", str(out), *SMALL)
+
+    assert result.exit_code == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_earlier_result_that_cannot_be_deleted_is_status_2_before_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "o"
+    assert invoke("run", str(DEFAULT), "--out", str(out), *SMALL).exit_code == 0
+    before = sorted(str(p) for p in out.rglob("*"))
+    locked = out / "tables"
+    access = os.access
+
+    def read_only(path: Any, mode: int, **kwargs: Any) -> bool:
+        if Path(path) == locked and mode & os.W_OK:
+            return False
+        return access(path, mode, **kwargs)
+
+    monkeypatch.setattr("meshsim.results.os.access", read_only)
+    result = invoke("run", str(DEFAULT), "--out", str(out), "--force", *SMALL)
+
+    assert result.exit_code == 2
+    assert one_line(result) == (
+        f"error: --out: {str(out)!r} cannot be replaced: {str(locked)!r} is "
+        "not writable, so the earlier result could not be deleted"
+    )
+    assert "results:" not in result.stdout  # refused before the run
+    assert sorted(str(p) for p in out.rglob("*")) == before
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() == 0,
+    reason="root deletes files whatever their folder's mode",
+)
+def test_a_read_only_earlier_result_is_status_2_before_running(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "o"
+    assert invoke("run", str(DEFAULT), "--out", str(out), *SMALL).exit_code == 0
+    out.chmod(0o555)
+
+    try:
+        result = invoke(
+            "run", str(DEFAULT), "--out", str(out), "--force", *SMALL
+        )
+    finally:
+        out.chmod(0o755)
+
+    assert result.exit_code == 2
+    assert "is not writable, so the earlier result" in one_line(result)
+
+
+def test_what_is_left_of_an_earlier_result_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "o"
+    assert invoke("run", str(DEFAULT), "--out", str(out), *SMALL).exit_code == 0
+
+    def undeletable(path: Any, ignore_errors: bool = False) -> None:
+        assert ignore_errors  # what it refuses to delete stays, silently
+
+    monkeypatch.setattr("meshsim.results.shutil.rmtree", undeletable)
+    result = invoke("run", str(DEFAULT), "--out", str(out), "--force", *SMALL)
+
+    assert result.exit_code == 0, result.output
+    (left,) = tmp_path.glob(".o.old-*")
+    assert one_line(result) == (
+        "--out: the earlier result could not be wholly deleted; what is "
+        f"left of it is in {str(left)!r}"
+    )
+    assert (left / "o" / "manifest.json").is_file()
+    assert_complete(out)
+
+
 @pytest.mark.skipif(
     not Path("/proc/self").is_dir(), reason="needs Linux's /proc"
 )
