@@ -18,6 +18,8 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
+from meshsim.report.sweep_manifest import check_manifest
+
 __all__ = [
     "AGENT",
     "FANOUT",
@@ -121,22 +123,11 @@ class SweepData:
         return chosen
 
 
-# What the report reads of a sweep's tables and manifest (a folder edited
-# by hand is refused with what it lacks, not drawn from in part).
+# What the report reads of a sweep's tables (a folder edited by hand is
+# refused with what it lacks, not drawn from in part; the manifest's
+# fields: see sweep_manifest).
 _RUN_COLUMNS: Final = ("point", "replication", "status")
 _POINT_COLUMNS: Final = ("point", "metric", "n", "failed", "mean", "ci95")
-# Fields of the manifest the report reads: the types each may have, and
-# how the refusal says so.
-_MANIFEST_FIELDS: Final[dict[str, tuple[tuple[type, ...], str]]] = {
-    "sweep": ((str,), "text"),
-    "description": ((str,), "text"),
-    "parameters": ((list,), "a list"),
-    "points": ((list,), "a list"),
-    "warmup_s": ((int, float), "a number"),
-    "executor": ((dict,), "a mapping"),
-    "overrides": ((list,), "a list"),
-    "command": ((str,), "text"),
-}
 
 
 def read_sweep(folder: str | Path) -> SweepData:
@@ -144,14 +135,6 @@ def read_sweep(folder: str | Path) -> SweepData:
     (``OSError`` or ``ValueError`` when one cannot be read)."""
     path = Path(folder)
     manifest = json.loads((path / "manifest.json").read_text())
-    if not isinstance(manifest, dict):
-        raise ValueError("manifest.json: not a JSON object")
-    for key, (kinds, words) in _MANIFEST_FIELDS.items():
-        if key in manifest and not isinstance(manifest[key], kinds):
-            raise ValueError(
-                f"manifest.json: {key} must be {words} "
-                f"(got {manifest[key]!r:.40})"
-            )
     data = SweepData(
         runs=pd.read_parquet(path / "runs.parquet"),
         points=pd.read_parquet(path / "points.parquet"),
@@ -166,6 +149,7 @@ def read_sweep(folder: str | Path) -> SweepData:
             raise ValueError(f"{name}: no column {', '.join(missing)}")
         if table.empty:
             raise ValueError(f"{name}: no rows")
+    check_manifest(manifest)
     return data
 
 

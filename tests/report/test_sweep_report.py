@@ -9,6 +9,7 @@ import math
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -396,20 +397,84 @@ def test_a_report_of_edited_tables_is_one_line_and_leaves_no_page(
     assert (folder / "report.html").exists() is not drawing
 
 
-def test_a_manifest_field_of_the_wrong_type_is_named(
-    shipped_sweep: Path, tmp_path: Path
+_DELETE = object()
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "says"),
+    [
+        (
+            "points",
+            1,
+            "points must be a list of points, each with a text id (got 1)",
+        ),
+        (
+            "replications",
+            "3",
+            "replications must be a whole number, 1 or more (got '3')",
+        ),
+        (
+            "replications",
+            0,
+            "replications must be a whole number, 1 or more (got 0)",
+        ),
+        (
+            "root_seed",
+            True,
+            "root_seed must be a whole number, 0 or more (got True)",
+        ),
+        (
+            "warmup_s",
+            float("nan"),
+            "warmup_s must be a finite number of seconds, 0 or more (got nan)",
+        ),
+        (
+            "warmup_s",
+            -60,
+            "warmup_s must be a finite number of seconds, 0 or more (got -60)",
+        ),
+        (
+            "parameters",
+            ["ttl", 2],
+            "parameters must be a list of text (got ['ttl', 2])",
+        ),
+        ("replications", _DELETE, "no replications"),
+        ("finished_at", _DELETE, "no finished_at"),
+    ],
+)
+def test_a_manifest_field_missing_or_wrong_is_named(
+    shipped_sweep: Path, tmp_path: Path, key: str, value: Any, says: str
 ) -> None:
     folder = _edited_copy(shipped_sweep, tmp_path)
     manifest = json.loads((folder / "manifest.json").read_text())
-    (folder / "manifest.json").write_text(json.dumps({**manifest, "points": 1}))
+    if value is _DELETE:
+        del manifest[key]
+    else:
+        manifest[key] = value
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    before = (folder / "report.html").read_bytes()
 
     result = CliRunner().invoke(main, ["report", str(folder)])
 
     assert result.exit_code == 2
     assert result.output == (
         f"error: {folder}: not a finished sweep as meshsim wrote it "
-        "(manifest.json: points must be a list (got 1))\n"
+        f"(manifest.json: {says})\n"
     )
+    assert (folder / "report.html").read_bytes() == before
+
+
+def test_a_manifest_without_a_description_is_read(
+    shipped_sweep: Path, tmp_path: Path
+) -> None:
+    folder = _edited_copy(shipped_sweep, tmp_path)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest["description"]
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+    result = CliRunner().invoke(main, ["report", str(folder)])
+
+    assert result.exit_code == 0, result.output
 
 
 def test_a_report_writes_only_what_force_may_replace(

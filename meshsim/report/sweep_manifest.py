@@ -1,0 +1,90 @@
+"""What the report needs of a sweep's ``manifest.json``.
+
+``meshsim sweep`` writes every field below; a manifest edited by hand is
+refused with the first field that is missing or wrong, rather than shown
+on a page that would misstate the sweep. Only ``description`` may be
+left out (a sweep file need not have one).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, Final
+
+__all__ = ["check_manifest"]
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _texts(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _mapping(value: Any) -> bool:
+    return isinstance(value, dict)
+
+
+def _whole(value: Any, least: int) -> bool:
+    return (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and (value >= least)
+    )
+
+
+def _seconds(value: Any) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value >= 0
+    )
+
+
+def _points(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(point, dict)
+        and isinstance(point.get("id"), str)
+        and isinstance(point.get("settings", {}), dict)
+        for point in value
+    )
+
+
+_FIELDS: Final[dict[str, tuple[Callable[[Any], bool], str]]] = {
+    "sweep": (_text, "text"),
+    "sweep_file": (_text, "text"),
+    "sweep_sha256": (_text, "text"),
+    "base_scenario": (_text, "text"),
+    "overrides": (_texts, "a list of text"),
+    "root_seed": (lambda v: _whole(v, 0), "a whole number, 0 or more"),
+    "replications": (lambda v: _whole(v, 1), "a whole number, 1 or more"),
+    "warmup_s": (_seconds, "a finite number of seconds, 0 or more"),
+    "parameters": (_texts, "a list of text"),
+    "points": (_points, "a list of points, each with a text id"),
+    "executor": (_mapping, "a mapping"),
+    "command": (_text, "text"),
+    "created_at": (_text, "text"),
+    "started_at": (_text, "text"),
+    "finished_at": (_text, "text"),
+}
+_OPTIONAL: Final = {"description": (_text, "text")}
+
+
+def check_manifest(manifest: Any) -> None:
+    """Raise ``ValueError`` naming the first field of ``manifest`` that
+    the report cannot read: missing, or not what meshsim writes there."""
+    if not isinstance(manifest, dict):
+        raise ValueError("manifest.json: not a JSON object")
+    for key, (fits, words) in (_FIELDS | _OPTIONAL).items():
+        if key not in manifest:
+            if key in _OPTIONAL:
+                continue
+            raise ValueError(f"manifest.json: no {key}")
+        if not fits(manifest[key]):
+            raise ValueError(
+                f"manifest.json: {key} must be {words} "
+                f"(got {manifest[key]!r:.40})"
+            )
