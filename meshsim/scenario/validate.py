@@ -282,19 +282,6 @@ class _Locator:
                 return Problem(source, None, shown, rule, value)
             if key in self.lines:
                 return Problem(self.source, self.lines[key], shown, rule, value)
-        if path and path not in self.lines:
-            # a key only an override wrote, by setting one beneath it
-            beneath = next(
-                (
-                    setter
-                    for key, setter in self.origins.items()
-                    if key[: len(path)] == path
-                ),
-                None,
-            )
-            if beneath is not None:
-                source = f"override {beneath}"
-                return Problem(source, None, shown, rule, value)
         for depth in range(len(path), -1, -1):
             prefix = path[:depth]
             if prefix in self.origins:
@@ -303,4 +290,17 @@ class _Locator:
             if prefix in self.lines:
                 line = self.lines[prefix]
                 return Problem(self.source, line, shown, rule, value)
+            # a mapping the file did not write, made by an override that
+            # set a key beneath it
+            beneath = next(
+                (
+                    setter
+                    for key, setter in self.origins.items()
+                    if key[:depth] == prefix
+                ),
+                None,
+            )
+            if depth and beneath is not None:
+                source = f"override {beneath}"
+                return Problem(source, None, shown, rule, value)
         return Problem(self.source, None, shown, rule, value)

@@ -95,6 +95,18 @@ def test_a_key_an_override_created_beneath_names_it(
     assert found[0].startswith("override pki.foo.bar=1: pki.foo: unknown key")
 
 
+def test_a_key_missing_from_a_mapping_an_override_made_names_it(
+    problems_of: Problems,
+) -> None:
+    # mesh is the file's, mesh.churn the override's: what churn lacks is
+    # the override's to give, not the line of mesh
+    text = MINIMAL + "mesh:\n  nodes: 5\n"
+    assert problems_of(text, "mesh.churn.rate=1") == [
+        "override mesh.churn.rate=1: mesh.churn.lifetime: required key is "
+        "missing"
+    ]
+
+
 def test_an_override_that_fails_leaves_no_key_behind(
     problems_of: Problems,
 ) -> None:
