@@ -308,9 +308,15 @@ class _Checker:
     def _name(self) -> str:
         name = self._text("name", "")
         if name and not _NAME.fullmatch(name):
-            rule = "must match [a-z0-9][a-z0-9._-]{0,63}"
-            self.fail(("name",), rule, name)
-        return name or Path(self.where.source).stem
+            self.fail(("name",), f"must match {_NAME.pattern}", name)
+        if name:
+            return name
+        stem = Path(self.where.source).stem
+        if not _NAME.fullmatch(stem):
+            # the default names the result folder too
+            rule = f"is needed: the file's name does not match {_NAME.pattern}"
+            self.fail(("name",), rule, stem)
+        return stem
 
     def _text(self, key: str, default: str | None) -> str | None:
         if key not in self.data:

@@ -260,6 +260,27 @@ def test_a_mapping_set_whole_overlaps_the_keys_beneath_it(
     ]
 
 
+def test_a_sweep_is_named_after_its_file_when_it_names_none(
+    write_sweep: Callable[..., Path],
+) -> None:
+    path = write_sweep("scenario: tiny.yaml\nreplications: 1\n", "ttl.v2.yaml")
+
+    assert load_sweep(path).spec.name == "ttl.v2"
+
+
+def test_a_file_name_that_cannot_name_the_sweep_needs_a_name_key(
+    write_sweep: Callable[..., Path],
+) -> None:
+    path = write_sweep(
+        "scenario: tiny.yaml\nreplications: 1\n", "My Sweep.yaml"
+    )
+
+    assert problems(path) == [
+        f"{path}:1: name: is needed: the file's name does not match "
+        "[a-z0-9][a-z0-9._-]{0,63} (got 'My Sweep')"
+    ]
+
+
 def test_a_sweep_file_named_as_the_base_is_called_one(
     write_sweep: Callable[..., Path],
 ) -> None:
