@@ -24,6 +24,14 @@ class _Dumper(yaml.SafeDumper):
     yaml_implicit_resolvers = CoreResolver.yaml_implicit_resolvers
 
 
+def _float(dumper: yaml.SafeDumper, value: float) -> yaml.ScalarNode:
+    # -0.0 sets what 0.0 sets: one text, so one hash and one sweep point
+    return dumper.represent_float(value + 0.0)
+
+
+_Dumper.add_representer(float, _float)
+
+
 def dump_resolved(scenario: Scenario) -> str:
     """The scenario as YAML, defaults filled in, durations as ``1h30m``."""
     data = scenario.model_dump(mode="json")

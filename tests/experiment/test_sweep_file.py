@@ -366,6 +366,20 @@ grid:
     ]
 
 
+def test_minus_zero_is_the_point_of_zero(
+    write_sweep: Callable[..., Path],
+) -> None:
+    # -0.0 == 0: a jitter of either is one scenario with one hash
+    path = write_sweep(
+        "scenario: tiny.yaml\nreplications: 1\ngrid:\n  pki.jitter: [0, -0.0]\n"
+    )
+
+    assert problems(path) == [
+        f"{path}:3: grid: point p001 (pki.jitter=-0.0) is the scenario of "
+        "point p000 (pki.jitter=0); list each value once"
+    ]
+
+
 def test_the_shipped_theft_comes_at_every_age_of_every_swept_ttl() -> None:
     # A theft drawn uniformly over a whole number of renewal periods
     # takes certificates of every age alike, so the mean window tends to
