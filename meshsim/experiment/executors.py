@@ -126,6 +126,10 @@ class LocalExecutor:
     def description(self) -> dict[str, Any]:
         return {"kind": "local", "workers": self.jobs}
 
+    def at_most(self, tasks: int) -> None:
+        """Start no more workers than ``tasks``, the count to be run."""
+        self.jobs = max(1, min(self.jobs, tasks))
+
     def map_unordered(
         self, function: Callable[[T], R], tasks: Iterable[T]
     ) -> Iterator[R]:
@@ -249,6 +253,13 @@ class DaskExecutor:
         if self.address is None:
             return {"kind": "dask", "scheduler": "local", "workers": self.jobs}
         return {"kind": "dask", "scheduler": self.address}
+
+    def at_most(self, tasks: int) -> None:
+        """Start a local cluster of no more workers than ``tasks``, the
+        count to be run, if it is not started yet (a scheduler's workers
+        are its own)."""
+        if self.address is None and self._cluster is None:
+            self.jobs = max(1, min(self.jobs, tasks))
 
     def __enter__(self) -> DaskExecutor:
         self._connect()

@@ -22,7 +22,11 @@ from meshsim.arguments import (
     require_instance,
     require_path,
 )
-from meshsim.experiment.executors import Executor, LocalExecutor
+from meshsim.experiment.executors import (
+    DaskExecutor,
+    Executor,
+    LocalExecutor,
+)
 from meshsim.experiment.plan import Sweep
 from meshsim.experiment.store import (
     POINTS_TABLE,
@@ -137,8 +141,14 @@ def run_sweep(
     # again what it stored, to the same result.
     folder = SweepFolder(Path(out), sweep)
     left = None if force else _left_to_run(sweep, folder, retry_failed)
+    if left is None:
+        to_run = len(sweep.points) * sweep.replications
+    else:
+        to_run = len(left[1])
+    if isinstance(chosen, LocalExecutor | DaskExecutor):
+        chosen.at_most(to_run)  # a worker per run at most
     connected: AbstractContextManager[object] = nullcontext()
-    if isinstance(chosen, AbstractContextManager) and (left is None or left[1]):
+    if isinstance(chosen, AbstractContextManager) and to_run:
         connected = chosen
     with connected, writing_alone(Path(out)):
         return _run_sweep(

@@ -4,6 +4,7 @@ workers ran it, nor on the order in which replications finished."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -107,3 +108,29 @@ def test_a_local_dask_cluster_leaves_nothing_in_the_temporary_folder(
 
     assert done.returncode == 0, done.stderr
     assert list(temporary.iterdir()) == []
+
+
+@pytest.mark.parametrize("kind", ["local", "dask"])
+def test_no_more_workers_start_than_there_are_runs(
+    write_sweep: Callable[..., Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    kind: str,
+) -> None:
+    distributed = pytest.importorskip("distributed")
+    started: list[int] = []
+    cluster = distributed.LocalCluster
+
+    def counted(*args: object, n_workers: int, **kwargs: object) -> object:
+        started.append(n_workers)
+        return cluster(*args, n_workers=n_workers, **kwargs)
+
+    monkeypatch.setattr(distributed, "LocalCluster", counted)
+    sweep = load_sweep(write_sweep("scenario: tiny.yaml\nreplications: 1\n"))
+    executor = LocalExecutor(4) if kind == "local" else DaskExecutor(jobs=4)
+
+    run_sweep(sweep, tmp_path / "out", executor)
+
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["executor"]["workers"] == 1
+    assert started == ([1] if kind == "dask" else [])
