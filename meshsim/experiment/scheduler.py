@@ -74,6 +74,14 @@ def scheduler_problem(address: str) -> str | None:
         return str(error)
     if location.count(":") > 1 and not location.startswith("["):
         return "an IPv6 host goes in brackets, as tcp://[::1]:8786"
+    if location.startswith("["):
+        _, closed, after = location.partition("]")
+        if not closed:
+            return "an IPv6 host's bracket is not closed"
+        if after and not after.startswith(":"):
+            return "only a port may follow an IPv6 host's bracket, after ':'"
+    if any(mark in location for mark in "/?#"):
+        return "must end at the host or its port, with no path after them"
     port = _port_text(location)
     if port is not None and not _PORT_TEXT.fullmatch(port):
         return _PORT_RULE

@@ -181,6 +181,21 @@ def test_failed_replications_are_kept_on_resume_unless_retried(
             "tcp://[::1]:8786 (got 'tcp://::1:8786')",
         ),
         (
+            ["--executor", "dask", "--scheduler", "tcp://[::1"],
+            "error: --scheduler: an IPv6 host's bracket is not closed "
+            "(got 'tcp://[::1')",
+        ),
+        (
+            ["--executor", "dask", "--scheduler", "tcp://[::1]8786"],
+            "error: --scheduler: only a port may follow an IPv6 host's "
+            "bracket, after ':' (got 'tcp://[::1]8786')",
+        ),
+        (
+            ["--executor", "dask", "--scheduler", "tcp://h:8786/path"],
+            "error: --scheduler: must end at the host or its port, with no "
+            "path after them (got 'tcp://h:8786/path')",
+        ),
+        (
             ["--executor", "dask", "--scheduler", "tcp://user@h:1"],
             "error: --scheduler: host must be a name or an IP address "
             "(got 'tcp://user@h:1')",
