@@ -34,6 +34,7 @@ __all__ = [
     "PURE_ENV",
     "RECORD",
     "StaleBuildError",
+    "build_kind",
     "build_problem",
     "compiled",
     "digest",
@@ -125,6 +126,12 @@ def compiled(package: Path = _PACKAGE) -> list[str]:
         if name != _SHARED:
             found.append(name)
     return found
+
+
+def build_kind(package: Path = _PACKAGE) -> str:
+    """``compiled`` when modules under ``package`` run compiled, else
+    ``pure``: what a result's manifest records of the build."""
+    return "compiled" if compiled(package) else "pure"
 
 
 def _read_record(package: Path) -> dict[str, Any] | None:

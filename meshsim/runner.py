@@ -22,7 +22,7 @@ from meshsim.collector import collector_eased
 from meshsim.files import write_bytes, write_figure, write_json, write_table
 from meshsim.metrics.summary import summarise
 from meshsim.metrics.tables import RunTables, build_tables
-from meshsim.native import require_current
+from meshsim.native import build_kind, require_current
 from meshsim.results import (
     MANIFEST,
     SCENARIO,
@@ -201,6 +201,7 @@ def _manifest(run: Run, command: str, started_at: datetime) -> dict[str, Any]:
         "started_at": started_at.isoformat(),
         "finished_at": datetime.now(UTC).isoformat(),
         "meshsim_version": __version__,
+        "build": build_kind(),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "dependencies": _dependency_versions(),

@@ -37,6 +37,7 @@ from meshsim.experiment.store import (
 from meshsim.experiment.tables import points_table, runs_table
 from meshsim.experiment.worker import Replication, run_replication
 from meshsim.files import json_bytes, table_bytes, write_together
+from meshsim.native import build_kind
 from meshsim.results import MANIFEST
 from meshsim.scenario import dump_resolved
 
@@ -320,6 +321,7 @@ def _manifest(
         "started_at": started_at.isoformat(),
         "finished_at": datetime.now(UTC).isoformat(),
         "meshsim_version": __version__,
+        "build": build_kind(),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "dependencies": {name: _version(name) for name in _DEPENDENCIES},

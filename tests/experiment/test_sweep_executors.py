@@ -22,6 +22,7 @@ from meshsim.experiment import (
     machine_dependent,
     run_sweep,
 )
+from meshsim.mesh import ca as ca_module
 
 
 def comparable(runs: pd.DataFrame) -> pd.DataFrame:
@@ -133,4 +134,6 @@ def test_no_more_workers_start_than_there_are_runs(
 
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["executor"]["workers"] == 1
+    compiled = not str(ca_module.__file__).endswith(".py")
+    assert manifest["build"] == ("compiled" if compiled else "pure")
     assert started == ([1] if kind == "dask" else [])

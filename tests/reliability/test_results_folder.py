@@ -28,6 +28,7 @@ from click.testing import CliRunner
 from meshsim import __version__, results
 from meshsim.cli import main
 from meshsim.files import write_bytes, write_together
+from meshsim.mesh import ca as ca_module
 from meshsim.results import (
     RUN_LAYOUT,
     OutputExistsError,
@@ -127,6 +128,9 @@ def test_manifest_names_what_produced_the_folder(
     assert manifest["meshsim_version"] == __version__
     assert manifest["meshsim_version"] == version("meshsim")
     assert manifest["python"] == platform.python_version()
+    # the CA's module, loaded compiled or from its source
+    compiled = not str(ca_module.__file__).endswith(".py")
+    assert manifest["build"] == ("compiled" if compiled else "pure")
 
     # every runtime dependency of pyproject.toml, at its installed version
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
