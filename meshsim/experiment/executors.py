@@ -308,14 +308,21 @@ class DaskExecutor:
                 {"temporary-directory": self._scratch}
             )
             try:
-                self._cluster = distributed.LocalCluster(
-                    n_workers=self.jobs,
-                    threads_per_worker=1,
-                    processes=True,
-                    host="127.0.0.1",
-                    dashboard_address="127.0.0.1:0",
-                    silence_logs=logging.ERROR,
-                )
+                # Ctrl-C on a terminal reaches the whole process group:
+                # the cluster's thread, made here, and the worker
+                # processes it starts block it (each printed a
+                # traceback); this process stops them. The resource
+                # tracker would unblock it in the thread that starts it.
+                resource_tracker.ensure_running()
+                with ctrl_c_deferred():
+                    self._cluster = distributed.LocalCluster(
+                        n_workers=self.jobs,
+                        threads_per_worker=1,
+                        processes=True,
+                        host="127.0.0.1",
+                        dashboard_address="127.0.0.1:0",
+                        silence_logs=logging.ERROR,
+                    )
                 self._client = distributed.Client(self._cluster)
             except BaseException:
                 self._disconnect()

@@ -140,3 +140,23 @@ def test_ctrl_c_on_a_terminal_stops_a_local_sweep_cleanly(
     assert status == 130, shown[-2000:]
     assert "Traceback" not in shown
     assert list(temporary.iterdir()) == []
+
+
+def test_ctrl_c_on_a_terminal_stops_a_local_dask_sweep_cleanly(
+    tmp_path: Path, short_tmp: Path
+) -> None:
+    # the cluster's worker processes are in the terminal's group too:
+    # each printed a KeyboardInterrupt traceback as it was stopped
+    pytest.importorskip("distributed")
+    sweep = REPO / "scenarios" / "sweeps" / "ttl-vs-fanout.yaml"
+
+    status, shown = on_a_terminal(
+        "sweep", str(sweep), "--replications", "10", "--jobs", "2",
+        "--executor", "dask", "--out", str(tmp_path / "o"),
+        "--set", "mesh.workloads=40",
+        ctrl_c_after=8, temporary=short_tmp,
+    )  # fmt: skip
+
+    assert status == 130, shown[-2000:]
+    assert "Traceback" not in shown, shown[-2000:]
+    assert list(short_tmp.iterdir()) == []
