@@ -28,11 +28,8 @@ def _mapping(value: Any) -> bool:
 
 
 def _whole(value: Any, least: int) -> bool:
-    return (
-        isinstance(value, int)
-        and not isinstance(value, bool)
-        and (value >= least)
-    )
+    whole = isinstance(value, int) and not isinstance(value, bool)
+    return whole and value >= least
 
 
 def _seconds(value: Any) -> bool:
