@@ -137,11 +137,12 @@ def run_sweep(
     # An executor that connects somewhere does so before anything is
     # written, and only if something is left to run: a finished sweep
     # rebuilds its tables without its scheduler. What is left is read
-    # once, here, unless --force starts the folder over; a sweep that
-    # ends between this read and the hold below at worst has us run
-    # again what it stored, to the same result.
+    # once, here, unless --force starts the folder over (it resumes this
+    # very sweep); a sweep that ends between this read and the hold
+    # below at worst has us run again what it stored, to the same result.
     folder = SweepFolder(Path(out), sweep)
-    left = None if force else _left_to_run(sweep, folder, retry_failed)
+    over = force and not folder.resumable()
+    left = None if over else _left_to_run(sweep, folder, retry_failed)
     if left is None:
         to_run = len(sweep.points) * sweep.replications
     else:

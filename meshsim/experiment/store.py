@@ -231,6 +231,12 @@ class SweepFolder:
                 return what
         return None
 
+    def resumable(self) -> bool:
+        """Whether the folder holds this very sweep, which :meth:`open`
+        resumes, ``force`` or not."""
+        existing = self._read_guard()
+        return existing is not None and _same(existing, self._guard())
+
     def open(self, sweep_text: bytes, force: bool) -> dict[str, Any]:
         """Make the folder ready and return its guard.
 

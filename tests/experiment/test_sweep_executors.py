@@ -137,3 +137,18 @@ def test_no_more_workers_start_than_there_are_runs(
     compiled = not str(ca_module.__file__).endswith(".py")
     assert manifest["build"] == ("compiled" if compiled else "pure")
     assert started == ([1] if kind == "dask" else [])
+
+
+def test_force_over_the_same_finished_sweep_starts_no_worker(
+    write_sweep: Callable[..., Path], tmp_path: Path
+) -> None:
+    # --force starts over only a folder of another sweep; this one is
+    # resumed, with nothing left to run
+    sweep = load_sweep(write_sweep("scenario: tiny.yaml\nreplications: 2\n"))
+    run_sweep(sweep, tmp_path / "out", LocalExecutor(1))
+    executor = LocalExecutor(4)
+
+    again = run_sweep(sweep, tmp_path / "out", executor, force=True)
+
+    assert (again.ran, again.resumed) == (0, 2)
+    assert executor.description["workers"] == 1
