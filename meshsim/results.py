@@ -17,6 +17,7 @@ of processes of this host that no longer run.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -56,13 +57,23 @@ RUN_LAYOUT: Final = (
     SCENARIO,
     "summary.json",
     "tables",
-    "tables/*.parquet",
+    *(
+        f"tables/{name}.parquet"
+        for name in ("handshakes", "csrs", "rotations", "thefts")
+    ),
+    "tables/attack_windows.parquet",
     "plots",
-    "plots/*.png",
+    *(
+        f"plots/{name}.png"
+        for name in ("ca_load", "attack_windows", "handshakes")
+    ),
     "certs",
-    "certs/*.pem",
+    "certs/root.pem",
+    "certs/leaf-#.pem",
 )
-"""What ``meshsim run`` writes in its folder, as patterns of paths."""
+"""What ``meshsim run`` writes in its folder, as patterns of paths:
+``#`` stands for a number, ``*`` for any name (see :func:`foreign_entries`).
+"""
 
 _STAGING: Final = ".partial-"
 # Characters tempfile adds to a name it makes, and the usual limit on a
@@ -183,15 +194,22 @@ def refuse_foreign(
 
 def foreign_entries(folder: Path, layout: Sequence[str]) -> list[str]:
     """The paths inside ``folder`` (relative, sorted) that match no
-    pattern of ``layout`` and are no temporary file of one that does; a
-    foreign folder is named, not what it holds."""
+    pattern of ``layout`` and are no temporary file of one that does, or
+    that are neither a plain file nor a folder (a link, a pipe); a
+    foreign folder is named, not what it holds.
+
+    In a pattern, ``#`` stands for one or more digits and ``*`` for any
+    name: only what meshsim itself names so is taken for its own, not a
+    user's ``tables/my-analysis.parquet``.
+    """
     foreign = []
     for root, folders, files in os.walk(folder):
         here = Path(root).relative_to(folder)
         for name in [*folders, *files]:
             path = folder / here / name
             inside = (here / name).as_posix()
-            if path.is_symlink() or not _in_layout(inside, layout):
+            own = (path.is_dir() or path.is_file()) and not path.is_symlink()
+            if not own or not _in_layout(inside, layout):
                 foreign.append(inside)
         # what a foreign folder holds is not looked at
         folders[:] = [
@@ -207,11 +225,16 @@ def _in_layout(inside: str, layout: Sequence[str]) -> bool:
     temporary = TEMPORARY.fullmatch(path.name)
     if temporary is not None:
         path = path.with_name(temporary["name"])
-    return any(
-        len(path.parts) == len(PurePosixPath(pattern).parts)
-        and path.match(pattern)
-        for pattern in layout
-    )
+    shown = path.as_posix()
+    return any(_pattern(pattern).fullmatch(shown) for pattern in layout)
+
+
+@functools.cache
+def _pattern(pattern: str) -> re.Pattern[str]:
+    """A layout pattern as a regular expression (``#``: digits, ``*``:
+    any name)."""
+    escaped = re.escape(pattern)
+    return re.compile(escaped.replace(r"\#", "[0-9]+").replace(r"\*", "[^/]*"))
 
 
 def _is_result(folder: Path) -> bool:

@@ -72,19 +72,30 @@ SWEEP_LAYOUT: Final = (
     GUARD,
     SWEEP_FILE,
     _RUNS,
-    f"{_RUNS}/p*-r*.json",
+    f"{_RUNS}/p#-r#.json",
     POINT_SCENARIOS,
-    f"{POINT_SCENARIOS}/p*.yaml",
+    f"{POINT_SCENARIOS}/p#.yaml",
     RUNS_TABLE,
     POINTS_TABLE,
     MANIFEST,
     # what meshsim report adds
     "report.html",
     "figures",
-    "figures/*.png",
+    *(
+        f"figures/{name}.png"
+        for name in (
+            "attack_window_vs_ttl",
+            "ca_load_heatmap",
+            "ca_wait_vs_ttl",
+            "ca_wait_vs_workers",
+            "blast_radius_vs_fanout",
+            "outage_vs_ttl",
+            "pareto",
+        )
+    ),
 )
 """What a sweep and its report write in its folder, as patterns of
-paths."""
+paths (``#`` stands for a number; see ``meshsim.results``)."""
 
 _GUARD_HASHES: Final = ("sweep_sha256", "plan_sha256")
 _SHA256_HEX: Final = 64

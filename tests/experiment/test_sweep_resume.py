@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from click.testing import CliRunner
 
 import meshsim.experiment.runner as runner_module
 import meshsim.experiment.store as store_module
+from meshsim import results
 from meshsim.cli import main
 from meshsim.cli.common import catching_interrupts
 from meshsim.experiment import (
@@ -34,6 +36,7 @@ from meshsim.experiment import (
     run_sweep,
 )
 from meshsim.experiment.store import SWEEP_LAYOUT
+from meshsim.report.sweep_figures import FIGURES
 from meshsim.results import foreign_entries
 from meshsim.signals import ctrl_c_deferred
 
@@ -426,6 +429,40 @@ def test_force_refuses_a_sweep_folder_holding_what_meshsim_did_not_write(
     assert (out / "nested" / "manifest.json").is_file()
     assert (out / "runs" / "notes.txt").is_file()
     assert len(list((out / "runs").glob("*.json"))) == 2
+
+
+@pytest.mark.parametrize(
+    "stray",
+    [
+        "runs/prod-run.json",
+        "scenarios/production.yaml",
+        "figures/paper-figure.png",
+    ],
+)
+def test_force_refuses_what_is_named_as_meshsims_files_but_is_not(
+    write_sweep: Callable[..., Path], tmp_path: Path, stray: str
+) -> None:
+    first = write_sweep("scenario: tiny.yaml\nreplications: 2\n")
+    out = tmp_path / "out"
+    run_sweep(load_sweep(first), out, SerialExecutor())
+    (out / stray).parent.mkdir(exist_ok=True)
+    (out / stray).write_text("mine")
+    second = write_sweep(
+        "scenario: tiny.yaml\nreplications: 1\n", name="second.yaml"
+    )
+
+    with pytest.raises(
+        WrongSweepError, match=re.escape(f"holds {stray!r} besides")
+    ):
+        run_sweep(load_sweep(second), out, SerialExecutor(), force=True)
+
+    assert (out / stray).read_text() == "mine"
+
+
+def test_every_report_figure_is_in_a_sweeps_layout() -> None:
+    # the layout lists them by name, for --force to know them
+    for name, _, _ in FIGURES:
+        assert results._in_layout(f"figures/{name}.png", SWEEP_LAYOUT), name
 
 
 def test_a_finished_sweep_rerun_runs_nothing(finished: SweepOutcome) -> None:

@@ -203,14 +203,16 @@ def test_a_refusal_in_the_block_passes_as_it_is() -> None:
 def test_force_replaces_a_result_whole(small_run: Run, tmp_path: Path) -> None:
     out = tmp_path / "o"
     save_run(small_run, out, command="first")
-    (out / "plots" / "stray.png").write_bytes(b"from the first run")
+    # a file meshsim was writing when the first run was killed
+    stray = out / "plots" / ".ca_load.png.k3j4h5g6.png"
+    stray.write_bytes(b"from the first run")
 
     save_run(small_run, out, force=True, command="second")
 
     assert json.loads((out / "manifest.json").read_text())["command"] == (
         "second"
     )
-    assert not (out / "plots" / "stray.png").exists()
+    assert not stray.exists()
     assert_complete(out)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o"]
 
@@ -235,6 +237,10 @@ def test_a_run_writes_only_what_force_may_replace(
         # a folder of meshsim's own is looked into; another one is named
         ("nested-result/manifest.json", "nested-result"),
         ("tables/my-analysis.ipynb", "tables/my-analysis.ipynb"),
+        # named as meshsim's are, but no name meshsim gives
+        ("tables/my-analysis.parquet", "tables/my-analysis.parquet"),
+        ("plots/figure-for-paper.png", "plots/figure-for-paper.png"),
+        ("certs/my-ca-key.pem", "certs/my-ca-key.pem"),
         ("plots/older/keep.png", "plots/older"),
         # hidden, but no file meshsim was writing
         (".scenario.yaml.swp", ".scenario.yaml.swp"),
@@ -259,6 +265,21 @@ def test_force_refuses_a_result_holding_what_meshsim_did_not_write(
     )
     assert sorted(str(p) for p in out.rglob("*")) == before
     assert (out / stray).read_text() == "precious"
+
+
+def test_force_refuses_a_pipe_where_a_result_file_would_be(
+    small_run: Run, tmp_path: Path
+) -> None:
+    out = tmp_path / "o"
+    save_run(small_run, out, command="first")
+    os.mkfifo(out / "certs" / "leaf-99.pem")
+
+    with pytest.raises(
+        OutputExistsError, match=re.escape("'certs/leaf-99.pem'")
+    ):
+        save_run(small_run, out, force=True, command="second")
+
+    assert (out / "certs" / "leaf-99.pem").exists()
 
 
 def test_a_file_being_written_is_meshsims_own() -> None:
