@@ -27,6 +27,7 @@ __all__ = [
     "TEMPORARY",
     "fsync_dir",
     "json_bytes",
+    "read_json",
     "table_bytes",
     "umask",
     "write_bytes",
@@ -49,6 +50,17 @@ def fsync_dir(folder: Path) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
+
+
+def read_json(path: Path) -> Any:
+    """The JSON value in the file at ``path``: ``OSError`` when it cannot
+    be read, ``ValueError`` when it holds no JSON or JSON nested deeper
+    than Python can decode (a file edited by hand)."""
+    text = path.read_text("utf-8")
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError(f"{path.name}: nested too deeply") from None
 
 
 def umask() -> int:

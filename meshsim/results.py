@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import logging
 import os
 import re
@@ -29,7 +28,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Final
 
-from meshsim.files import TEMPORARY, fsync_dir, umask
+from meshsim.files import TEMPORARY, fsync_dir, read_json, umask
 from meshsim.signals import signals_held
 
 __all__ = [
@@ -241,7 +240,7 @@ def _is_result(folder: Path) -> bool:
     """Whether ``folder`` holds a manifest that meshsim wrote: a JSON
     object naming the meshsim version and the scenario's hash."""
     try:
-        manifest = json.loads((folder / MANIFEST).read_text("utf-8"))
+        manifest = read_json(folder / MANIFEST)
     except (OSError, ValueError):
         return False
     return (

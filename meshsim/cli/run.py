@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shlex
 import sys
 import time
@@ -32,6 +31,7 @@ from meshsim.cli.common import (
     say,
     sweep_file_hint,
 )
+from meshsim.files import read_json
 from meshsim.results import MANIFEST, OutputExistsError, check_output
 from meshsim.runner import SCENARIO, Run, run_scenario, save_run
 from meshsim.scenario import (
@@ -176,7 +176,7 @@ def _written_by(out: Path, started_at: datetime) -> bool:
     """Whether ``out`` holds the result of the run started at
     ``started_at`` (an interrupt may land just after it was published)."""
     try:
-        manifest = json.loads((out / MANIFEST).read_text("utf-8"))
+        manifest = read_json(out / MANIFEST)
     except (OSError, ValueError):
         return False
     return (

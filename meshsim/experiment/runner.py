@@ -3,7 +3,6 @@ callable from a notebook the same way."""
 
 from __future__ import annotations
 
-import json
 import platform
 import sys
 from collections.abc import Callable, Generator
@@ -36,7 +35,12 @@ from meshsim.experiment.store import (
 )
 from meshsim.experiment.tables import points_table, runs_table
 from meshsim.experiment.worker import Replication, run_replication
-from meshsim.files import json_bytes, table_bytes, write_together
+from meshsim.files import (
+    json_bytes,
+    read_json,
+    table_bytes,
+    write_together,
+)
 from meshsim.native import build_kind
 from meshsim.results import MANIFEST
 from meshsim.scenario import dump_resolved
@@ -212,7 +216,7 @@ def read_results(
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """A finished sweep's ``runs`` and ``points`` tables and manifest."""
     path = Path(folder)
-    manifest = json.loads((path / MANIFEST).read_text())
+    manifest = read_json(path / MANIFEST)
     runs = pd.read_parquet(path / RUNS_TABLE)
     points = pd.read_parquet(path / POINTS_TABLE)
     return runs, points, manifest

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -32,7 +31,7 @@ from typing import Any, Final
 
 from meshsim.experiment.plan import Sweep
 from meshsim.experiment.worker import POINT_SCENARIOS
-from meshsim.files import write_bytes, write_json
+from meshsim.files import read_json, write_bytes, write_json
 from meshsim.results import (
     MANIFEST,
     OutputExistsError,
@@ -284,7 +283,7 @@ class SweepFolder:
         records = {}
         for path in sorted(self.runs.glob("p*-r*.json")):
             try:
-                record = json.loads(path.read_text())
+                record = read_json(path)
             except (OSError, ValueError):
                 continue  # unreadable: run it again
             # A copy under another name (``p000-r00 (copy).json``) is not
@@ -319,7 +318,7 @@ class SweepFolder:
         """The folder's guard, if it is one meshsim wrote: an object with
         the sweep's name and hashes."""
         try:
-            guard = json.loads((self.path / GUARD).read_text())
+            guard = read_json(self.path / GUARD)
         except (OSError, ValueError):
             return None
         if not isinstance(guard, dict):

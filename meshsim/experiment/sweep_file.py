@@ -274,6 +274,9 @@ class _Checker:
         base = self._text("scenario", None)
         if "scenario" not in data:
             self.fail(("scenario",), "required key is missing")
+        if base is not None and "\0" in base:
+            self.fail(("scenario",), "a file path holds no NUL character", base)
+            base = None
         seed = self._integer("seed", 1, 0, _MAX_SEED)
         replications = self._integer("replications", None, 1, MAX_REPLICATIONS)
         if "replications" not in data:

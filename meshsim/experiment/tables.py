@@ -62,6 +62,9 @@ _NOT_METRICS: Final = {
 
 _MACHINE: Final = re.compile(r"(^|\.)(wall_seconds|[a-z_]*cpu_s|bytes)$")
 _TOKEN: Final = re.compile(r"[^.\[\]]+|\[([0-9]+)\]")
+# the whole numbers a table column holds
+_INT64_MIN: Final = -(2**63)
+_INT64_MAX: Final = 2**63 - 1
 
 
 def machine_dependent(column: str) -> bool:
@@ -232,10 +235,12 @@ def _flatten(
         name = f"{prefix}{key}"
         if isinstance(value, Mapping):
             _flatten(value, f"{name}.", into)
-        elif value is None or (
-            isinstance(value, int | float) and not isinstance(value, bool)
-        ):
+        elif value is None or isinstance(value, float):
             into[name] = value
+        elif isinstance(value, int) and not isinstance(value, bool):
+            # a record edited by hand may hold more than a table column
+            # holds: read as missing, as text is
+            into[name] = value if _INT64_MIN <= value <= _INT64_MAX else None
 
 
 def _numeric(column: pd.Series) -> pd.Series:

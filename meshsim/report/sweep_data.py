@@ -10,7 +10,6 @@ averaged together.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -18,6 +17,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
+from meshsim.files import read_json
 from meshsim.report.sweep_manifest import check_manifest
 
 __all__ = [
@@ -134,7 +134,7 @@ def read_sweep(folder: str | Path) -> SweepData:
     """The tables and manifest a finished ``meshsim sweep`` wrote
     (``OSError`` or ``ValueError`` when one cannot be read)."""
     path = Path(folder)
-    manifest = json.loads((path / "manifest.json").read_text())
+    manifest = read_json(path / "manifest.json")
     data = SweepData(
         runs=pd.read_parquet(path / "runs.parquet"),
         points=pd.read_parquet(path / "points.parquet"),

@@ -33,12 +33,13 @@ def _whole(value: Any, least: int) -> bool:
 
 
 def _seconds(value: Any) -> bool:
-    return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and value >= 0
-    )
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        seconds = float(value)
+    except OverflowError:  # a whole number of hundreds of digits
+        return False
+    return math.isfinite(seconds) and seconds >= 0
 
 
 def _points(value: Any) -> bool:

@@ -281,6 +281,17 @@ def test_a_file_name_that_cannot_name_the_sweep_needs_a_name_key(
     ]
 
 
+def test_a_base_scenario_path_with_a_nul_character_is_refused(
+    write_sweep: Callable[..., Path],
+) -> None:
+    path = write_sweep('scenario: "tiny.yaml\\0"\nreplications: 1\n')
+
+    assert problems(path) == [
+        f"{path}:1: scenario: a file path holds no NUL character "
+        "(got 'tiny.yaml\\x00')"
+    ]
+
+
 def test_a_sweep_file_named_as_the_base_is_called_one(
     write_sweep: Callable[..., Path],
 ) -> None:

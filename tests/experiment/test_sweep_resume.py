@@ -582,7 +582,11 @@ def test_force_never_deletes_inputs_nor_follows_odd_paths(
     assert not (tmp_path / "missing").exists()
 
 
-@pytest.mark.parametrize("guard", ["{}", '{"sweep": "x"}', "[]", "garbage{"])
+@pytest.mark.parametrize(
+    "guard",
+    ["{}", '{"sweep": "x"}', "[]", "garbage{", "[" * 10**5 + "]" * 10**5],
+    ids=["empty", "no-hashes", "list", "garbage", "nested-too-deeply"],
+)
 def test_force_never_empties_a_folder_whose_guard_meshsim_did_not_write(
     guard: str, write_sweep: Callable[..., Path], tmp_path: Path
 ) -> None:
@@ -652,6 +656,41 @@ def test_a_copied_run_record_is_not_counted_again(
         )
         is None
     )
+
+
+def test_a_run_record_python_cannot_read_is_run_again(
+    write_sweep: Callable[..., Path], tmp_path: Path
+) -> None:
+    sweep = load_sweep(write_sweep())
+    out = tmp_path / "out"
+    first = run_sweep(sweep, out, SerialExecutor())
+    record = out / "runs" / "p000-r01.json"
+    record.write_text("[" * 10**5 + "]" * 10**5)
+
+    again = run_sweep(sweep, out, SerialExecutor())
+
+    assert (again.ran, again.resumed) == (1, len(first.runs) - 1)
+
+
+def test_a_figure_no_table_column_holds_is_read_as_missing(
+    write_sweep: Callable[..., Path], tmp_path: Path
+) -> None:
+    sweep = load_sweep(write_sweep())
+    out = tmp_path / "out"
+    run_sweep(sweep, out, SerialExecutor())
+    path = out / "runs" / "p000-r00.json"
+    record = json.loads(path.read_text())
+    record["summary"]["ca"]["csr_total"] = 10**300
+    path.write_text(json.dumps(record))
+
+    again = run_sweep(sweep, out, SerialExecutor())
+
+    first = again.runs[
+        (again.runs["point"] == "p000") & (again.runs["replication"] == 0)
+    ]
+    assert again.ran == 0
+    assert first["ca.csr_total"].isna().all()
+    assert again.runs["ca.csr_total"].notna().sum() == len(again.runs) - 1
 
 
 @pytest.mark.parametrize(

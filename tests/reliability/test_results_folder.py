@@ -282,6 +282,17 @@ def test_force_refuses_a_pipe_where_a_result_file_would_be(
     assert (out / "certs" / "leaf-99.pem").exists()
 
 
+def test_force_refuses_a_manifest_nested_too_deeply_to_read(
+    small_run: Run, tmp_path: Path
+) -> None:
+    out = tmp_path / "o"
+    save_run(small_run, out, command="first")
+    (out / "manifest.json").write_text("[" * 10**5 + "]" * 10**5)
+
+    with pytest.raises(OutputExistsError, match="is not one a meshsim run"):
+        save_run(small_run, out, force=True, command="second")
+
+
 def test_a_file_being_written_is_meshsims_own() -> None:
     layout = ("summary.json", "plots", "plots/*.png")
 

@@ -464,6 +464,35 @@ def test_a_manifest_field_missing_or_wrong_is_named(
     assert (folder / "report.html").read_bytes() == before
 
 
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "manifest.json: nested too deeply"),
+        (
+            None,  # warmup_s of 401 digits: no float holds it
+            "manifest.json: warmup_s must be a finite number of seconds, 0 "
+            "or more (got 1000000000000000000000000000000000000000",
+        ),
+    ],
+)
+def test_a_manifest_python_cannot_read_as_numbers_is_refused(
+    shipped_sweep: Path, tmp_path: Path, text: str | None, says: str
+) -> None:
+    folder = _edited_copy(shipped_sweep, tmp_path)
+    if text is None:
+        manifest = json.loads((folder / "manifest.json").read_text())
+        text = json.dumps({**manifest, "warmup_s": 10**400})
+    (folder / "manifest.json").write_text(text)
+
+    result = CliRunner().invoke(main, ["report", str(folder)])
+
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(
+        f"error: {folder}: not a finished sweep as meshsim wrote it ({says}"
+    )
+    assert len(result.output.splitlines()) == 1
+
+
 def test_a_manifest_without_a_description_is_read(
     shipped_sweep: Path, tmp_path: Path
 ) -> None:
