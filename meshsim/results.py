@@ -36,6 +36,7 @@ __all__ = [
     "RUN_LAYOUT",
     "SCENARIO",
     "OutputExistsError",
+    "check_lengths",
     "check_output",
     "check_writable",
     "foreign_entries",
@@ -83,6 +84,8 @@ _PATH_MAX: Final = 4096
 # The longest path a run writes inside its staging folder, rounded up:
 # "/tables/.attack_windows.parquet." and eight characters is 40.
 _DEEPEST_INSIDE: Final = 48
+_MOUNTINFO: Final = Path("/proc/self/mountinfo")
+_OCTAL: Final = re.compile(r"\\([0-7]{3})")
 _OWNER: Final = re.compile(r"(?P<pid>[0-9]+)@(?P<host>.+)-[^-]+")
 
 _log = logging.getLogger(__name__)
@@ -141,6 +144,12 @@ def _check_output(out: Path, force: bool) -> None:
         raise OutputExistsError(
             f"--out: {str(out)!r} already exists; pass --force to replace it"
         )
+    if _is_mount_point(out):
+        # replacing renames the folder, which a mount point refuses
+        raise OutputExistsError(
+            f"--out: {str(out)!r} is a mount point, which cannot be "
+            "replaced; give a folder inside it"
+        )
     if any(out.iterdir()) and not _is_result(out):
         why = (
             f"its {MANIFEST} is not one a meshsim run wrote"
@@ -153,6 +162,29 @@ def _check_output(out: Path, force: bool) -> None:
         )
     refuse_foreign(out, RUN_LAYOUT, OutputExistsError)
     _check_removable(out)
+
+
+def _is_mount_point(folder: Path) -> bool:
+    """Whether ``folder`` is a mount point, a bind mount of a folder of
+    the same file system included (which ``os.path.ismount`` cannot
+    tell; Linux lists it in ``/proc/self/mountinfo``)."""
+    if os.path.ismount(folder):
+        return True
+    try:
+        table = _MOUNTINFO.read_text("utf-8", errors="replace")
+    except OSError:
+        return False
+    target = os.path.realpath(folder)
+    for line in table.splitlines():
+        fields = line.split(" ")
+        # the fifth field is the mount point, with octal escapes
+        if len(fields) > 4 and _OCTAL.sub(_char, fields[4]) == target:
+            return True
+    return False
+
+
+def _char(escape: re.Match[str]) -> str:
+    return chr(int(escape[1], 8))
 
 
 def _check_removable(out: Path) -> None:
@@ -270,38 +302,59 @@ def _check_parent(out: Path) -> None:
 
 
 def _check_staging(out: Path) -> None:
-    """Refuse ``out`` if no staging folder can be made beside it: its
-    name would be too long, or the parent refuses a new folder (which
-    ``os.access`` cannot tell, for root under ``/proc`` say)."""
+    """Refuse ``out`` if no staging folder can be made beside it: a name
+    or the path would be too long, or the parent refuses a new folder
+    (which ``os.access`` cannot tell, for root under ``/proc`` say)."""
     out = Path(os.path.abspath(out))
-    above = _nearest_existing(out.parent)
-    try:
-        limit = os.pathconf(above, "PC_NAME_MAX")
-    except (OSError, ValueError):
-        limit = _NAME_MAX
     prefix = _staging_prefix(out)
-    extra = len(prefix) + _RANDOM_CHARS - len(out.name)
-    if len(out.name) + extra > limit:
-        raise OutputExistsError(
-            f"--out: {out.name!r} is too long a name here: the run is "
-            f"staged beside it in a folder named after it plus {extra} "
-            f"characters, and a name may have at most {limit}"
-        )
-    try:
-        path_max = os.pathconf(above, "PC_PATH_MAX")
-    except (OSError, ValueError):
-        path_max = _PATH_MAX
-    deepest = len(os.fsencode(out.parent / prefix)) + _RANDOM_CHARS
-    deepest += _DEEPEST_INSIDE
-    if deepest >= path_max:
-        raise OutputExistsError(
-            f"--out: {str(out)!r} is too long a path: the run writes files "
-            f"of up to {deepest} characters under it, and a path may have "
-            f"at most {path_max - 1}"
-        )
-    if above != out.parent:
+    staging = out.parent / (prefix + "x" * _RANDOM_CHARS)
+    why = "the run is staged beside it in a folder named after it"
+    deepest = len(os.fsencode(staging)) + _DEEPEST_INSIDE
+    check_lengths(out, {staging.name: why}, deepest)
+    if _nearest_existing(out.parent) != out.parent:
         return  # made when the run is saved; _check_parent looked above
     check_writable(out.parent, prefix)
+
+
+def check_lengths(out: Path, beside: dict[str, str], deepest: int) -> None:
+    """Raise ``OutputExistsError`` if the system would refuse a name or a
+    path written for ``out``: a folder of its path yet to be made whose
+    name is too long; a name in ``beside`` (the value says what it
+    names) too long; or the longest path written, ``deepest`` bytes, too
+    long."""
+    out = Path(os.path.abspath(out))
+    above = _nearest_existing(out.parent)
+    name_max = _limit(above, "PC_NAME_MAX", _NAME_MAX)
+    for part in out.relative_to(above).parts:
+        if len(os.fsencode(part)) > name_max:
+            raise OutputExistsError(
+                f"--out: {part!r} is too long a name: a name may have at "
+                f"most {name_max}"
+            )
+    own = len(os.fsencode(out.name))
+    for name, what in beside.items():
+        extra = len(os.fsencode(name)) - own
+        if own + extra > name_max:
+            raise OutputExistsError(
+                f"--out: {out.name!r} is too long a name here: {what} plus "
+                f"{extra} characters, and a name may have at most {name_max}"
+            )
+    path_max = _limit(above, "PC_PATH_MAX", _PATH_MAX)
+    if deepest >= path_max:
+        raise OutputExistsError(
+            f"--out: {str(out)!r} is too long a path: files of up to "
+            f"{deepest} characters are written under it, and a path may "
+            f"have at most {path_max - 1}"
+        )
+
+
+def _limit(folder: Path, name: str, otherwise: int) -> int:
+    """The system's limit ``name`` (``PC_NAME_MAX``...) where ``folder``
+    lies, or ``otherwise`` where it cannot say."""
+    try:
+        return os.pathconf(folder, name)
+    except (OSError, ValueError):
+        return otherwise
 
 
 def check_writable(folder: Path, prefix: str) -> None:
@@ -349,7 +402,7 @@ def staged_folder(
         # A signal during creation is held until the folders are named,
         # so that the cleanup below always knows what to remove.
         with signals_held():
-            made += _make_folders(out.parent)
+            _make_folders(out.parent, made)
             remove_stale_staging(out)
             staging = Path(
                 tempfile.mkdtemp(prefix=_staging_prefix(out), dir=out.parent)
@@ -371,21 +424,20 @@ def staged_folder(
         left_behind.append(old)
 
 
-def _make_folders(folder: Path) -> list[Path]:
-    """Make ``folder`` and the folders above it that do not exist; return
-    those made, outermost first."""
+def _make_folders(folder: Path, made: list[Path]) -> None:
+    """Make ``folder`` and the folders above it that do not exist, adding
+    each to ``made`` as it is made (outermost first), so that a failure
+    midway leaves the list of those to remove."""
     missing = []
     while not os.path.lexists(folder) and folder != folder.parent:
         missing.append(folder)
         folder = folder.parent
-    made = []
     for path in reversed(missing):
         try:
             path.mkdir()
         except FileExistsError:
             continue  # made meanwhile by someone else: not ours to remove
         made.append(path)
-    return made
 
 
 def remove_stale_staging(out: Path) -> list[Path]:

@@ -71,3 +71,21 @@ def short_tmp() -> Iterator[Path]:
     folder = Path(tempfile.mkdtemp(prefix="ms-"))
     yield folder
     shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def path_of_length() -> Callable[[Path, int], Path]:
+    """Build a path under a folder of exactly a given length, of names of
+    at most 200 characters (each legal on its own), for tests of the
+    system's limit on a whole path."""
+
+    def build(folder: Path, length: int) -> Path:
+        path = folder
+        while len(str(path)) < length:
+            room = length - len(str(path)) - 1
+            # leave no remainder too short for a name of its own
+            path = path / ("d" * (room if room <= 200 else min(200, room - 2)))
+        assert len(str(path)) == length
+        return path
+
+    return build

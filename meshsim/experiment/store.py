@@ -35,6 +35,7 @@ from meshsim.files import read_json, write_bytes, write_json
 from meshsim.results import (
     MANIFEST,
     OutputExistsError,
+    check_lengths,
     check_writable,
     refuse_foreign,
     refusing_os_errors,
@@ -95,6 +96,11 @@ SWEEP_LAYOUT: Final = (
 )
 """What a sweep and its report write in its folder, as patterns of
 paths (``#`` stands for a number; see ``meshsim.results``)."""
+
+# The longest path a sweep writes inside its folder, rounded up:
+# "/figures/.blast_radius_vs_fanout.png." and eight characters and
+# ".png" is 49.
+_DEEPEST_INSIDE: Final = 56
 
 _GUARD_HASHES: Final = ("sweep_sha256", "plan_sha256")
 _SHA256_HEX: Final = 64
@@ -183,9 +189,15 @@ class SweepFolder:
         return found
 
     def _check_writable(self) -> None:
-        """Refuse a place meshsim could not write in: a trial folder is
-        made where the sweep would write first, and removed at once."""
+        """Refuse a place meshsim could not write in: names or paths too
+        long for the system, or a place where a trial folder, made where
+        the sweep would write first and removed at once, cannot be made.
+        """
+        lock = _lock_file(self.path)
+        deepest = len(os.fsencode(self.path.absolute())) + _DEEPEST_INSIDE
+        why = "a sweep holds it with a lock file beside it, named after it"
         try:
+            check_lengths(self.path, {lock.name: why}, deepest)
             check_writable(self.path.absolute(), ".meshsim-check-")
         except OutputExistsError as error:
             raise WrongSweepError(str(error)) from None
@@ -265,17 +277,36 @@ class SweepFolder:
         with signals_held():
             if self.path.exists() and any(self.path.iterdir()):
                 shutil.rmtree(self.path)  # _checked allows it with force
+            existed = self.path.exists()
 
             # start: the guard goes last, so a folder without one is not
-            # ours
-            write_bytes(self.path / SWEEP_FILE, sweep_text)
-            for point in self.sweep.points:
-                text = dump_resolved(point.scenario).encode()
-                path = self.path / POINT_SCENARIOS / f"{point.id}.yaml"
-                write_bytes(path, text)
-            self.runs.mkdir(parents=True, exist_ok=True)
-            write_json(self.path / GUARD, guard)
+            # ours; one that fails before it is taken back, or it would
+            # be refused as no sweep's from then on
+            try:
+                write_bytes(self.path / SWEEP_FILE, sweep_text)
+                for point in self.sweep.points:
+                    text = dump_resolved(point.scenario).encode()
+                    path = self.path / POINT_SCENARIOS / f"{point.id}.yaml"
+                    write_bytes(path, text)
+                self.runs.mkdir(parents=True, exist_ok=True)
+                write_json(self.path / GUARD, guard)
+            except BaseException:
+                self._take_back(existed)
+                raise
         return guard
+
+    def _take_back(self, existed: bool) -> None:
+        """Remove what a start that failed wrote: the folder, or what it
+        holds if it was there (empty) before."""
+        if not existed:
+            shutil.rmtree(self.path, ignore_errors=True)
+            return
+        for entry in list(self.path.iterdir()):
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    entry.unlink()
 
     def stored(self) -> dict[str, dict[str, Any]]:
         """Every replication already stored, by its id (``p000-r01``)."""

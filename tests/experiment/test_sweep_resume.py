@@ -4,6 +4,7 @@ loses only what was in flight, and a rerun completes the same tables."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -656,6 +657,59 @@ def test_a_copied_run_record_is_not_counted_again(
         )
         is None
     )
+
+
+@pytest.mark.parametrize("where", ["deep", "long-name"])
+def test_an_out_too_long_for_a_sweep_is_refused_before_anything_is_made(
+    write_sweep: Callable[..., Path],
+    tmp_path: Path,
+    path_of_length: Callable[[Path, int], Path],
+    where: str,
+) -> None:
+    path = write_sweep("scenario: tiny.yaml\nreplications: 1\n")
+    room = tmp_path / "room"
+    room.mkdir()
+    if where == "deep":
+        # every name legal, but a figure's path would pass PATH_MAX
+        out = path_of_length(room, os.pathconf(room, "PC_PATH_MAX") - 20)
+        says = f"--out: {str(out)!r} is too long a path"
+    else:
+        # a legal name, but the lock file beside it would not be
+        out = room / ("n" * 250)
+        says = f"--out: {out.name!r} is too long a name here: a sweep holds"
+
+    for options in (["--dry-run"], []):
+        refused = CliRunner().invoke(
+            main, ["sweep", str(path), "--out", str(out), *options]
+        )
+
+        assert refused.exit_code == 2, refused.output
+        assert refused.output.startswith(f"error: {says}")
+        assert len(refused.output.splitlines()) == 1
+        assert list(room.iterdir()) == []
+
+
+def test_a_sweep_folder_whose_start_fails_is_taken_back(
+    write_sweep: Callable[..., Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = write_sweep("scenario: tiny.yaml\nreplications: 1\n")
+    out = tmp_path / "out"
+    write_bytes = store_module.write_bytes
+
+    def full_at_points(target: Path, data: bytes) -> None:
+        if target.parent.name == "scenarios":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        write_bytes(target, data)
+
+    monkeypatch.setattr(store_module, "write_bytes", full_at_points)
+    with pytest.raises(OSError):
+        run_sweep(load_sweep(path), out, SerialExecutor())
+    monkeypatch.undo()
+
+    assert not out.exists()
+    assert run_sweep(load_sweep(path), out, SerialExecutor()).ran == 1
 
 
 def test_a_run_record_python_cannot_read_is_run_again(

@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -303,15 +304,13 @@ def test_a_name_too_long_for_its_staging_folder_is_status_2(
 
 
 def test_a_path_too_long_for_the_files_inside_is_status_2_before_running(
-    tmp_path: Path,
+    tmp_path: Path, path_of_length: Callable[[Path, int], Path]
 ) -> None:
     # every name is legal, but the files a run writes under the staging
     # folder would have paths longer than the system takes (4,096 on
     # Linux, counted with the final NUL)
     limit = os.pathconf(tmp_path, "PC_PATH_MAX")
-    levels = (limit - len(str(tmp_path))) // 201
-    out = tmp_path.joinpath(*["c" * 200] * levels, "o")
-    assert len(str(out)) < limit - 1  # the path itself is fine
+    out = path_of_length(tmp_path, limit - 20)  # itself short enough
 
     result = invoke("run", str(DEFAULT), "--out", str(out), *SMALL)
 
@@ -320,6 +319,63 @@ def test_a_path_too_long_for_the_files_inside_is_status_2_before_running(
     assert line.startswith(f"error: --out: {str(out)!r} is too long a path")
     assert line.endswith(f"and a path may have at most {limit - 1}")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_name_too_long_midway_is_status_2_before_running(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "a" / ("m" * 300) / "o"
+
+    result = invoke("run", str(DEFAULT), "--out", str(out), *SMALL)
+
+    assert result.exit_code == 2
+    assert one_line(result) == (
+        f"error: --out: {'m' * 300!r} is too long a name: a name may have "
+        "at most 255"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_folders_made_before_one_that_fails_are_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "a" / "b" / "o"
+    mkdir = Path.mkdir
+
+    def full_at_b(path: Path, *args: Any, **kwargs: Any) -> None:
+        if path.name == "b":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        mkdir(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", full_at_b)
+    result = invoke("run", str(DEFAULT), "--out", str(out), *SMALL)
+
+    assert result.exit_code == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_force_over_a_mount_point_is_status_2_before_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a volume mounted as the results folder cannot be renamed aside
+    out = tmp_path / "a volume"
+    assert invoke("run", str(DEFAULT), "--out", str(out), *SMALL).exit_code == 0
+    mountinfo = tmp_path / "mountinfo"
+    escaped = str(out).replace(" ", "\\040")
+    mountinfo.write_text(
+        "22 1 8:1 / / rw - ext4 /dev/sda1 rw\n"
+        f"36 22 8:1 /data {escaped} rw,relatime - ext4 /dev/sda1 rw\n"
+    )
+    monkeypatch.setattr("meshsim.results._MOUNTINFO", mountinfo)
+
+    result = invoke("run", str(DEFAULT), "--out", str(out), "--force", *SMALL)
+
+    assert result.exit_code == 2
+    assert one_line(result) == (
+        f"error: --out: {str(out)!r} is a mount point, which cannot be "
+        "replaced; give a folder inside it"
+    )
+    assert "results:" not in result.stdout
 
 
 def test_a_failed_write_removes_the_folders_made_for_it(
