@@ -68,6 +68,10 @@ def override(data: Mapping[str, Any], overrides: Sequence[str]) -> Overridden:
                 Problem(source, None, exc.path, exc.rule, *exc.value)
             )
         else:
+            # what an earlier override set beneath is replaced with it
+            for key in list(result.origins):
+                if key[: len(path)] == path:
+                    del result.origins[key]
             result.origins[path] = text
     return result
 

@@ -348,15 +348,19 @@ def _locate(
     lines: Mapping[KeyPath, int],
     origins: Mapping[KeyPath, str],
 ) -> Problem:
-    """Place a finding on the first of its keys the user wrote or set."""
+    """Place a finding on the first of its keys an override set, or else
+    the first the file wrote: an override is the latest change, and the
+    likelier to have broken a rule across keys."""
     shown = format_path(finding.path)
-    for key in (finding.path, *finding.depends):
+    keys = (finding.path, *finding.depends)
+    for key in keys:
         for depth in range(len(key), 0, -1):
-            prefix = key[:depth]
-            if prefix in origins:
-                where = f"override {origins[prefix]}"
+            if key[:depth] in origins:
+                where = f"override {origins[key[:depth]]}"
                 return Problem(where, None, shown, finding.rule, finding.value)
-            if prefix in lines:
-                line = lines[prefix]
+    for key in keys:
+        for depth in range(len(key), 0, -1):
+            if key[:depth] in lines:
+                line = lines[key[:depth]]
                 return Problem(source, line, shown, finding.rule, finding.value)
     return Problem(source, None, shown, finding.rule, finding.value)

@@ -267,8 +267,9 @@ class _Locator:
         first one the user wrote, if ``path`` only holds a default.
         """
         shown = format_path(path)
+        # an override is the latest change: named first, if it set one
+        # of the keys read (it sets the whole value under its key)
         for key in read:
-            # an override sets the whole value under its key
             setter = next(
                 (
                     self.origins[key[:depth]]
@@ -280,6 +281,7 @@ class _Locator:
             if setter is not None:
                 source = f"override {setter}"
                 return Problem(source, None, shown, rule, value)
+        for key in read:
             if key in self.lines:
                 return Problem(self.source, self.lines[key], shown, rule, value)
         for depth in range(len(path), -1, -1):

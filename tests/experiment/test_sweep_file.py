@@ -167,12 +167,12 @@ grid:
 
     found = problems(path)
 
-    tiny = path.parent / "tiny.yaml"
+    # placed on the grid value that broke the base scenario's rule
     assert found == [
-        f"{tiny}:11: attacks[0].node: not in the mesh (node-0 … node-0) "
-        "(at point p000: mesh.nodes=1) (got 'node-1')",
-        f"{tiny}:12: attacks[1].node: not in the mesh (node-0 … node-0) "
-        "(at point p000: mesh.nodes=1) (got 'node-1')",
+        f"{path}:4: grid.mesh.nodes[0]: attacks[0].node: not in the mesh "
+        "(node-0 … node-0) (at point p000: mesh.nodes=1) (got 'node-1')",
+        f"{path}:4: grid.mesh.nodes[0]: attacks[1].node: not in the mesh "
+        "(node-0 … node-0) (at point p000: mesh.nodes=1) (got 'node-1')",
     ]
 
 

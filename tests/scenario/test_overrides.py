@@ -107,6 +107,29 @@ def test_a_key_missing_from_a_mapping_an_override_made_names_it(
     ]
 
 
+def test_the_override_that_replaced_a_mapping_owns_what_it_lacks(
+    problems_of: Problems,
+) -> None:
+    text = MINIMAL + "mesh:\n  nodes: 5\n"
+    assert problems_of(
+        text, "mesh.churn.rate=2", "mesh.churn={lifetime: 1h}"
+    ) == [
+        "override mesh.churn={lifetime: 1h}: mesh.churn.rate: required key "
+        "is missing"
+    ]
+
+
+def test_a_rule_across_keys_names_the_override_that_broke_it(
+    problems_of: Problems,
+) -> None:
+    # the service accounts are the file's, the workloads the override's
+    text = MINIMAL + "mesh:\n  workloads: 40\n  service_accounts: 8\n"
+    assert problems_of(text, "mesh.workloads=5") == [
+        "override mesh.workloads=5: mesh.service_accounts: must not exceed "
+        "mesh.workloads (5) (got 8)"
+    ]
+
+
 def test_an_override_that_fails_leaves_no_key_behind(
     problems_of: Problems,
 ) -> None:

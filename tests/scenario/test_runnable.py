@@ -184,7 +184,9 @@ def test_seed_override_is_named_when_it_moves_the_pod(
 
     [line] = problems_of(tiny(attacks=theft), f"seed={moved}")
 
-    assert line.startswith("t.yaml:14: attacks[0].workload: does not run")
+    assert line.startswith(
+        f"override seed={moved}: attacks[0].workload: does not run"
+    )
 
 
 def test_data_is_checked_like_a_file() -> None:
