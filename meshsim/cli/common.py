@@ -17,6 +17,7 @@ import os
 import signal
 import sys
 import traceback
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -318,7 +319,13 @@ def guarded(command: Callable[_P, _R]) -> Callable[_P, _R]:
     @functools.wraps(command)
     def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         try:
-            with catching_interrupts():
+            with catching_interrupts(), warnings.catch_warnings():
+                # numpy's and matplotlib's warnings about values a folder
+                # edited by hand holds (inf, NaN) would print a traceback-
+                # like block: the page or table shows the values as they
+                # are, and meshsim itself warns of nothing
+                warnings.simplefilter("ignore", RuntimeWarning)
+                warnings.simplefilter("ignore", UserWarning)
                 result = command(*args, **kwargs)
                 # a stdout that cannot take the output fails here, not
                 # as Python exits (a closed one is None)
@@ -443,7 +450,7 @@ def catching_interrupts() -> Iterator[Interrupts]:
     serializer does), which would otherwise read as an internal error.
     """
     interrupts = Interrupts()
-    with handled_by(interrupts.handle):
+    with handled_by(interrupts.handle), _interrupts_unsaid():
         try:
             yield interrupts
         except Exception as error:
@@ -451,6 +458,27 @@ def catching_interrupts() -> Iterator[Interrupts]:
             if stop is None:
                 raise
             raise stop from error
+        # one raised where Python could only print it (a weak reference's
+        # callback, a finaliser) and go on: the work ends as stopped
+        interrupts.check()
+
+
+@contextmanager
+def _interrupts_unsaid() -> Iterator[None]:
+    """Within the block, an interrupt raised where Python cannot pass it
+    on (it prints ``Exception ignored in ...`` and a traceback) prints
+    nothing: the signal is remembered and raised again after."""
+    previous = sys.unraisablehook
+
+    def hook(unraisable: Any) -> None:
+        if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+            previous(unraisable)
+
+    sys.unraisablehook = hook
+    try:
+        yield
+    finally:
+        sys.unraisablehook = previous
 
 
 def _report(error: ScenarioError) -> NoReturn:

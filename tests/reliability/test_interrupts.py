@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+import weakref
 from pathlib import Path
 
 import pytest
@@ -259,6 +260,28 @@ def test_ctrl_c_a_library_swallows_while_a_command_is_imported_stops_it(
         130,
         "interrupted; nothing written\n",
     )
+
+
+class _Watched:
+    """An object whose weak reference's callback is signalled in."""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_python_could_only_print_still_stops_the_command(
+    capfd: pytest.CaptureFixture[str], signum: int
+) -> None:
+    # a weak reference's callback (as one matplotlib drops while drawing
+    # a report) cannot pass an exception on: Python printed it as
+    # "Exception ignored in ..." with a traceback and went on to status 0
+    watched = _Watched()
+    reference = weakref.ref(watched, lambda _: os.kill(os.getpid(), signum))
+    stopped = Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+
+    with pytest.raises(stopped), catching_interrupts():
+        del watched
+        assert reference() is None  # the callback ran, and went on
+
+    assert "Exception ignored" not in capfd.readouterr().err
 
 
 def test_an_error_without_a_signal_is_left_alone() -> None:

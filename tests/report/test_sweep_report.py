@@ -8,6 +8,8 @@ import json
 import math
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -638,3 +640,26 @@ def test_an_infinite_figure_in_the_points_table_is_shown_as_inf(
 
     assert result.exit_code == 0, result.output
     assert "<td>inf ± 0</td>" in (folder / "report.html").read_text()
+
+
+def test_a_report_of_values_numpy_warns_of_prints_no_warning(
+    shipped_sweep: Path, tmp_path: Path
+) -> None:
+    # figures drawn from an overflowing mean and an infinite interval:
+    # numpy and matplotlib warned in blocks of several lines
+    folder = _edited_copy(shipped_sweep, tmp_path)
+    path = folder / "points.parquet"
+    points = pd.read_parquet(path)
+    drawn = points["metric"] == "attack.key_theft_window_mean_s"
+    points.loc[drawn, "mean"] = 1e308
+    points.loc[drawn, "ci95"] = math.inf
+    points.to_parquet(path)
+
+    done = subprocess.run(
+        [sys.executable, "-m", "meshsim", "report", str(folder)],
+        capture_output=True,
+        text=True,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
