@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import ipaddress
 import re
 import threading
 from collections.abc import Coroutine
@@ -72,14 +73,20 @@ def scheduler_problem(address: str) -> str | None:
         registry.get_backend(scheme)
     except ValueError as error:
         return str(error)
+    if "@" in location:
+        return "host must be a name or an IP address, with no user"
     if location.count(":") > 1 and not location.startswith("["):
         return "an IPv6 host goes in brackets, as tcp://[::1]:8786"
     if location.startswith("["):
-        _, closed, after = location.partition("]")
+        inside, closed, after = location[1:].partition("]")
         if not closed:
             return "an IPv6 host's bracket is not closed"
         if after and not after.startswith(":"):
             return "only a port may follow an IPv6 host's bracket, after ':'"
+        try:
+            ipaddress.IPv6Address(inside)
+        except ValueError:
+            return "brackets hold an IPv6 address, as tcp://[::1]:8786"
     if any(mark in location for mark in "/?#"):
         return "must end at the host or its port, with no path after them"
     port = _port_text(location)

@@ -197,8 +197,18 @@ def test_failed_replications_are_kept_on_resume_unless_retried(
         ),
         (
             ["--executor", "dask", "--scheduler", "tcp://user@h:1"],
-            "error: --scheduler: host must be a name or an IP address "
-            "(got 'tcp://user@h:1')",
+            "error: --scheduler: host must be a name or an IP address, with "
+            "no user (got 'tcp://user@h:1')",
+        ),
+        (
+            ["--executor", "dask", "--scheduler", "tcp://u:pw@h:1"],
+            "error: --scheduler: host must be a name or an IP address, with "
+            "no user (got 'tcp://u:pw@h:1')",
+        ),
+        (
+            ["--executor", "dask", "--scheduler", "tcp://[zz]:8786"],
+            "error: --scheduler: brackets hold an IPv6 address, as "
+            "tcp://[::1]:8786 (got 'tcp://[zz]:8786')",
         ),
         (
             ["--executor", "dask", "--scheduler", "tcp://h:+8786"],
