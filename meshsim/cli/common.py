@@ -450,7 +450,8 @@ def catching_interrupts() -> Iterator[Interrupts]:
     serializer does), which would otherwise read as an internal error.
     """
     interrupts = Interrupts()
-    with handled_by(interrupts.handle), _interrupts_unsaid():
+    lost: list[BaseException] = []
+    with handled_by(interrupts.handle), _interrupts_unsaid(lost):
         try:
             yield interrupts
         except Exception as error:
@@ -460,18 +461,21 @@ def catching_interrupts() -> Iterator[Interrupts]:
             raise stop from error
         # one raised where Python could only print it (a weak reference's
         # callback, a finaliser) and go on: the work ends as stopped
-        interrupts.check()
+        if lost:
+            interrupts.check()
 
 
 @contextmanager
-def _interrupts_unsaid() -> Iterator[None]:
+def _interrupts_unsaid(lost: list[BaseException]) -> Iterator[None]:
     """Within the block, an interrupt raised where Python cannot pass it
     on (it prints ``Exception ignored in ...`` and a traceback) prints
-    nothing: the signal is remembered and raised again after."""
+    nothing and is added to ``lost``."""
     previous = sys.unraisablehook
 
     def hook(unraisable: Any) -> None:
-        if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):
+            lost.append(unraisable.exc_value)
+        else:
             previous(unraisable)
 
     sys.unraisablehook = hook
