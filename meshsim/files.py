@@ -2,7 +2,7 @@
 disk and renamed, so that a reader sees the old file or the new one and
 never part of either.
 
-Temporary files are named ``.NAME.`` plus eight random characters (and
+Temporary files are named ``.NAME.meshsim-`` plus eight random characters (and
 ``.png`` for figures), beside NAME; ``TEMPORARY`` recognises them, so
 that a folder holding one is still known as meshsim's.
 """
@@ -37,7 +37,7 @@ __all__ = [
     "write_together",
 ]
 
-TEMPORARY: Final = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}(?:\.png)?")
+TEMPORARY: Final = re.compile(r"\.(?P<name>.+)\.meshsim-[a-z0-9_]{8}(?:\.png)?")
 """A file being written, beside where ``name`` will be."""
 
 
@@ -75,7 +75,7 @@ def _temporary(path: Path, suffix: str = "") -> tuple[int, str]:
     (not mkstemp's 0600: results are meant to be shared)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=suffix, dir=path.parent
+        prefix=f".{path.name}.meshsim-", suffix=suffix, dir=path.parent
     )
     if hasattr(os, "fchmod"):
         with contextlib.suppress(OSError):  # a file system without modes

@@ -69,10 +69,12 @@ RUN_LAYOUT: Final = (
     ),
     "certs",
     "certs/root.pem",
-    "certs/leaf-#.pem",
+    # the first chains issued, numbered from 1 (simulation keeps three)
+    *(f"certs/leaf-{number}.pem" for number in (1, 2, 3)),
 )
 """What ``meshsim run`` writes in its folder, as patterns of paths:
-``#`` stands for a number, ``*`` for any name (see :func:`foreign_entries`).
+``#`` stands for a digit, ``#+`` for one or more, ``*`` for any name
+(see :func:`foreign_entries`).
 """
 
 _STAGING: Final = ".partial-"
@@ -229,9 +231,9 @@ def foreign_entries(folder: Path, layout: Sequence[str]) -> list[str]:
     that are neither a plain file nor a folder (a link, a pipe); a
     foreign folder is named, not what it holds.
 
-    In a pattern, ``#`` stands for one or more digits and ``*`` for any
-    name: only what meshsim itself names so is taken for its own, not a
-    user's ``tables/my-analysis.parquet``.
+    In a pattern, ``#`` stands for a digit, ``#+`` for one or more, and
+    ``*`` for any name: only what meshsim itself names so is taken for
+    its own, not a user's ``tables/my-analysis.parquet``.
     """
     foreign = []
     for root, folders, files in os.walk(folder):
@@ -262,10 +264,10 @@ def _in_layout(inside: str, layout: Sequence[str]) -> bool:
 
 @functools.cache
 def _pattern(pattern: str) -> re.Pattern[str]:
-    """A layout pattern as a regular expression (``#``: digits, ``*``:
-    any name)."""
-    escaped = re.escape(pattern)
-    return re.compile(escaped.replace(r"\#", "[0-9]+").replace(r"\*", "[^/]*"))
+    """A layout pattern as a regular expression (``#``: a digit, ``#+``:
+    one or more, ``*``: any name)."""
+    escaped = re.escape(pattern).replace(r"\#\+", "[0-9]+")
+    return re.compile(escaped.replace(r"\#", "[0-9]").replace(r"\*", "[^/]*"))
 
 
 def _is_result(folder: Path) -> bool:

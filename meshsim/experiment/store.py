@@ -31,7 +31,7 @@ from typing import Any, Final
 
 from meshsim.experiment.plan import Sweep
 from meshsim.experiment.worker import POINT_SCENARIOS
-from meshsim.files import read_json, write_bytes, write_json
+from meshsim.files import TEMPORARY, read_json, write_bytes, write_json
 from meshsim.results import (
     MANIFEST,
     OutputExistsError,
@@ -72,9 +72,9 @@ SWEEP_LAYOUT: Final = (
     GUARD,
     SWEEP_FILE,
     _RUNS,
-    f"{_RUNS}/p#-r#.json",
+    f"{_RUNS}/p###+-r##+.json",
     POINT_SCENARIOS,
-    f"{POINT_SCENARIOS}/p#.yaml",
+    f"{POINT_SCENARIOS}/p###+.yaml",
     RUNS_TABLE,
     POINTS_TABLE,
     MANIFEST,
@@ -95,7 +95,8 @@ SWEEP_LAYOUT: Final = (
     ),
 )
 """What a sweep and its report write in its folder, as patterns of
-paths (``#`` stands for a number; see ``meshsim.results``)."""
+paths (``#`` stands for a digit, ``#+`` for one or more; see
+``meshsim.results``)."""
 
 # The longest path a sweep writes inside its folder, rounded up:
 # "/figures/.blast_radius_vs_fanout.png." and eight characters and
@@ -409,7 +410,7 @@ class SweepFolder:
         """Remove temporary files a killed run left behind."""
         if self.runs.is_dir():
             for path in self.runs.glob(".*"):
-                if path.is_file():
+                if path.is_file() and TEMPORARY.fullmatch(path.name):
                     path.unlink(missing_ok=True)
 
 

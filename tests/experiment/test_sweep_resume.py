@@ -436,6 +436,8 @@ def test_force_refuses_a_sweep_folder_holding_what_meshsim_did_not_write(
     "stray",
     [
         "runs/prod-run.json",
+        "runs/p0-r0.json",
+        "runs/.p000-r00.json.original",
         "scenarios/production.yaml",
         "figures/paper-figure.png",
     ],
@@ -458,6 +460,22 @@ def test_force_refuses_what_is_named_as_meshsims_files_but_is_not(
         run_sweep(load_sweep(second), out, SerialExecutor(), force=True)
 
     assert (out / stray).read_text() == "mine"
+
+
+def test_a_resume_keeps_a_users_hidden_file_among_the_runs(
+    write_sweep: Callable[..., Path], tmp_path: Path
+) -> None:
+    path = write_sweep("scenario: tiny.yaml\nreplications: 2\n")
+    out = tmp_path / "out"
+    run_sweep(load_sweep(path), out, SerialExecutor())
+    kept = out / "runs" / ".p000-r00.json.original"
+    kept.write_text("precious")
+    (out / "runs" / "p000-r01.json").unlink()
+
+    again = run_sweep(load_sweep(path), out, SerialExecutor())
+
+    assert again.ran == 1
+    assert kept.read_text() == "precious"
 
 
 def test_every_report_figure_is_in_a_sweeps_layout() -> None:

@@ -204,7 +204,7 @@ def test_force_replaces_a_result_whole(small_run: Run, tmp_path: Path) -> None:
     out = tmp_path / "o"
     save_run(small_run, out, command="first")
     # a file meshsim was writing when the first run was killed
-    stray = out / "plots" / ".ca_load.png.k3j4h5g6.png"
+    stray = out / "plots" / ".ca_load.png.meshsim-k3j4h5g6.png"
     stray.write_bytes(b"from the first run")
 
     save_run(small_run, out, force=True, command="second")
@@ -241,6 +241,9 @@ def test_a_run_writes_only_what_force_may_replace(
         ("tables/my-analysis.parquet", "tables/my-analysis.parquet"),
         ("plots/figure-for-paper.png", "plots/figure-for-paper.png"),
         ("certs/my-ca-key.pem", "certs/my-ca-key.pem"),
+        # numbered as meshsim numbers no leaf
+        ("certs/leaf-01.pem", "certs/leaf-01.pem"),
+        ("certs/leaf-999.pem", "certs/leaf-999.pem"),
         ("plots/older/keep.png", "plots/older"),
         # hidden, but no file meshsim was writing
         (".scenario.yaml.swp", ".scenario.yaml.swp"),
@@ -296,8 +299,11 @@ def test_force_refuses_a_manifest_nested_too_deeply_to_read(
 def test_a_file_being_written_is_meshsims_own() -> None:
     layout = ("summary.json", "plots", "plots/*.png")
 
-    assert _own(".summary.json.ab12_xyz", layout)
-    assert _own("plots/.ca_load.png.k3j4h5g6.png", layout)
+    assert _own(".summary.json.meshsim-ab12_xyz", layout)
+    assert _own("plots/.ca_load.png.meshsim-k3j4h5g6.png", layout)
+    # a backup's suffix is eight characters too, but no meshsim's
+    assert not _own(".summary.json.original", layout)
+    assert not _own("plots/.ca_load.png.20260101", layout)
     assert not _own(".summary.json.bak", layout)
     assert not _own("plots/older", layout)
 
