@@ -321,7 +321,10 @@ class DaskExecutor:
                         processes=True,
                         host="127.0.0.1",
                         dashboard_address="127.0.0.1:0",
-                        silence_logs=logging.ERROR,
+                        # a worker's heartbeat lost as the cluster
+                        # closes is logged with a traceback; what goes
+                        # wrong in a run comes back through its future
+                        silence_logs=logging.CRITICAL,
                     )
                 self._client = distributed.Client(self._cluster)
             except BaseException:
