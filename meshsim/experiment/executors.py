@@ -128,7 +128,7 @@ class LocalExecutor:
 
     def at_most(self, tasks: int) -> None:
         """Start no more workers than ``tasks``, the count to be run."""
-        self.jobs = max(1, min(self.jobs, tasks))
+        self.jobs = _at_most(self.jobs, tasks)
 
     def map_unordered(
         self, function: Callable[[T], R], tasks: Iterable[T]
@@ -203,6 +203,11 @@ def _windowed(
             yield future.result()
 
 
+def _at_most(jobs: int, tasks: int) -> int:
+    """``jobs`` workers, but no more than ``tasks`` and at least one."""
+    return max(1, min(jobs, tasks))
+
+
 def _workers(jobs: int | None) -> int:
     """``jobs`` checked, or every core when None."""
     if jobs is None:
@@ -259,7 +264,7 @@ class DaskExecutor:
         count to be run, if it is not started yet (a scheduler's workers
         are its own)."""
         if self.address is None and self._cluster is None:
-            self.jobs = max(1, min(self.jobs, tasks))
+            self.jobs = _at_most(self.jobs, tasks)
 
     def __enter__(self) -> DaskExecutor:
         self._connect()
