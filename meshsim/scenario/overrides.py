@@ -38,6 +38,7 @@ class Overridden:
     """Data after overrides, and which override set each key path."""
 
     data: dict[str, Any]
+    # each key path an override set, or made on the way to one
     origins: dict[KeyPath, str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 
@@ -62,7 +63,7 @@ def override(data: Mapping[str, Any], overrides: Sequence[str]) -> Overridden:
         source = f"override {_shown(text)}"
         try:
             path, value = _parse(text, source)
-            _set(result.data, path, value)
+            made = _set(result.data, path, value)
         except _OverrideError as exc:
             result.problems.append(
                 Problem(source, None, exc.path, exc.rule, *exc.value)
@@ -72,7 +73,10 @@ def override(data: Mapping[str, Any], overrides: Sequence[str]) -> Overridden:
             for key in list(result.origins):
                 if key[: len(path)] == path:
                     del result.origins[key]
-            result.origins[path] = text
+            # a mapping made on the way is the override's too: what it
+            # lacks is for this override to give
+            for key in (*made, path):
+                result.origins[key] = text
     return result
 
 
@@ -153,9 +157,14 @@ def _key_path(key: str) -> KeyPath:
     return tuple(path)
 
 
-def _set(data: dict[str, Any], path: KeyPath, value: object) -> None:
-    """Set ``path`` to ``value``; one that fails leaves no key half made
-    (``foo[0]=1`` would make ``foo`` an empty list before failing)."""
+def _set(
+    data: dict[str, Any], path: KeyPath, value: object
+) -> list[KeyPath]:
+    """Set ``path`` to ``value``, returning the key paths made on the way.
+
+    One that fails leaves no key half made (``foo[0]=1`` would make
+    ``foo`` an empty list before failing).
+    """
     made: list[tuple[dict[str, Any], str]] = []
     try:
         _walk_and_set(data, path, value, made)
@@ -164,6 +173,10 @@ def _set(data: dict[str, Any], path: KeyPath, value: object) -> None:
             parent, key = made[0]
             del parent[key]
         raise
+    # keys are made only beneath the first one made: the last ones on
+    # the way to the value's
+    first = len(path) - 1 - len(made)
+    return [path[: first + n + 1] for n in range(len(made))]
 
 
 def _walk_and_set(

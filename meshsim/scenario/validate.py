@@ -292,17 +292,4 @@ class _Locator:
             if prefix in self.lines:
                 line = self.lines[prefix]
                 return Problem(self.source, line, shown, rule, value)
-            # a mapping the file did not write, made by an override that
-            # set a key beneath it
-            beneath = next(
-                (
-                    setter
-                    for key, setter in self.origins.items()
-                    if key[:depth] == prefix
-                ),
-                None,
-            )
-            if depth and beneath is not None:
-                source = f"override {beneath}"
-                return Problem(source, None, shown, rule, value)
         return Problem(self.source, None, shown, rule, value)

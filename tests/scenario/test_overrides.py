@@ -119,6 +119,18 @@ def test_the_override_that_replaced_a_mapping_owns_what_it_lacks(
     ]
 
 
+def test_a_list_item_an_override_made_is_its_own_to_complete(
+    problems_of: Problems,
+) -> None:
+    # the first override made the outage, the second only moved its start
+    assert problems_of(
+        MINIMAL, "ca.outages=[{start: 1h}]", "ca.outages[0].start=2h"
+    ) == [
+        "override ca.outages=[{start: 1h}]: ca.outages[0].duration: "
+        "required key is missing"
+    ]
+
+
 def test_a_rule_across_keys_names_the_override_that_broke_it(
     problems_of: Problems,
 ) -> None:
