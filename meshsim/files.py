@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import re
+import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -58,9 +59,29 @@ def read_json(path: Path) -> Any:
     than Python can decode (a file edited by hand)."""
     text = path.read_text("utf-8")
     try:
-        return json.loads(text)
+        return json.loads(text, parse_int=_whole_number)
     except RecursionError:
         raise ValueError(f"{path.name}: nested too deeply") from None
+    except _TooManyDigitsError as error:
+        raise ValueError(
+            f"{path.name}: holds a whole number of {error.digits} digits "
+            f"(at most {sys.get_int_max_str_digits()} are read)"
+        ) from None
+
+
+class _TooManyDigitsError(Exception):
+    def __init__(self, digits: int) -> None:
+        super().__init__(digits)
+        self.digits = digits
+
+
+def _whole_number(text: str) -> int:
+    """``text`` as an int; Python refuses to read one of more digits than
+    its limit, with advice for programmers rather than users."""
+    try:
+        return int(text)
+    except ValueError:
+        raise _TooManyDigitsError(len(text.lstrip("-"))) from None
 
 
 def umask() -> int:

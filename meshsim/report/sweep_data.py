@@ -150,6 +150,12 @@ def read_sweep(folder: str | Path) -> SweepData:
         if table.empty:
             raise ValueError(f"{name}: no rows")
     check_manifest(manifest)
+    for parameter in data.parameters:
+        if parameter not in data.points.columns:
+            raise ValueError(
+                f"manifest.json: parameters names {parameter!r}, which "
+                "points.parquet has no column for"
+            )
     return data
 
 

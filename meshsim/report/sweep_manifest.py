@@ -43,12 +43,26 @@ def _seconds(value: Any) -> bool:
 
 
 def _points(value: Any) -> bool:
-    return isinstance(value, list) and all(
-        isinstance(point, dict)
-        and isinstance(point.get("id"), str)
-        and isinstance(point.get("settings", {}), dict)
-        for point in value
-    )
+    return isinstance(value, list) and len(value) > 0
+
+
+def _point_problem(index: int, point: Any) -> str | None:
+    """What is wrong with ``points[index]``, if anything."""
+    where = f"points[{index}]"
+    if not isinstance(point, dict):
+        return f"{where} must be a mapping (got {_cut(point)})"
+    if not isinstance(point.get("id"), str):
+        return f"{where}.id must be text (got {_cut(point.get('id'))})"
+    if not isinstance(point.get("settings", {}), dict):
+        settings = _cut(point["settings"])
+        return f"{where}.settings must be a mapping (got {settings})"
+    return None
+
+
+def _cut(value: Any) -> str:
+    """``value`` as shown in a message, cut to 40 characters."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 _FIELDS: Final[dict[str, tuple[Callable[[Any], bool], str]]] = {
@@ -61,7 +75,7 @@ _FIELDS: Final[dict[str, tuple[Callable[[Any], bool], str]]] = {
     "replications": (lambda v: _whole(v, 1), "a whole number, 1 or more"),
     "warmup_s": (_seconds, "a finite number of seconds, 0 or more"),
     "parameters": (_texts, "a list of text"),
-    "points": (_points, "a list of points, each with a text id"),
+    "points": (_points, "a list of one point or more"),
     "executor": (_mapping, "a mapping"),
     "command": (_text, "text"),
     "created_at": (_text, "text"),
@@ -84,5 +98,9 @@ def check_manifest(manifest: Any) -> None:
         if not fits(manifest[key]):
             raise ValueError(
                 f"manifest.json: {key} must be {words} "
-                f"(got {manifest[key]!r:.40})"
+                f"(got {_cut(manifest[key])})"
             )
+    for index, point in enumerate(manifest["points"]):
+        problem = _point_problem(index, point)
+        if problem is not None:
+            raise ValueError(f"manifest.json: {problem}")

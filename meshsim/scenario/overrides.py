@@ -157,9 +157,7 @@ def _key_path(key: str) -> KeyPath:
     return tuple(path)
 
 
-def _set(
-    data: dict[str, Any], path: KeyPath, value: object
-) -> list[KeyPath]:
+def _set(data: dict[str, Any], path: KeyPath, value: object) -> list[KeyPath]:
     """Set ``path`` to ``value``, returning the key paths made on the way.
 
     One that fails leaves no key half made (``foo[0]=1`` would make

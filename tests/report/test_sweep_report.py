@@ -405,10 +405,19 @@ _DELETE = object()
 @pytest.mark.parametrize(
     ("key", "value", "says"),
     [
+        ("points", 1, "points must be a list of one point or more (got 1)"),
+        ("points", [], "points must be a list of one point or more (got [])"),
+        ("points", [5], "points[0] must be a mapping (got 5)"),
         (
             "points",
-            1,
-            "points must be a list of points, each with a text id (got 1)",
+            [{"id": "p000"}, {"id": 5, "settings": {}}],
+            "points[1].id must be text (got 5)",
+        ),
+        (
+            "points",
+            [{"id": "p000", "settings": ["x" * 50]}],
+            "points[0].settings must be a mapping (got ['xxxxxxxxxxxxxxxxxxxx"
+            "xxxxxxxxxxxxxxx...)",
         ),
         (
             "replications",
@@ -439,6 +448,12 @@ _DELETE = object()
             "parameters",
             ["ttl", 2],
             "parameters must be a list of text (got ['ttl', 2])",
+        ),
+        (
+            "parameters",
+            ["pki.jitter"],
+            "parameters names 'pki.jitter', which points.parquet has no "
+            "column for",
         ),
         ("replications", _DELETE, "no replications"),
         ("finished_at", _DELETE, "no finished_at"),
@@ -473,7 +488,12 @@ def test_a_manifest_field_missing_or_wrong_is_named(
         (
             None,  # warmup_s of 401 digits: no float holds it
             "manifest.json: warmup_s must be a finite number of seconds, 0 "
-            "or more (got 1000000000000000000000000000000000000000",
+            "or more (got 1000000000000000000000000000000000000...",
+        ),
+        (
+            '{"replications": ' + "9" * 5000 + "}",
+            "manifest.json: holds a whole number of 5000 digits (at most "
+            "4300 are read)",
         ),
     ],
 )
