@@ -58,6 +58,8 @@ def scheduler_problem(address: str) -> str | None:
     TLS without Dask's TLS settings), or None; nothing is contacted."""
     if not address.strip():
         return "is empty"
+    if _scheme_without_slashes(address):
+        return "a scheme is followed by '://', as tcp://host:8786"
     # distributed's functions carry no annotations: held as Any
     addressing: Any = importlib.import_module("distributed.comm.addressing")
     registry: Any = importlib.import_module("distributed.comm.registry")
@@ -111,6 +113,15 @@ def scheduler_problem(address: str) -> str | None:
             "(distributed.comm.tls in its configuration), and none are set"
         )
     return None
+
+
+def _scheme_without_slashes(address: str) -> bool:
+    """Whether ``address`` starts with a scheme and ':' but not '://'
+    (distributed would read ``tcp:/host`` as a host named so)."""
+    if "://" in address:
+        return False
+    scheme, colon, rest = address.partition(":")
+    return bool(colon) and (scheme in _SCHEMES or rest.startswith("/"))
 
 
 def _port_text(location: str) -> str | None:

@@ -181,6 +181,16 @@ def test_failed_replications_are_kept_on_resume_unless_retried(
             "tcp://[::1]:8786 (got 'tcp://::1:8786')",
         ),
         (
+            ["--executor", "dask", "--scheduler", "tcp:/h:8786"],
+            "error: --scheduler: a scheme is followed by '://', as "
+            "tcp://host:8786 (got 'tcp:/h:8786')",
+        ),
+        (
+            ["--executor", "dask", "--scheduler", "tls:h:8786"],
+            "error: --scheduler: a scheme is followed by '://', as "
+            "tcp://host:8786 (got 'tls:h:8786')",
+        ),
+        (
             ["--executor", "dask", "--scheduler", "tcp://[::1"],
             "error: --scheduler: an IPv6 host's bracket is not closed "
             "(got 'tcp://[::1')",
