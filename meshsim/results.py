@@ -56,25 +56,25 @@ RUN_LAYOUT: Final = (
     MANIFEST,
     SCENARIO,
     "summary.json",
-    "tables",
+    "tables/",
     *(
         f"tables/{name}.parquet"
         for name in ("handshakes", "csrs", "rotations", "thefts")
     ),
     "tables/attack_windows.parquet",
-    "plots",
+    "plots/",
     *(
         f"plots/{name}.png"
         for name in ("ca_load", "attack_windows", "handshakes")
     ),
-    "certs",
+    "certs/",
     "certs/root.pem",
     # the first chains issued, numbered from 1 (simulation keeps three)
     *(f"certs/leaf-{number}.pem" for number in (1, 2, 3)),
 )
 """What ``meshsim run`` writes in its folder, as patterns of paths:
-``#`` stands for a digit, ``#+`` for one or more, ``*`` for any name
-(see :func:`foreign_entries`).
+``#`` stands for a digit, ``#+`` for one or more, ``*`` for any name,
+and a folder's ends in ``/`` (see :func:`foreign_entries`).
 """
 
 _STAGING: Final = ".partial-"
@@ -233,7 +233,9 @@ def foreign_entries(folder: Path, layout: Sequence[str]) -> list[str]:
 
     In a pattern, ``#`` stands for a digit, ``#+`` for one or more, and
     ``*`` for any name: only what meshsim itself names so is taken for
-    its own, not a user's ``tables/my-analysis.parquet``.
+    its own, not a user's ``tables/my-analysis.parquet``. A folder's
+    pattern ends in ``/``; a folder where a file's pattern would be (or
+    the reverse) is foreign.
     """
     foreign = []
     for root, folders, files in os.walk(folder):
@@ -241,8 +243,12 @@ def foreign_entries(folder: Path, layout: Sequence[str]) -> list[str]:
         for name in [*folders, *files]:
             path = folder / here / name
             inside = (here / name).as_posix()
-            own = (path.is_dir() or path.is_file()) and not path.is_symlink()
-            if not own or not _in_layout(inside, layout):
+            plain = not path.is_symlink()
+            if plain and path.is_dir():
+                own = _in_layout(inside, layout, folder=True)
+            else:
+                own = plain and path.is_file() and _in_layout(inside, layout)
+            if not own:
                 foreign.append(inside)
         # what a foreign folder holds is not looked at
         folders[:] = [
@@ -251,9 +257,13 @@ def foreign_entries(folder: Path, layout: Sequence[str]) -> list[str]:
     return sorted(foreign)
 
 
-def _in_layout(inside: str, layout: Sequence[str]) -> bool:
-    """Whether ``inside`` is a path of ``layout``, or a temporary file of
-    one."""
+def _in_layout(
+    inside: str, layout: Sequence[str], *, folder: bool = False
+) -> bool:
+    """Whether ``inside`` is a path of ``layout``: a folder's, or a file's
+    or a temporary file of one."""
+    if folder:
+        return any(_pattern(p).fullmatch(f"{inside}/") for p in layout)
     path = PurePosixPath(inside)
     temporary = TEMPORARY.fullmatch(path.name)
     if temporary is not None:

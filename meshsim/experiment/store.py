@@ -71,16 +71,16 @@ POINTS_TABLE: Final = "points.parquet"
 SWEEP_LAYOUT: Final = (
     GUARD,
     SWEEP_FILE,
-    _RUNS,
+    f"{_RUNS}/",
     f"{_RUNS}/p###+-r##+.json",
-    POINT_SCENARIOS,
+    f"{POINT_SCENARIOS}/",
     f"{POINT_SCENARIOS}/p###+.yaml",
     RUNS_TABLE,
     POINTS_TABLE,
     MANIFEST,
     # what meshsim report adds
     "report.html",
-    "figures",
+    "figures/",
     *(
         f"figures/{name}.png"
         for name in (
@@ -95,8 +95,8 @@ SWEEP_LAYOUT: Final = (
     ),
 )
 """What a sweep and its report write in its folder, as patterns of
-paths (``#`` stands for a digit, ``#+`` for one or more; see
-``meshsim.results``)."""
+paths (``#`` stands for a digit, ``#+`` for one or more, a folder's ends
+in ``/``; see ``meshsim.results``)."""
 
 # The longest path a sweep writes inside its folder, rounded up:
 # "/figures/.blast_radius_vs_fanout.png." and eight characters and

@@ -226,7 +226,7 @@ def test_a_run_writes_only_what_force_may_replace(
 
     assert foreign_entries(out, RUN_LAYOUT) == []
     assert {p.name for p in out.iterdir()} == {
-        p for p in RUN_LAYOUT if "/" not in p
+        p.removesuffix("/") for p in RUN_LAYOUT if "/" not in p[:-1]
     }
 
 
@@ -268,6 +268,23 @@ def test_force_refuses_a_result_holding_what_meshsim_did_not_write(
     )
     assert sorted(str(p) for p in out.rglob("*")) == before
     assert (out / stray).read_text() == "precious"
+
+
+@pytest.mark.parametrize(
+    "folder", [".summary.json.meshsim-ab12_xyz", "plots/ca_load.png"]
+)
+def test_force_refuses_a_folder_named_as_meshsim_names_a_file(
+    small_run: Run, tmp_path: Path, folder: str
+) -> None:
+    out = tmp_path / "o"
+    save_run(small_run, out, command="first")
+    (out / folder).unlink(missing_ok=True)
+    (out / folder).mkdir()
+
+    with pytest.raises(OutputExistsError, match=re.escape(repr(folder))):
+        save_run(small_run, out, force=True, command="second")
+
+    assert (out / folder).is_dir()
 
 
 def test_force_refuses_a_pipe_where_a_result_file_would_be(
