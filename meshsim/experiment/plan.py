@@ -39,6 +39,9 @@ from meshsim.experiment.sweep_file import (
     SEED_RULE,
     SweepError,
     SweepSpec,
+    joined,
+    key_steps,
+    overlapping,
     read_sweep_spec,
     read_text,
     seeds_key,
@@ -177,7 +180,12 @@ def parse_sweep(
     if replications is not None:
         spec = dataclasses.replace(spec, replications=replications)
 
-    problems += _overrides_of_varied(spec, overrides)
+    refused = _overrides_of_varied(spec, overrides)
+    problems += refused
+    # a refused override is not applied to the points as well, to be
+    # blamed again at each of them
+    shown = {p.source for p in refused}
+    overrides = [o for o in overrides if f"override {o}" not in shown]
     try:
         base_text = _base_text(spec)
     except SweepError as exc:
@@ -233,17 +241,28 @@ def _same_points(spec: SweepSpec, points: list[Point]) -> list[Problem]:
 def _overrides_of_varied(
     spec: SweepSpec, overrides: Sequence[str]
 ) -> list[Problem]:
-    """An override may not set a key the sweep varies, nor the seed."""
-    varied = {v.key.replace(" ", "") for v in (*spec.grid, *spec.zipped)}
+    """An override may not set a key the sweep varies, a mapping that
+    holds one, a key within one, nor the seed."""
+    varied = [key_steps(v.key) for v in (*spec.grid, *spec.zipped)]
     problems = []
     for text in overrides:
         key = text.partition("=")[0].strip()
-        if key in varied:
+        steps = key_steps(key)
+        held = next((v for v in varied if overlapping(v, steps)), None)
+        if held == steps:
             rule = "is varied by the sweep; an override cannot set it"
-            problems.append(Problem(f"override {text}", None, key, rule))
+        elif held is not None and len(held) > len(steps):
+            rule = (
+                f"holds {joined(held)}, which the sweep varies; set the "
+                f"other keys of {key} one by one"
+            )
+        elif held is not None:
+            rule = f"is inside {joined(held)}, which the sweep varies"
         elif seeds_key(key):
             rule = f"cannot be set: {SEED_RULE}"
-            problems.append(Problem(f"override {text}", None, key, rule))
+        else:
+            continue
+        problems.append(Problem(f"override {text}", None, key, rule))
     return problems
 
 

@@ -56,6 +56,9 @@ __all__ = [
     "SweepError",
     "SweepSpec",
     "Varied",
+    "joined",
+    "key_steps",
+    "overlapping",
     "parse_sweep_spec",
     "read_sweep_spec",
     "read_text",
@@ -428,18 +431,14 @@ class _Checker:
             *(("set", key) for key, _ in fixed),
         ]
         for section, key in keys:
-            normal = re.sub(
-                r"\.([0-9]+)(?=\.|$)", r"[\1]", key.replace(" ", "")
-            )
-            steps = tuple(re.findall(r"[^.\[]+|\[[0-9]+\]", normal))
+            steps = key_steps(key)
             given = next(
                 (
-                    f"{where} (as {_joined(earlier)})"
+                    f"{where} (as {joined(earlier)})"
                     if earlier != steps
                     else where
                     for earlier, where in first.items()
-                    if earlier[: len(steps)] == steps
-                    or steps[: len(earlier)] == earlier
+                    if overlapping(earlier, steps)
                 ),
                 None,
             )
@@ -449,7 +448,21 @@ class _Checker:
                 first[steps] = section
 
 
-def _joined(steps: tuple[str, ...]) -> str:
+def key_steps(key: str) -> tuple[str, ...]:
+    """A dotted key's steps, an index written either way as ``[N]``:
+    ``attacks.0.start`` and ``attacks[0].start`` have the same."""
+    normal = re.sub(r"\.([0-9]+)(?=\.|$)", r"[\1]", key.replace(" ", ""))
+    return tuple(re.findall(r"[^.\[]+|\[[0-9]+\]", normal))
+
+
+def overlapping(one: tuple[str, ...], other: tuple[str, ...]) -> bool:
+    """Whether one key path holds the other (or is it): setting both
+    sets one key twice."""
+    shorter = min(len(one), len(other))
+    return one[:shorter] == other[:shorter]
+
+
+def joined(steps: tuple[str, ...]) -> str:
     """A key path's steps written back as one dotted key."""
     return "".join(
         step if step.startswith("[") or index == 0 else f".{step}"

@@ -206,6 +206,38 @@ def test_an_override_may_not_set_a_varied_key(
     assert found[1].startswith("override mesh.bogus=1: mesh.bogus: unknown")
 
 
+def test_an_override_may_not_hold_a_varied_key_nor_sit_inside_one(
+    write_sweep: Callable[..., Path],
+) -> None:
+    # refused once, as a sweep file's set: is, and not applied to the
+    # points to be blamed again at each of them
+    assert problems(write_sweep(), "mesh=5", "pki.workload_ttl.x=1") == [
+        "override mesh=5: mesh: holds mesh.agent, which the sweep varies; "
+        "set the other keys of mesh one by one",
+        "override pki.workload_ttl.x=1: pki.workload_ttl.x: is inside "
+        "pki.workload_ttl, which the sweep varies",
+    ]
+
+
+def test_an_override_giving_an_index_either_way_is_the_same_key(
+    write_sweep: Callable[..., Path],
+) -> None:
+    text = """
+name: small
+scenario: tiny.yaml
+seed: 7
+replications: 1
+grid:
+  attacks[0].start: [1h, 2h]
+"""
+    found = problems(write_sweep(text), "attacks.0.start=3h")
+
+    assert found == [
+        "override attacks.0.start=3h: attacks.0.start: is varied by the "
+        "sweep; an override cannot set it"
+    ]
+
+
 def test_an_override_may_not_set_the_seed(
     write_sweep: Callable[..., Path],
 ) -> None:
