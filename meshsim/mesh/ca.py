@@ -134,6 +134,7 @@ class CaServer:
         # Make the root, and the intermediate if leaves are signed by one.
         self.root_ca = self._new_root(self._keygen(), env.now)
         self.anchors: tuple[AnyCertificate, ...] = (self.root_ca.root,)
+        self._first_root = self.root_ca.root
         self.active = (
             self.root_ca
             if policy.intermediate_ttl_s is None
@@ -142,8 +143,10 @@ class CaServer:
 
     @property
     def root(self) -> AnyCertificate:
-        """The first root, as every trust bundle holds it at the start."""
-        return self.anchors[0]
+        """The first root, as every trust bundle holds it at the start
+        (kept after rotations have taken it out of the bundle: the first
+        chains issued lead to it)."""
+        return self._first_root
 
     def start(self) -> None:
         """Start the processes that change the hierarchy over time."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -187,6 +189,20 @@ def test_spire_caps_svids_at_the_ca_not_after_near_activation(small, simulate):
     assert run.summary["rotation"]["issued_lifetime_min_s"] < 5.5 * HOUR
     # The next root was in every bundle before it signed: nothing failed.
     assert set(run.tables.handshakes["outcome"]) == {"ok"}
+
+
+def test_the_root_written_is_the_one_the_written_chains_lead_to(
+    small, simulate
+):
+    # SPIRE's server CA of 24h is replaced and leaves the bundle within
+    # 48h; the chains written are the first issued, under the first one
+    run = simulate(small("profile=spire", "duration=48h", "traffic.rate=0"))
+    root = run.result.root
+    start = run.result.scenario.start_time
+
+    assert root.not_valid_after_utc < start + timedelta(hours=48)
+    for chain in run.result.issued:
+        chain[-1].verify_directly_issued_by(root)
 
 
 def test_linkerd_refresh_series_is_70_percent_of_what_remains(small, simulate):
