@@ -91,9 +91,15 @@ class VerificationCache:
     NOTE: the answer for a chain and a bundle can change only when the
     verifying clock crosses the chain's validity window, so results are
     kept per credential (in its ``verdicts``, dropped with it) and keyed
-    by (bundle version, side of the window). Root validity is not part of
-    the key; roots in a bundle must outlive the run (scenario validation
-    keeps workload TTLs below the root's life).
+    by (bundle version, side of the window). The root's validity is not
+    part of the key, nor of the window (the root is in the bundle, not
+    the chain): this holds because the CA cuts every certificate it
+    signs to end by its signer's NotAfter, and makes a root before the
+    certificates under it, so a chain's window lies inside its root's,
+    even when roots are replaced within the run (SPIRE's 24h server CA).
+    A chain whose root ends first would need the root's window in the
+    key; a run makes none (loot is the CA's; a forged chain's root is in
+    no bundle).
     """
 
     def __init__(self, state: MeshState, crypto: Crypto) -> None:
