@@ -424,7 +424,7 @@ class _Checker:
     ) -> None:
         # A key is given twice when one of its two mentions holds the
         # other: set's pki (a whole mapping) and grid's pki.workload_ttl.
-        first: dict[tuple[str, ...], str] = {}
+        first: dict[tuple[str, ...], tuple[str, str]] = {}
         keys = [
             *((v.section, v.key) for v in grid),
             *((v.section, v.key) for v in zipped),
@@ -434,10 +434,8 @@ class _Checker:
             steps = key_steps(key)
             given = next(
                 (
-                    f"{where} (as {joined(earlier)})"
-                    if earlier != steps
-                    else where
-                    for earlier, where in first.items()
+                    f"{where} (as {written})" if written != key else where
+                    for earlier, (where, written) in first.items()
                     if overlapping(earlier, steps)
                 ),
                 None,
@@ -445,14 +443,18 @@ class _Checker:
             if given is not None:
                 self.fail((section, key), f"is already given in {given}")
             else:
-                first[steps] = section
+                first[steps] = (section, key)
 
 
 def key_steps(key: str) -> tuple[str, ...]:
-    """A dotted key's steps, an index written either way as ``[N]``:
-    ``attacks.0.start`` and ``attacks[0].start`` have the same."""
+    """A dotted key's steps, an index written any way as ``[N]``:
+    ``attacks.0.start``, ``attacks[0].start`` and ``attacks.00.start``
+    have the same."""
     normal = re.sub(r"\.([0-9]+)(?=\.|$)", r"[\1]", key.replace(" ", ""))
-    return tuple(re.findall(r"[^.\[]+|\[[0-9]+\]", normal))
+    return tuple(
+        f"[{int(step[1:-1])}]" if step.startswith("[") else step
+        for step in re.findall(r"[^.\[]+|\[[0-9]+\]", normal)
+    )
 
 
 def overlapping(one: tuple[str, ...], other: tuple[str, ...]) -> bool:

@@ -219,7 +219,7 @@ def test_an_override_may_not_hold_a_varied_key_nor_sit_inside_one(
     ]
 
 
-def test_an_override_giving_an_index_either_way_is_the_same_key(
+def test_an_override_giving_an_index_any_way_is_the_same_key(
     write_sweep: Callable[..., Path],
 ) -> None:
     text = """
@@ -230,11 +230,33 @@ replications: 1
 grid:
   attacks[0].start: [1h, 2h]
 """
-    found = problems(write_sweep(text), "attacks.0.start=3h")
+    found = problems(
+        write_sweep(text), "attacks.0.start=3h", "attacks[00].start=4h"
+    )
 
     assert found == [
         "override attacks.0.start=3h: attacks.0.start: is varied by the "
-        "sweep; an override cannot set it"
+        "sweep; an override cannot set it",
+        "override attacks[00].start=4h: attacks[00].start: is varied by the "
+        "sweep; an override cannot set it",
+    ]
+
+
+def test_a_key_given_twice_with_its_index_padded_is_found(
+    write_sweep: Callable[..., Path],
+) -> None:
+    path = write_sweep(
+        "scenario: tiny.yaml\n"
+        "replications: 1\n"
+        "set:\n"
+        "  attacks.00.start: 5h\n"
+        "grid:\n"
+        "  attacks[0].start: [1h, 2h]\n"
+    )
+
+    assert problems(path) == [
+        f"{path}:4: set.attacks.00.start: is already given in grid (as "
+        "attacks[0].start)"
     ]
 
 
