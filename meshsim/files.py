@@ -10,6 +10,7 @@ that a folder holding one is still known as meshsim's.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import re
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "TEMPORARY",
+    "figure_bytes",
     "fsync_dir",
     "json_bytes",
     "read_json",
@@ -55,11 +57,12 @@ def fsync_dir(folder: Path) -> None:
 
 def read_json(path: Path) -> Any:
     """The JSON value in the file at ``path``: ``OSError`` when it cannot
-    be read, ``ValueError`` when it holds no JSON or JSON nested deeper
-    than Python can decode (a file edited by hand)."""
+    be read, ``ValueError`` when it holds no JSON, JSON nested deeper
+    than Python can decode, or text no UTF-8 can hold (a file edited by
+    hand: JSON may escape half of a surrogate pair, ``"\\udce9"``)."""
     text = path.read_text("utf-8")
     try:
-        return json.loads(text, parse_int=_whole_number)
+        value = json.loads(text, parse_int=_whole_number)
     except RecursionError:
         raise ValueError(f"{path.name}: nested too deeply") from None
     except _TooManyDigitsError as error:
@@ -67,6 +70,22 @@ def read_json(path: Path) -> Any:
             f"{path.name}: holds a whole number of {error.digits} digits "
             f"(at most {sys.get_int_max_str_digits()} are read)"
         ) from None
+    if _SURROGATE_ESCAPE.search(text) is not None:
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except RecursionError:
+            raise ValueError(f"{path.name}: nested too deeply") from None
+        except UnicodeEncodeError as error:
+            half = ascii(error.object[error.start])[1:-1]
+            raise ValueError(
+                f"{path.name}: holds text with {half}, half of a "
+                "surrogate pair, which is no character"
+            ) from None
+    return value
+
+
+# an escape of a surrogate, paired or not (checked further when found)
+_SURROGATE_ESCAPE: Final = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 class _TooManyDigitsError(Exception):
@@ -151,15 +170,13 @@ def write_table(path: Path, table: pd.DataFrame) -> None:
     write_bytes(path, table_bytes(table))
 
 
+def figure_bytes(figure: Figure) -> bytes:
+    """A figure as PNG."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    return buffer.getvalue()
+
+
 def write_figure(path: Path, figure: Figure) -> None:
     """Write a figure as PNG."""
-    descriptor, temporary = _temporary(path, ".png")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            figure.savefig(handle, format="png", dpi=110)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_bytes(path, figure_bytes(figure))

@@ -127,7 +127,22 @@ class SweepData:
 # refused with what it lacks, not drawn from in part; the manifest's
 # fields: see sweep_manifest).
 _RUN_COLUMNS: Final = ("point", "replication", "status")
-_POINT_COLUMNS: Final = ("point", "metric", "n", "failed", "mean", "ci95")
+_POINT_COLUMNS: Final = (
+    "point",
+    "metric",
+    "n",
+    "failed",
+    "mean",
+    "ci95",
+    TTL,
+    AGENT,
+    FANOUT,
+    OUTAGE,
+    WORKERS,
+)
+# columns of numbers, and columns every row must fill
+_NUMBERS: Final = ("n", "failed", "mean", "ci95", TTL, FANOUT, OUTAGE, WORKERS)
+_FILLED: Final = ("point", "metric", TTL, AGENT, FANOUT, OUTAGE, WORKERS)
 
 
 def read_sweep(folder: str | Path) -> SweepData:
@@ -149,6 +164,7 @@ def read_sweep(folder: str | Path) -> SweepData:
             raise ValueError(f"{name}: no column {', '.join(missing)}")
         if table.empty:
             raise ValueError(f"{name}: no rows")
+    _check_points(data.points)
     check_manifest(manifest)
     for parameter in data.parameters:
         if parameter not in data.points.columns:
@@ -157,6 +173,28 @@ def read_sweep(folder: str | Path) -> SweepData:
                 "points.parquet has no column for"
             )
     return data
+
+
+def _check_points(points: pd.DataFrame) -> None:
+    """Refuse values of the points table that no sweep writes."""
+    for column in _NUMBERS:
+        kind = points[column].dtype
+        types = pd.api.types
+        if types.is_bool_dtype(kind) or not types.is_numeric_dtype(kind):
+            raise ValueError(
+                f"points.parquet: column {column} must hold numbers "
+                f"(it holds {kind})"
+            )
+    for column in _FILLED:
+        if points[column].isna().any():
+            raise ValueError(
+                f"points.parquet: column {column} has empty values"
+            )
+    if (points["ci95"] < 0).any():
+        raise ValueError(
+            "points.parquet: column ci95 must not be negative (a 95% "
+            "confidence interval's half-width)"
+        )
 
 
 def facet_label(column: str, value: Any) -> str:

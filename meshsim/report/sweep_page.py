@@ -3,8 +3,9 @@
 ``write_report(DIR)`` reads what ``meshsim sweep`` wrote into ``DIR``
 and adds ``DIR/figures/*.png`` and ``DIR/report.html``: every figure the
 sweep's parameters support, a visible note for each it cannot, and a
-table of every point. Each file is written whole (temporary name, then
-rename).
+table of every point. Every figure and the page are drawn before any is
+written, then written together (each to a temporary name, then all
+renamed): a report that fails leaves the earlier one as it was.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pandas as pd
 
 from meshsim import __version__
 from meshsim.experiment.sweep_file import value_text
-from meshsim.files import write_bytes, write_figure
+from meshsim.files import figure_bytes, write_together
 from meshsim.report.sweep_data import (
     SweepData,
     UnsupportedFigureError,
@@ -66,9 +67,7 @@ def write_report(
             "folder of the sweep's own"
         )
     data = data if data is not None else read_sweep(path)
-    # An earlier page would sit beside figures it does not show if this
-    # report stopped midway.
-    (path / "report.html").unlink(missing_ok=True)
+    drawn: dict[Path, bytes] = {}
     figures: dict[str, Path] = {}
     skipped: dict[str, str] = {}
     for name, title, draw in FIGURES:
@@ -78,11 +77,12 @@ def write_report(
             skipped[title] = str(reason)
             continue
         target = path / "figures" / f"{name}.png"
-        write_figure(target, figure)
+        drawn[target] = figure_bytes(figure)
         figures[title] = target
 
     page = path / "report.html"
-    write_bytes(page, _page(data, figures, skipped, path).encode("utf-8"))
+    drawn[page] = _page(data, figures, skipped, path).encode("utf-8")
+    write_together(drawn)
     return SweepReport(page, figures, skipped)
 
 

@@ -27,7 +27,7 @@ from click.testing import CliRunner
 
 from meshsim import __version__, results
 from meshsim.cli import main
-from meshsim.files import write_bytes, write_together
+from meshsim.files import read_json, write_bytes, write_together
 from meshsim.mesh import ca as ca_module
 from meshsim.results import (
     RUN_LAYOUT,
@@ -462,3 +462,16 @@ def test_results_get_the_modes_of_plain_files(
     for path in out.rglob("*"):
         expected = 0o750 if path.is_dir() else 0o640
         assert path.stat().st_mode & 0o777 == expected, path
+
+
+def test_json_read_keeps_a_whole_surrogate_pair_and_refuses_half(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "x.json"
+    # an escaped pair is one character (U+1F600); half of one is none
+    path.write_text('{"a": "\\ud83d\\ude00"}')
+    assert read_json(path) == {"a": "\U0001f600"}
+
+    path.write_text('{"a": "\\ud83d"}')
+    with pytest.raises(ValueError, match=r"x.json: holds text with \\ud83d"):
+        read_json(path)

@@ -330,10 +330,11 @@ def test_a_one_panel_figure_wraps_its_title_to_fit(tmp_path: Path) -> None:
 def test_report_that_cannot_be_written_is_one_line_and_status_1(
     shipped_sweep: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def read_only(path: Path, figure: object) -> None:
-        raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+    def read_only(files: dict[Path, bytes]) -> None:
+        first = next(iter(files))
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(first))
 
-    monkeypatch.setattr("meshsim.report.sweep_page.write_figure", read_only)
+    monkeypatch.setattr("meshsim.report.sweep_page.write_together", read_only)
     result = CliRunner().invoke(main, ["report", str(shipped_sweep)])
 
     assert result.exit_code == 1
@@ -375,16 +376,50 @@ def _edited_copy(shipped_sweep: Path, tmp_path: Path) -> Path:
         ),
         (
             "points",
+            lambda t: t.drop(columns="scenario.workload_ttl_s"),
+            "not a finished sweep as meshsim wrote it (points.parquet: no "
+            "column scenario.workload_ttl_s)",
+        ),
+        (
+            "points",
+            lambda t: t.assign(n=t["n"].astype(str)),
+            "not a finished sweep as meshsim wrote it (points.parquet: "
+            "column n must hold numbers (it holds ",
+        ),
+        (
+            "points",
+            lambda t: t.assign(**{"scenario.agent": None}),
+            "not a finished sweep as meshsim wrote it (points.parquet: "
+            "column scenario.agent has empty values)",
+        ),
+        (
+            "points",
             lambda t: t.assign(mean=math.inf, ci95=-math.inf),
+            "not a finished sweep as meshsim wrote it (points.parquet: "
+            "column ci95 must not be negative",
+        ),
+        (
+            "points",
+            lambda t: t.assign(mean=-1e300),
             "cannot draw its report (ValueError: ",
         ),
     ],
-    ids=["no-mean", "no-status", "no-rows", "infinite"],
+    ids=[
+        "no-mean",
+        "no-status",
+        "no-rows",
+        "no-ttl",
+        "text-n",
+        "no-agent",
+        "negative-ci",
+        "huge",
+    ],
 )
-def test_a_report_of_edited_tables_is_one_line_and_leaves_no_page(
+def test_a_report_of_edited_tables_is_one_line_and_leaves_the_last_one(
     shipped_sweep: Path, tmp_path: Path, table: str, edit, says: str
 ) -> None:
     folder = _edited_copy(shipped_sweep, tmp_path)
+    before = _report_files(folder)
     path = folder / f"{table}.parquet"
     edit(pd.read_parquet(path)).to_parquet(path)
 
@@ -393,10 +428,14 @@ def test_a_report_of_edited_tables_is_one_line_and_leaves_no_page(
     assert result.exit_code == 2, result.output
     assert result.output.startswith(f"error: {folder}: {says}")
     assert len(result.output.splitlines()) == 1
-    # refused as read, the earlier report stands whole; refused while
-    # drawing, its page is gone rather than left beside new figures
-    drawing = says.startswith("cannot draw")
-    assert (folder / "report.html").exists() is not drawing
+    # refused as read or while drawing, the earlier report stands whole
+    assert _report_files(folder) == before
+
+
+def _report_files(folder: Path) -> dict[str, bytes]:
+    """The report's page and figures, by name."""
+    paths = [folder / "report.html", *(folder / "figures").iterdir()]
+    return {path.name: path.read_bytes() for path in paths}
 
 
 _DELETE = object()
@@ -491,13 +530,18 @@ def test_a_manifest_field_missing_or_wrong_is_named(
             "or more (got 1000000000000000000000000000000000000...",
         ),
         (
+            '{"description": "caf\\udce9"}',
+            "manifest.json: holds text with \\udce9, half of a surrogate "
+            "pair, which is no character",
+        ),
+        (
             '{"replications": ' + "9" * 5000 + "}",
             "manifest.json: holds a whole number of 5000 digits (at most "
             "4300 are read)",
         ),
     ],
 )
-def test_a_manifest_python_cannot_read_as_numbers_is_refused(
+def test_a_manifest_python_cannot_read_is_refused(
     shipped_sweep: Path, tmp_path: Path, text: str | None, says: str
 ) -> None:
     folder = _edited_copy(shipped_sweep, tmp_path)
