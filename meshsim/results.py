@@ -24,7 +24,7 @@ import re
 import shutil
 import socket
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Final
 
@@ -39,6 +39,7 @@ __all__ = [
     "check_lengths",
     "check_output",
     "check_writable",
+    "files_written",
     "foreign_entries",
     "refuse_foreign",
     "refusing_os_errors",
@@ -162,7 +163,7 @@ def _check_output(out: Path, force: bool) -> None:
             f"--out: {str(out)!r} is not a meshsim result folder ({why}); "
             "refusing to replace it"
         )
-    refuse_foreign(out, RUN_LAYOUT, OutputExistsError)
+    refuse_foreign(out, RUN_LAYOUT, OutputExistsError, _files_of(out))
     _check_removable(out)
 
 
@@ -209,12 +210,16 @@ def _check_removable(out: Path) -> None:
 
 
 def refuse_foreign(
-    folder: Path, layout: Sequence[str], refusal: type[OutputExistsError]
+    folder: Path,
+    layout: Sequence[str],
+    refusal: type[OutputExistsError],
+    written: Callable[[str], bool] | None = None,
 ) -> None:
     """Raise ``refusal`` if ``folder`` holds anything meshsim did not
-    write there (a path outside ``layout``, which ``--force`` would delete
-    with the result: notes, another result, a link)."""
-    foreign = foreign_entries(folder, layout)
+    write there (a path outside ``layout``, or one ``written`` says was
+    not: ``--force`` would delete it with the result: notes, another
+    result, a link)."""
+    foreign = foreign_entries(folder, layout, written)
     if foreign:
         shown = ", ".join(repr(name) for name in foreign[:3])
         more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
@@ -225,11 +230,17 @@ def refuse_foreign(
         )
 
 
-def foreign_entries(folder: Path, layout: Sequence[str]) -> list[str]:
+def foreign_entries(
+    folder: Path,
+    layout: Sequence[str],
+    written: Callable[[str], bool] | None = None,
+) -> list[str]:
     """The paths inside ``folder`` (relative, sorted) that match no
     pattern of ``layout`` and are no temporary file of one that does, or
     that are neither a plain file nor a folder (a link, a pipe); a
-    foreign folder is named, not what it holds.
+    foreign folder is named, not what it holds. With ``written`` (the
+    earlier result's own record of the files it wrote), a file of the
+    layout for which it answers False is foreign too.
 
     In a pattern, ``#`` stands for a digit, ``#+`` for one or more, and
     ``*`` for any name: only what meshsim itself names so is taken for
@@ -247,7 +258,11 @@ def foreign_entries(folder: Path, layout: Sequence[str]) -> list[str]:
             if plain and path.is_dir():
                 own = _in_layout(inside, layout, folder=True)
             else:
-                own = plain and path.is_file() and _in_layout(inside, layout)
+                own = (
+                    plain
+                    and path.is_file()
+                    and _in_layout(inside, layout, written=written)
+                )
             if not own:
                 foreign.append(inside)
         # what a foreign folder holds is not looked at
@@ -258,10 +273,14 @@ def foreign_entries(folder: Path, layout: Sequence[str]) -> list[str]:
 
 
 def _in_layout(
-    inside: str, layout: Sequence[str], *, folder: bool = False
+    inside: str,
+    layout: Sequence[str],
+    *,
+    folder: bool = False,
+    written: Callable[[str], bool] | None = None,
 ) -> bool:
     """Whether ``inside`` is a path of ``layout``: a folder's, or a file's
-    or a temporary file of one."""
+    (one ``written`` allows, if given) or a temporary file of one."""
     if folder:
         return any(_pattern(p).fullmatch(f"{inside}/") for p in layout)
     path = PurePosixPath(inside)
@@ -269,7 +288,34 @@ def _in_layout(
     if temporary is not None:
         path = path.with_name(temporary["name"])
     shown = path.as_posix()
+    if written is not None and not written(shown):
+        return False
     return any(_pattern(pattern).fullmatch(shown) for pattern in layout)
+
+
+def files_written(folder: Path) -> list[str]:
+    """The files in ``folder``, as paths relative to it, sorted: what a
+    result's manifest lists as written (``files``)."""
+    return sorted(
+        path.relative_to(folder).as_posix()
+        for path in folder.rglob("*")
+        if path.is_file()
+    )
+
+
+def _files_of(out: Path) -> Callable[[str], bool] | None:
+    """Which files the result in ``out`` says it wrote, from its
+    manifest's ``files``; None for a result of a meshsim that did not
+    list them (its layout alone then decides)."""
+    try:
+        listed = read_json(out / MANIFEST).get("files")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not isinstance(listed, list) or not all(
+        isinstance(name, str) for name in listed
+    ):
+        return None
+    return {*listed, MANIFEST}.__contains__
 
 
 @functools.cache

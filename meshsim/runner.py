@@ -26,6 +26,7 @@ from meshsim.native import build_kind, require_current
 from meshsim.results import (
     MANIFEST,
     SCENARIO,
+    files_written,
     staged_folder,
 )
 from meshsim.scenario import (
@@ -164,10 +165,11 @@ def save_run(
         ):
             write_bytes(folder / "certs" / entry["file"], _pem(chain))
 
-        write_json(
-            folder / MANIFEST,
-            _manifest(run, command, started_at or datetime.now(UTC)),
-        )
+        # the manifest lists what the run wrote, for a later --force to
+        # delete that and nothing else
+        manifest = _manifest(run, command, started_at or datetime.now(UTC))
+        manifest["files"] = sorted([*files_written(folder), MANIFEST])
+        write_json(folder / MANIFEST, manifest)
     return out
 
 

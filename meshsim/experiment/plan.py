@@ -48,6 +48,7 @@ from meshsim.experiment.sweep_file import (
     sweep_marks,
     value_text,
 )
+from meshsim.experiment.worker import point_id
 from meshsim.scenario import (
     Problem,
     Scenario,
@@ -200,16 +201,15 @@ def parse_sweep(
     combinations = _combinations(spec)
 
     seeds = replication_seeds(spec.seed, spec.replications)
-    width = max(3, len(str(len(combinations) - 1)))
     points = []
     found = _Findings(spec, len(combinations))
     for index, combination in enumerate(combinations):
         settings = tuple((key, value) for _, key, _, value in combination)
-        point_id = f"p{index:0{width}d}"
-        point = _Unchecked(index, point_id, settings, combination)
+        name = point_id(index, len(combinations))
+        point = _Unchecked(index, name, settings, combination)
         scenario = found.check(point, base_text, overrides, seeds[0])
         if scenario is not None:
-            points.append(Point(index, point_id, settings, scenario))
+            points.append(Point(index, name, settings, scenario))
     if problems or found.problems:
         raise SweepError([*problems, *found.summarised()])
     same = _same_points(spec, points)

@@ -34,7 +34,7 @@ from meshsim.experiment.store import (
     writing_alone,
 )
 from meshsim.experiment.tables import points_table, runs_table
-from meshsim.experiment.worker import Replication, run_replication
+from meshsim.experiment.worker import Replication, run_id, run_replication
 from meshsim.files import (
     json_bytes,
     read_json,
@@ -186,7 +186,7 @@ def _run_sweep(
     results = executor.map_unordered(run_replication, tasks) if tasks else ()
     try:
         for record in results:
-            task_id = f"{record['point']}-r{record['replication']:02d}"
+            task_id = run_id(record["point"], record["replication"])
             folder.store(task_id, record)
             tracker.finished(task_id, record)
     finally:

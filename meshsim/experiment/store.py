@@ -23,14 +23,15 @@ import contextlib
 import fcntl
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from meshsim.experiment.plan import Sweep
-from meshsim.experiment.worker import POINT_SCENARIOS
+from meshsim.experiment.plan import MAX_POINTS, Sweep
+from meshsim.experiment.sweep_file import MAX_REPLICATIONS
+from meshsim.experiment.worker import POINT_SCENARIOS, point_id, run_id
 from meshsim.files import TEMPORARY, read_json, write_bytes, write_json
 from meshsim.results import (
     MANIFEST,
@@ -237,7 +238,9 @@ class SweepFolder:
                 # --force starts a sweep's folder over, and empties no
                 # folder of anything else
                 raise WrongSweepError(self._refusal(existing, guard))
-            refuse_foreign(self.path, SWEEP_LAYOUT, WrongSweepError)
+            refuse_foreign(
+                self.path, SWEEP_LAYOUT, WrongSweepError, _planned(existing)
+            )
         return None, guard
 
     def _not_to_replace(self) -> str | None:
@@ -342,6 +345,7 @@ class SweepFolder:
             "sweep_sha256": spec.text_sha256,
             "plan_sha256": self.sweep.plan_sha256(),
             "overrides": list(self.sweep.overrides),
+            "points": len(self.sweep.points),
             "replications": self.sweep.replications,
             "created_at": datetime.now(UTC).isoformat(),
         }
@@ -426,12 +430,57 @@ def _same(existing: dict[str, Any], guard: dict[str, Any]) -> bool:
     )
 
 
+def _planned(guard: dict[str, Any]) -> Callable[[str], bool] | None:
+    """Which runs and point scenarios the sweep that wrote ``guard`` may
+    have stored, from its count of points and replications; None for a
+    guard of a meshsim that did not count its points (its layout alone
+    then decides)."""
+    points = _positive(guard.get("points"), MAX_POINTS)
+    replications = _positive(guard.get("replications"), MAX_REPLICATIONS)
+    if points is None or replications is None:
+        return None
+
+    def planned(path: str) -> bool:
+        folder, _, name = path.rpartition("/")
+        if folder == POINT_SCENARIOS:
+            return _point_of(name.removesuffix(".yaml"), points)
+        if folder == _RUNS:
+            stem = name.removesuffix(".json")
+            point, _, replication = stem.rpartition("-r")
+            return (
+                _point_of(point, points)
+                and replication.isdigit()
+                and int(replication) < replications
+                and run_id(point, int(replication)) == stem
+            )
+        return True
+
+    return planned
+
+
+def _point_of(name: str, points: int) -> bool:
+    """Whether ``name`` is the id of one of ``points`` points."""
+    number = name.removeprefix("p")
+    return (
+        number.isdigit()
+        and int(number) < points
+        and point_id(int(number), points) == name
+    )
+
+
+def _positive(value: object, most: int) -> int | None:
+    """``value`` if a whole number from 1 to ``most``, else None."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value if 1 <= value <= most else None
+
+
 def _task_id(record: dict[str, Any]) -> str | None:
     """The id a stored replication's own fields give it (``p000-r01``)."""
     point, replication = record.get("point"), record.get("replication")
     if not isinstance(point, str) or not isinstance(replication, int):
         return None
-    return f"{point}-r{replication:02d}"
+    return run_id(point, replication)
 
 
 def _count(number: object, noun: str) -> str:

@@ -33,11 +33,26 @@ __all__ = [
     "Replication",
     "derived_metrics",
     "end_with",
+    "point_id",
+    "run_id",
     "run_replication",
 ]
 
 POINT_SCENARIOS: Final = "scenarios"
 """The folder, inside a sweep's, of each point's resolved scenario."""
+
+
+def point_id(index: int, points: int) -> str:
+    """``p003``: the id of point ``index`` of ``points``, in digits as
+    many as the last one's needs and at least three."""
+    width = max(3, len(str(points - 1)))
+    return f"p{index:0{width}d}"
+
+
+def run_id(point: str, replication: int) -> str:
+    """``p003-r02``: names a replication's stored result."""
+    return f"{point}-r{replication:02d}"
+
 
 # How often a worker without pidfd_open (not Linux) looks for its sweep.
 _POLL_S = 1.0
@@ -58,7 +73,7 @@ class Replication:
     @property
     def id(self) -> str:
         """``p003-r02``: names the stored result."""
-        return f"{self.point}-r{self.replication:02d}"
+        return run_id(self.point, self.replication)
 
 
 def run_replication(task: Replication) -> dict[str, Any]:

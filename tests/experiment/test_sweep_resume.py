@@ -440,6 +440,12 @@ def test_force_refuses_a_sweep_folder_holding_what_meshsim_did_not_write(
         "runs/.p000-r00.json.original",
         "scenarios/production.yaml",
         "figures/paper-figure.png",
+        # named as meshsim names them, but beyond the sweep's one point
+        # and two replications
+        "runs/p000-r02.json",
+        "runs/p001-r00.json",
+        "scenarios/p001.yaml",
+        "scenarios/p0000.yaml",
     ],
 )
 def test_force_refuses_what_is_named_as_meshsims_files_but_is_not(

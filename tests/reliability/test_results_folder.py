@@ -287,6 +287,38 @@ def test_force_refuses_a_folder_named_as_meshsim_names_a_file(
     assert (out / folder).is_dir()
 
 
+def test_a_result_lists_every_file_it_wrote(
+    small_run: Run, tmp_path: Path
+) -> None:
+    out = tmp_path / "o"
+
+    save_run(small_run, out)
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["files"] == sorted(
+        p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()
+    )
+
+
+def test_force_refuses_a_file_of_meshsims_names_the_result_did_not_write(
+    tmp_path: Path,
+) -> None:
+    # a modeled run writes no certificate: a root.pem there is the user's
+    overrides = [a for a in SMALL if a != "--set"]
+    modeled = run_scenario(
+        load_scenario(DEFAULT, [*overrides, "pki.crypto=modeled"])
+    )
+    out = tmp_path / "o"
+    save_run(modeled, out, command="first")
+    (out / "certs").mkdir()
+    (out / "certs" / "root.pem").write_text("my own root")
+
+    with pytest.raises(OutputExistsError, match="'certs/root.pem'"):
+        save_run(modeled, out, force=True, command="second")
+
+    assert (out / "certs" / "root.pem").read_text() == "my own root"
+
+
 def test_force_refuses_a_pipe_where_a_result_file_would_be(
     small_run: Run, tmp_path: Path
 ) -> None:
