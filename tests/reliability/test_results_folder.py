@@ -313,7 +313,7 @@ def test_force_refuses_a_file_of_meshsims_names_the_result_did_not_write(
     (out / "certs").mkdir()
     (out / "certs" / "root.pem").write_text("my own root")
 
-    with pytest.raises(OutputExistsError, match="'certs/root.pem'"):
+    with pytest.raises(OutputExistsError, match=re.escape("'certs/root.pem'")):
         save_run(modeled, out, force=True, command="second")
 
     assert (out / "certs" / "root.pem").read_text() == "my own root"
