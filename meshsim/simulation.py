@@ -72,11 +72,14 @@ class RunResult:
     topology: Topology
     recorder: Recorder
     root: AnyCertificate
+    """The first root, which the chains in ``issued`` lead to."""
     issued: tuple[tuple[AnyCertificate, ...], ...]
     clock_offsets_s: tuple[float, ...]
     wall_seconds: float
     attack_starts_s: tuple[float, ...] = ()
     """When each attack of the scenario started, drawn within its spread."""
+    roots: tuple[AnyCertificate, ...] = ()
+    """The roots the CA publishes at the end, oldest first."""
 
 
 def simulate(
@@ -129,6 +132,7 @@ def _simulated(scenario: Scenario, progress: Progress | None) -> RunResult:
         clock_offsets_s=tuple(world.state.clock_offsets_s),
         wall_seconds=time.perf_counter() - began,
         attack_starts_s=tuple(starts),
+        roots=world.ca.anchors,
     )
 
 

@@ -73,15 +73,22 @@ def check_data(
     must carry its unit; from Python a number is seconds.
     """
     context = {DEFER_RULES: True, UNITS_REQUIRED: units_required}
-    where = _Locator(source, lines, origins or {})
+    origins = dict(origins or {})
     problems = list(earlier)
     if not isinstance(data, Mapping):
+        where = _Locator(source, lines, origins)
         rule = "the top level must be a mapping of keys"
         raise ScenarioError([*problems, where.problem((), rule, data)])
 
-    # step 0: a profile's defaults under the keys the data sets
+    # step 0: a profile's defaults under the keys the data sets; an
+    # override that named the profile set them too
     given = data
     data = with_profile(data)
+    chosen = origins.get(("profile",))
+    if chosen is not None:
+        for path in _added(given, data, ()):
+            origins.setdefault(path, chosen)
+    where = _Locator(source, lines, origins)
 
     # step 1: types and ranges of each key
     failures = [
@@ -89,7 +96,10 @@ def check_data(
         for f in _schema_failures(data, context)
         if not any(_overlaps(f.path, path) for path in reported)
     ]
-    problems += [where.problem(f.path, f.rule, f.value) for f in failures]
+    problems += [
+        where.problem(f.path, f.rule, f.value, _kind_of(f.path, origins))
+        for f in failures
+    ]
 
     # step 2: rules across keys, on the keys that passed step 1
     failed = {f.path for f in failures} | set(reported)
@@ -126,6 +136,35 @@ def check_data(
     # land, X.509 dates), once the world itself is valid
     require_runnable(scenario, source, lines, origins)
     return scenario
+
+
+def _added(given: object, data: object, here: KeyPath) -> list[KeyPath]:
+    """The key paths ``data`` sets that ``given`` does not (what a
+    profile brought in)."""
+    if not isinstance(data, Mapping):
+        return []
+    if not isinstance(given, Mapping):
+        return [here]
+    paths = []
+    for key, value in data.items():
+        if key in given:
+            paths += _added(given[key], value, (*here, key))
+        else:
+            paths.append((*here, key))
+    return paths
+
+
+def _kind_of(
+    path: KeyPath, origins: Mapping[KeyPath, str]
+) -> tuple[KeyPath, ...]:
+    """The ``kind`` beside ``path``, if an override set it: which keys a
+    mapping takes (an attack's) depends on its kind, so a key unknown or
+    missing there is that override's doing."""
+    for depth in range(len(path) - 1, 0, -1):
+        kind = (*path[:depth], "kind")
+        if kind != path and kind in origins:
+            return (kind,)
+    return ()
 
 
 def _schema_failures(

@@ -201,6 +201,7 @@ def test_the_root_written_is_the_one_the_written_chains_lead_to(
     start = run.result.scenario.start_time
 
     assert root.not_valid_after_utc < start + timedelta(hours=48)
+    assert root not in run.result.roots
     for chain in run.result.issued:
         chain[-1].verify_directly_issued_by(root)
 

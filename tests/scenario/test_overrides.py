@@ -131,6 +131,36 @@ def test_a_list_item_an_override_made_is_its_own_to_complete(
     ]
 
 
+def test_keys_an_attack_lacks_or_refuses_after_its_kind_changed_name_it(
+    problems_of: Problems,
+) -> None:
+    # duration is the file's; the override made it a key-theft's, which
+    # has none, or a mitm, which needs one
+    mitm = "attacks:\n  - {kind: mitm, start: 1h, node: node-1, duration: 1m}\n"
+    theft = "attacks:\n  - {kind: key-theft, start: 1h, node: node-1}\n"
+
+    assert problems_of(MINIMAL + mitm, "attacks[0].kind=key-theft") == [
+        "override attacks[0].kind=key-theft: attacks[0].duration: unknown "
+        "key; expected one of kind, start, spread, node, workload, "
+        "persistent, detected_after"
+    ]
+    assert problems_of(MINIMAL + theft, "attacks[0].kind=mitm") == [
+        "override attacks[0].kind=mitm: attacks[0].duration: required key "
+        "is missing"
+    ]
+
+
+def test_a_rule_broken_by_a_profile_an_override_chose_names_it(
+    problems_of: Problems,
+) -> None:
+    # the TTL is the file's, the 24h root the profile's
+    text = MINIMAL + "pki:\n  workload_ttl: 24h\n"
+    assert problems_of(text, "profile=spire") == [
+        "override profile=spire: pki.workload_ttl: must be shorter than "
+        "pki.root_ttl (24h) (got '24h')"
+    ]
+
+
 def test_a_rule_across_keys_names_the_override_that_broke_it(
     problems_of: Problems,
 ) -> None:

@@ -121,7 +121,7 @@ def test_a_ca_certificate_lasts_its_ttl_from_when_it_is_made(small, simulate):
             "pki.crypto=modeled",
         )
     )
-    first = run.result.root
+    first = run.result.roots[0]
     start = run.result.scenario.start_time
 
     assert first.not_valid_before_utc - start == timedelta(hours=35)
