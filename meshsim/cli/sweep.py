@@ -54,6 +54,7 @@ from meshsim.experiment import (
     WrongSweepError,
     check_sweep_folder,
     load_sweep,
+    run_id,
     run_sweep,
     scheduler_problem,
 )
@@ -273,8 +274,9 @@ class _RateColumn(ProgressColumn):
 def _show_plan(plan: Sweep) -> None:
     spec = plan.spec
     _out.print(
-        f"{spec.source}: ok ({plan.name}): {len(plan.points)} points x "
-        f"{plan.replications} replications, root seed {spec.seed}"
+        f"{spec.source}: ok ({plan.name}): "
+        f"{_counted(len(plan.points), 'point')} x "
+        f"{_counted(plan.replications, 'replication')}, root seed {spec.seed}"
     )
     for point in plan.points:
         _out.print(f"  {point.id}  {point.label or '(base scenario)'}")
@@ -283,13 +285,19 @@ def _show_plan(plan: Sweep) -> None:
 def _show(outcome: SweepOutcome) -> None:
     total = len(outcome.runs)
     _out.print(
-        f"{total} replications: {outcome.ran} run now, {outcome.resumed} "
-        f"resumed, {outcome.failed} failed"
+        f"{_counted(total, 'replication')}: {outcome.ran} run now, "
+        f"{outcome.resumed} resumed, {outcome.failed} failed"
     )
     # what went wrong goes to stderr, with the progress
     failed = outcome.runs[outcome.runs["status"] != "ok"]
-    for row in failed.head(10).itertuples():
-        say(f"  failed {row.point}-r{row.replication:02d}: {row.error}")
+    for row in failed.head(10).to_dict("records"):
+        name = run_id(row["point"], row["replication"])
+        say(f"  failed {name}: {row['error']}")
     if len(failed) > 10:
         say(f"  … and {len(failed) - 10} more (see runs.parquet)")
     _out.print(f"results: {outcome.out}")
+
+
+def _counted(number: int, noun: str) -> str:
+    """``1 point``, ``3 points``."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"

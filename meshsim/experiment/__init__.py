@@ -45,7 +45,7 @@ from meshsim.experiment.tables import (
     points_table,
     runs_table,
 )
-from meshsim.experiment.worker import Replication, run_replication
+from meshsim.experiment.worker import Replication, run_id, run_replication
 
 __all__ = [
     "MAX_JOBS",
@@ -74,6 +74,7 @@ __all__ = [
     "points_table",
     "read_results",
     "replication_seeds",
+    "run_id",
     "run_replication",
     "run_sweep",
     "runs_table",

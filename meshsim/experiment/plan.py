@@ -57,6 +57,7 @@ from meshsim.scenario import (
     format_duration,
     parse_scenario,
 )
+from meshsim.scenario.overrides import override_source
 from meshsim.scenario.problems import ABSENT
 from meshsim.scenario.yaml_loader import load_yaml
 
@@ -186,7 +187,7 @@ def parse_sweep(
     # a refused override is not applied to the points as well, to be
     # blamed again at each of them
     shown = {p.source for p in refused}
-    overrides = [o for o in overrides if f"override {o}" not in shown]
+    overrides = [o for o in overrides if override_source(o) not in shown]
     try:
         base_text = _base_text(spec)
     except SweepError as exc:
@@ -252,9 +253,11 @@ def _overrides_of_varied(
         if held == steps:
             rule = "is varied by the sweep; an override cannot set it"
         elif held is not None and len(held) > len(steps):
+            # a list's keys are its items' keys
+            within = "its items" if held[len(steps)][0] == "[" else key
             rule = (
                 f"holds {joined(held)}, which the sweep varies; set the "
-                f"other keys of {key} one by one"
+                f"other keys of {within} one by one"
             )
         elif held is not None:
             rule = f"is inside {joined(held)}, which the sweep varies"
@@ -262,7 +265,7 @@ def _overrides_of_varied(
             rule = f"cannot be set: {SEED_RULE}"
         else:
             continue
-        problems.append(Problem(f"override {text}", None, key, rule))
+        problems.append(Problem(override_source(text), None, key, rule))
     return problems
 
 

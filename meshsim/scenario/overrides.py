@@ -23,7 +23,13 @@ from meshsim.scenario.problems import (
 )
 from meshsim.scenario.yaml_loader import load_yaml
 
-__all__ = ["Overridden", "apply_overrides", "key_path_problem", "override"]
+__all__ = [
+    "Overridden",
+    "apply_overrides",
+    "key_path_problem",
+    "override",
+    "override_source",
+]
 
 _SEGMENT: Final = re.compile(
     r"(?P<key>[^\[\]=\s]*)(?P<indices>(?:\[[0-9]{1,9}\])*)"
@@ -31,6 +37,8 @@ _SEGMENT: Final = re.compile(
 _INDEX: Final = re.compile(r"\[([0-9]{1,9})\]")
 _NUMBER: Final = re.compile(r"[0-9]{1,9}")
 _FORM: Final = "must have the form dotted.key=value"
+# the most of an override's text a message repeats
+_SHOWN_MAX: Final = 100
 
 
 @dataclass
@@ -60,7 +68,7 @@ def override(data: Mapping[str, Any], overrides: Sequence[str]) -> Overridden:
     """Apply overrides, collecting the problems instead of raising."""
     result = Overridden(copy.deepcopy(dict(data)))
     for text in overrides:
-        source = f"override {_shown(text)}"
+        source = override_source(text)
         try:
             path, value = _parse(text, source)
             made = _set(result.data, path, value)
@@ -109,6 +117,16 @@ def _parse(text: str, source: str) -> tuple[KeyPath, object]:
         first = document.problems[0]
         raise _OverrideError(shown, first.rule, first.value)
     return path, document.data
+
+
+def override_source(text: str) -> str:
+    """How a message names the override ``text``: ``override KEY=VALUE``,
+    its bytes that were not UTF-8 as ``\\xNN`` and cut to 100
+    characters (the value, if long, is shown in the message too)."""
+    shown = _shown(text)
+    if len(shown) > _SHOWN_MAX:
+        shown = shown[: _SHOWN_MAX - 1] + "…"
+    return f"override {shown}"
 
 
 def _shown(text: str) -> str:

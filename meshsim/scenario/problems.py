@@ -88,7 +88,9 @@ def show_value(value: object) -> str:
     else:
         text = repr(value)
     if len(text) > _MAX_SHOWN:
-        text = text[: _MAX_SHOWN - 1] + "…"
+        # a text cut short keeps its closing quote
+        quote = text[-1] if isinstance(value, str) else ""
+        text = text[: _MAX_SHOWN - 1 - len(quote)] + "…" + quote
     return text
 
 

@@ -30,6 +30,7 @@ import numpy as np
 
 from meshsim.mesh.topology import build_topology
 from meshsim.scenario.durations import format_duration
+from meshsim.scenario.overrides import override_source
 from meshsim.scenario.problems import (
     KeyPath,
     Problem,
@@ -356,7 +357,7 @@ def _locate(
     for key in keys:
         for depth in range(len(key), 0, -1):
             if key[:depth] in origins:
-                where = f"override {origins[key[:depth]]}"
+                where = override_source(origins[key[:depth]])
                 return Problem(where, None, shown, finding.rule, finding.value)
     for key in keys:
         for depth in range(len(key), 0, -1):

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from meshsim.scenario.fields import UNITS_REQUIRED
 from meshsim.scenario.messages import Failure, describe
+from meshsim.scenario.overrides import override_source
 from meshsim.scenario.problems import (
     ABSENT,
     KeyPath,
@@ -318,7 +319,7 @@ class _Locator:
                 None,
             )
             if setter is not None:
-                source = f"override {setter}"
+                source = override_source(setter)
                 return Problem(source, None, shown, rule, value)
         for key in read:
             if key in self.lines:
@@ -326,7 +327,7 @@ class _Locator:
         for depth in range(len(path), -1, -1):
             prefix = path[:depth]
             if prefix in self.origins:
-                source = f"override {self.origins[prefix]}"
+                source = override_source(self.origins[prefix])
                 return Problem(source, None, shown, rule, value)
             if prefix in self.lines:
                 line = self.lines[prefix]

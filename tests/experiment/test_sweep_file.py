@@ -231,7 +231,10 @@ grid:
   attacks[0].start: [1h, 2h]
 """
     found = problems(
-        write_sweep(text), "attacks.0.start=3h", "attacks[00].start=4h"
+        write_sweep(text),
+        "attacks.0.start=3h",
+        "attacks[00].start=4h",
+        "attacks=[]",
     )
 
     assert found == [
@@ -239,6 +242,8 @@ grid:
         "sweep; an override cannot set it",
         "override attacks[00].start=4h: attacks[00].start: is varied by the "
         "sweep; an override cannot set it",
+        "override attacks=[]: attacks: holds attacks[0].start, which the "
+        "sweep varies; set the other keys of its items one by one",
     ]
 
 
@@ -380,6 +385,17 @@ def test_sweep_cli_prints_problems_and_exits_2(
     assert result.output == (
         f"{path}:2: replications: must be from 1 to 10000 (got 0)\n"
     )
+
+
+def test_dry_run_counts_one_point_and_one_replication_in_the_singular(
+    write_sweep: Callable[..., Path],
+) -> None:
+    path = write_sweep("scenario: tiny.yaml\nseed: 7\nreplications: 1\n")
+
+    result = CliRunner().invoke(main, ["sweep", str(path), "--dry-run"])
+
+    assert result.exit_code == 0, result.output
+    assert "1 point x 1 replication, root seed 7" in result.output
 
 
 def test_dry_run_lists_points_and_runs_nothing(

@@ -71,6 +71,17 @@ def test_bad_override_is_reported_by_its_text(
     assert any(line.startswith(expected) for line in lines), lines
 
 
+def test_a_long_override_is_named_by_its_first_hundred_characters(
+    problems_of: Problems,
+) -> None:
+    text = "attacks=" + "k" * 200
+
+    [line] = problems_of(MINIMAL, text)
+
+    assert line.startswith(f"override {text[:99]}…: attacks: must be a list")
+    assert line.endswith(f"(got '{'k' * 57}…')")
+
+
 def test_value_an_override_sets_is_checked_and_named(
     problems_of: Problems,
 ) -> None:
