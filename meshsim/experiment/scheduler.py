@@ -46,7 +46,8 @@ _DEFAULT_PORT = 8786
 
 # a host name or an IPv4 address; an IPv6 one (in brackets in the
 # address) is hex digits and colons
-_HOST_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,252}")
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST_NAME = re.compile(rf"(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*\.?")
 _IPV6_HOST = re.compile(r"[0-9A-Fa-f:.]+")
 _PORT_TEXT = re.compile(r"[0-9]{1,5}")
 _PORT_RULE = "port must be a whole number from 1 to 65535"
@@ -78,6 +79,9 @@ def scheduler_problem(address: str) -> str | None:
     if "@" in location:
         return "host must be a name or an IP address, with no user"
     if location.count(":") > 1 and not location.startswith("["):
+        ipv6 = _ipv6(location) or _ipv6(location.rpartition(":")[0])
+        if not ipv6 and _HOST_NAME.fullmatch(location.partition(":")[0]):
+            return "only one port may follow the host"
         return "an IPv6 host goes in brackets, as tcp://[::1]:8786"
     if location.startswith("["):
         inside, closed, after = location[1:].partition("]")
@@ -85,9 +89,7 @@ def scheduler_problem(address: str) -> str | None:
             return "an IPv6 host's bracket is not closed"
         if after and not after.startswith(":"):
             return "only a port may follow an IPv6 host's bracket, after ':'"
-        try:
-            ipaddress.IPv6Address(inside)
-        except ValueError:
+        if not _ipv6(inside):
             return "brackets hold an IPv6 address, as tcp://[::1]:8786"
     if any(mark in location for mark in "/?#"):
         return "must end at the host or its port, with no path after them"
@@ -113,6 +115,15 @@ def scheduler_problem(address: str) -> str | None:
             "(distributed.comm.tls in its configuration), and none are set"
         )
     return None
+
+
+def _ipv6(text: str) -> bool:
+    """Whether ``text`` is an IPv6 address."""
+    try:
+        ipaddress.IPv6Address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _scheme_without_slashes(address: str) -> bool:

@@ -191,6 +191,16 @@ def test_failed_replications_are_kept_on_resume_unless_retried(
             "tcp://host:8786 (got 'tls:h:8786')",
         ),
         (
+            ["--executor", "dask", "--scheduler", "tcp://h:8786:9"],
+            "error: --scheduler: only one port may follow the host (got "
+            "'tcp://h:8786:9')",
+        ),
+        (
+            ["--executor", "dask", "--scheduler", "tcp://a..b:8786"],
+            "error: --scheduler: host must be a name or an IP address (got "
+            "'tcp://a..b:8786')",
+        ),
+        (
             ["--executor", "dask", "--scheduler", "tcp://[::1"],
             "error: --scheduler: an IPv6 host's bracket is not closed "
             "(got 'tcp://[::1')",
