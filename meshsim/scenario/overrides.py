@@ -36,6 +36,9 @@ _SEGMENT: Final = re.compile(
 )
 _INDEX: Final = re.compile(r"\[([0-9]{1,9})\]")
 _NUMBER: Final = re.compile(r"[0-9]{1,9}")
+# an index too long to be one (at most 9 digits, as above)
+_LONG_INDEX: Final = re.compile(r"\[[0-9]{10,}\]")
+_LONG_NUMBER: Final = re.compile(r"[0-9]{10,}")
 _FORM: Final = "must have the form dotted.key=value"
 # the most of an override's text a message repeats
 _SHOWN_MAX: Final = 100
@@ -161,6 +164,10 @@ def _key_path(key: str) -> KeyPath:
         raise _OverrideError(DOCUMENT, _FORM, key)
     path: list[str | int] = []
     for segment in key.split("."):
+        first = segment.partition("[")[0]
+        if _LONG_INDEX.search(segment) or _LONG_NUMBER.fullmatch(first):
+            rule = "list indices have at most 9 digits"
+            raise _OverrideError(DOCUMENT, rule, key)
         match = _SEGMENT.fullmatch(segment)
         if match is None or not (match["key"] or match["indices"]):
             raise _OverrideError(DOCUMENT, "not a dotted key path", key)
@@ -208,6 +215,12 @@ def _walk_and_set(
         last = depth == len(path) - 1
         here = format_path(path[:depth])
         if isinstance(part, str):
+            if isinstance(node, list):
+                rule = (
+                    f"cannot set key {part!r}: a list, whose items are "
+                    "numbered from 0"
+                )
+                raise _OverrideError(here, rule)
             if not isinstance(node, dict):
                 rule = f"cannot set key {part!r}: not a mapping"
                 raise _OverrideError(here, rule, node)

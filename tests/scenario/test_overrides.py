@@ -61,6 +61,16 @@ def test_override_adds_keys_the_file_lacks(scenario_of: Build) -> None:
         ("name.x=1", "override name.x=1: name: cannot set key 'x'"),
         ("name[0]=1", "override name[0]=1: name: cannot set item 0"),
         ("mesh[0]=1", "override mesh[0]=1: mesh: has no item 0"),
+        (
+            "attacks[1234567890].start=1m",
+            "override attacks[1234567890].start=1m: (document): list indices "
+            "have at most 9 digits",
+        ),
+        (
+            "attacks.1234567890=1",
+            "override attacks.1234567890=1: (document): list indices have at "
+            "most 9 digits",
+        ),
         ("x={a: 1, a: 2}", "override x={a: 1, a: 2}: x: duplicate key"),
     ],
 )
@@ -80,6 +90,15 @@ def test_a_long_override_is_named_by_its_first_hundred_characters(
 
     assert line.startswith(f"override {text[:99]}…: attacks: must be a list")
     assert line.endswith(f"(got '{'k' * 57}…')")
+
+
+def test_a_key_set_in_a_list_is_told_items_are_numbered(
+    problems_of: Problems,
+) -> None:
+    assert problems_of(FULL, "attacks.-1.start=1m") == [
+        "override attacks.-1.start=1m: attacks: cannot set key '-1': a "
+        "list, whose items are numbered from 0"
+    ]
 
 
 def test_value_an_override_sets_is_checked_and_named(
