@@ -22,6 +22,7 @@ counts and seed), so a file reports them once its other problems are fixed.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from typing import Final
@@ -305,7 +306,7 @@ def _check_sizes(scenario: Scenario) -> Iterator[Finding]:
     if expected > MAX_CONNECTIONS:
         yield Finding(
             ("traffic", "rate"),
-            f"expects {expected:.3g} connections in the run (rate * "
+            f"expects {_how_many(expected)} connections in the run (rate * "
             "(mesh.workloads + mesh.outside) * duration); at most "
             f"{MAX_CONNECTIONS:.0e} can be counted exactly",
             scenario.traffic.rate,
@@ -365,3 +366,8 @@ def _locate(
                 line = lines[key[:depth]]
                 return Problem(source, line, shown, finding.rule, finding.value)
     return Problem(source, None, shown, finding.rule, finding.value)
+
+
+def _how_many(count: float) -> str:
+    """``2.5e+16``, or words for a count too large for a float."""
+    return f"{count:.3g}" if math.isfinite(count) else "more than 1e+308"

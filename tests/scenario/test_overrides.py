@@ -101,6 +101,14 @@ def test_a_key_set_in_a_list_is_told_items_are_numbered(
     ]
 
 
+def test_a_rate_past_what_a_float_holds_is_not_said_to_expect_inf(
+    problems_of: Problems,
+) -> None:
+    [line] = problems_of(MINIMAL, "traffic.rate=1e308")
+
+    assert "expects more than 1e+308 connections in the run" in line
+
+
 def test_value_an_override_sets_is_checked_and_named(
     problems_of: Problems,
 ) -> None:
