@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 import pandas as pd
 
+from meshsim.signals import signals_held
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -132,7 +134,7 @@ def write_together(files: Mapping[Path, bytes]) -> None:
     """Write each file's bytes to a temporary file beside it, then rename
     them all, one right after another: a failure while writing leaves
     every file as it was, and the files change within microseconds of
-    each other."""
+    each other, a signal held until all are."""
     written: dict[Path, str] = {}
     try:
         for path, data in files.items():
@@ -141,8 +143,11 @@ def write_together(files: Mapping[Path, bytes]) -> None:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
-        for path, temporary in written.items():
-            os.replace(temporary, path)
+        # Ctrl-C or SIGTERM waits for the last rename: not old files
+        # beside new ones
+        with signals_held():
+            for path, temporary in written.items():
+                os.replace(temporary, path)
     except BaseException:
         for temporary in written.values():
             Path(temporary).unlink(missing_ok=True)

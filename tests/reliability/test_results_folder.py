@@ -507,3 +507,27 @@ def test_json_read_keeps_a_whole_surrogate_pair_and_refuses_half(
     path.write_text('{"a": "\\ud83d"}')
     with pytest.raises(ValueError, match=r"x.json: holds text with \\ud83d"):
         read_json(path)
+
+
+def test_files_written_together_are_all_renamed_before_a_ctrl_c(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    default_int_handler: None,
+) -> None:
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    write_together({first: b"old", second: b"old"})
+    renamed: list[str] = []
+
+    def rename_then_ctrl_c(source: str, target: Path) -> None:
+        os.rename(source, target)
+        renamed.append(target.name)
+        if len(renamed) == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr("meshsim.files.os.replace", rename_then_ctrl_c)
+
+    with pytest.raises(KeyboardInterrupt):
+        write_together({first: b"new", second: b"new"})
+
+    assert renamed == ["a.json", "b.json"]
+    assert first.read_bytes() == second.read_bytes() == b"new"
