@@ -247,24 +247,6 @@ grid:
     ]
 
 
-def test_a_key_given_twice_with_its_index_padded_is_found(
-    write_sweep: Callable[..., Path],
-) -> None:
-    path = write_sweep(
-        "scenario: tiny.yaml\n"
-        "replications: 1\n"
-        "set:\n"
-        "  attacks.00.start: 5h\n"
-        "grid:\n"
-        "  attacks[0].start: [1h, 2h]\n"
-    )
-
-    assert problems(path) == [
-        f"{path}:4: set.attacks.00.start: is already given in grid (as "
-        "attacks[0].start)"
-    ]
-
-
 def test_an_override_may_not_set_the_seed(
     write_sweep: Callable[..., Path],
 ) -> None:
@@ -300,23 +282,37 @@ def test_a_key_written_empty_is_not_taken_as_left_out(
     assert problems(path) == [f"{path.parent}/{found}"]
 
 
-def test_a_mapping_set_whole_overlaps_the_keys_beneath_it(
-    write_sweep: Callable[..., Path],
+@pytest.mark.parametrize(
+    ("given", "found"),
+    [
+        # a mapping set whole holds the keys beneath it
+        (
+            "set:\n"
+            "  pki: {workload_ttl: 3h}\n"
+            "  mesh.nodes: 2\n"
+            "grid:\n"
+            "  pki.workload_ttl: [1h, 2h]\n"
+            "  mesh.agent: [per-node, per-workload]\n",
+            "4: set.pki: is already given in grid (as pki.workload_ttl)",
+        ),
+        # an index is a number, however many zeros lead it
+        (
+            "set:\n"
+            "  attacks.00.start: 5h\n"
+            "grid:\n"
+            "  attacks[0].start: [1h, 2h]\n",
+            "4: set.attacks.00.start: is already given in grid (as "
+            "attacks[0].start)",
+        ),
+    ],
+    ids=["mapping", "padded-index"],
+)
+def test_a_key_given_twice_is_found_however_written(
+    write_sweep: Callable[..., Path], given: str, found: str
 ) -> None:
-    path = write_sweep(
-        "scenario: tiny.yaml\n"
-        "replications: 1\n"
-        "set:\n"
-        "  pki: {workload_ttl: 3h}\n"
-        "  mesh.nodes: 2\n"
-        "grid:\n"
-        "  pki.workload_ttl: [1h, 2h]\n"
-        "  mesh.agent: [per-node, per-workload]\n"
-    )
+    path = write_sweep("scenario: tiny.yaml\nreplications: 1\n" + given)
 
-    assert problems(path) == [
-        f"{path}:4: set.pki: is already given in grid (as pki.workload_ttl)"
-    ]
+    assert problems(path) == [f"{path}:{found}"]
 
 
 def test_a_sweep_is_named_after_its_file_when_it_names_none(
