@@ -311,10 +311,8 @@ def _files_of(out: Path) -> Callable[[str], bool] | None:
         listed = read_json(out / MANIFEST).get("files")
     except (OSError, ValueError, AttributeError):
         return None
-    if not isinstance(listed, list) or not all(
-        isinstance(name, str) for name in listed
-    ):
-        return None
+    if not isinstance(listed, list):
+        return None  # _is_result refuses one that is not a list
     return {*listed, MANIFEST}.__contains__
 
 
@@ -328,15 +326,23 @@ def _pattern(pattern: str) -> re.Pattern[str]:
 
 def _is_result(folder: Path) -> bool:
     """Whether ``folder`` holds a manifest that meshsim wrote: a JSON
-    object naming the meshsim version and the scenario's hash."""
+    object naming the meshsim version and the scenario's hash, whose
+    ``files``, if given, are paths."""
     try:
         manifest = read_json(folder / MANIFEST)
     except (OSError, ValueError):
         return False
+    if not isinstance(manifest, dict):
+        return False
+    # a list of the files written, if there is one, is a list of paths:
+    # --force deletes by it (a result of a meshsim that kept none is
+    # judged by its names)
+    listed = manifest.get("files", [])
     return (
-        isinstance(manifest, dict)
-        and "meshsim_version" in manifest
+        "meshsim_version" in manifest
         and "scenario_sha256" in manifest
+        and isinstance(listed, list)
+        and all(isinstance(name, str) for name in listed)
     )
 
 

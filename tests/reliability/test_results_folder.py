@@ -319,6 +319,20 @@ def test_force_refuses_a_file_of_meshsims_names_the_result_did_not_write(
     assert (out / "certs" / "root.pem").read_text() == "my own root"
 
 
+@pytest.mark.parametrize("files", [[None], "all", None])
+def test_force_refuses_a_result_whose_list_of_files_is_no_list_of_paths(
+    small_run: Run, tmp_path: Path, files: object
+) -> None:
+    # else a list edited by hand would leave the names alone to decide
+    out = tmp_path / "o"
+    save_run(small_run, out, command="first")
+    manifest = json.loads((out / "manifest.json").read_text())
+    (out / "manifest.json").write_text(json.dumps({**manifest, "files": files}))
+
+    with pytest.raises(OutputExistsError, match="is not one a meshsim run"):
+        save_run(small_run, out, force=True, command="second")
+
+
 def test_force_refuses_a_pipe_where_a_result_file_would_be(
     small_run: Run, tmp_path: Path
 ) -> None:
