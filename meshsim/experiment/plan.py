@@ -57,7 +57,7 @@ from meshsim.scenario import (
     format_duration,
     parse_scenario,
 )
-from meshsim.scenario.overrides import override_source
+from meshsim.scenario.overrides import key_path_problem, override_source
 from meshsim.scenario.problems import ABSENT
 from meshsim.scenario.yaml_loader import load_yaml
 
@@ -248,6 +248,8 @@ def _overrides_of_varied(
     problems = []
     for text in overrides:
         key = text.partition("=")[0].strip()
+        if key_path_problem(key) is not None:
+            continue  # reported as the scenario's problem, at every point
         steps = key_steps(key)
         held = next((v for v in varied if overlapping(v, steps)), None)
         if held == steps:

@@ -74,12 +74,17 @@ def override(data: Mapping[str, Any], overrides: Sequence[str]) -> Overridden:
         source = override_source(text)
         try:
             path, value = _parse(text, source)
+            found, before = _value_at(result.data, path)
             made = _set(result.data, path, value)
         except _OverrideError as exc:
             result.problems.append(
                 Problem(source, None, exc.path, exc.rule, *exc.value)
             )
         else:
+            if found and _same(before, value):
+                # changed nothing: what was there stays where it was
+                # written, and a problem with it is placed there
+                continue
             # what an earlier override set beneath is replaced with it
             for key in list(result.origins):
                 if key[: len(path)] == path:
@@ -89,6 +94,35 @@ def override(data: Mapping[str, Any], overrides: Sequence[str]) -> Overridden:
             for key in (*made, path):
                 result.origins[key] = text
     return result
+
+
+def _value_at(data: object, path: KeyPath) -> tuple[bool, object]:
+    """Whether ``data`` holds ``path``, and what it holds there."""
+    node = data
+    for part in path:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int):
+            if part >= len(node):
+                return False, None
+            node = node[part]
+        else:
+            return False, None
+    return True, node
+
+
+def _same(one: object, other: object) -> bool:
+    """Whether two values read from YAML are the same, types included
+    (``1``, ``1.0`` and ``true`` are not)."""
+    if type(one) is not type(other):
+        return False
+    if isinstance(one, dict) and isinstance(other, dict):
+        return one.keys() == other.keys() and all(
+            _same(one[key], other[key]) for key in one
+        )
+    if isinstance(one, list) and isinstance(other, list):
+        return len(one) == len(other) and all(map(_same, one, other))
+    return one == other
 
 
 class _OverrideError(Exception):

@@ -160,7 +160,10 @@ def _kind_of(
 ) -> tuple[KeyPath, ...]:
     """The ``kind`` beside ``path``, if an override set it: which keys a
     mapping takes (an attack's) depends on its kind, so a key unknown or
-    missing there is that override's doing."""
+    missing there is that override's doing, unless an override set the
+    key itself (or what holds it): that one is named."""
+    if any(path[:depth] in origins for depth in range(1, len(path) + 1)):
+        return ()
     for depth in range(len(path) - 1, 0, -1):
         kind = (*path[:depth], "kind")
         if kind != path and kind in origins:

@@ -235,6 +235,7 @@ grid:
         "attacks.0.start=3h",
         "attacks[00].start=4h",
         "attacks=[]",
+        "attacks[ 0].start=5h",
     )
 
     assert found == [
@@ -244,6 +245,9 @@ grid:
         "sweep; an override cannot set it",
         "override attacks=[]: attacks: holds attacks[0].start, which the "
         "sweep varies; set the other keys of its items one by one",
+        # no key path: not said to be the varied key it resembles
+        "override attacks[ 0].start=5h: (document): not a dotted key path "
+        "(got 'attacks[ 0].start')",
     ]
 
 

@@ -188,6 +188,41 @@ def test_keys_an_attack_lacks_or_refuses_after_its_kind_changed_name_it(
     ]
 
 
+def test_an_override_that_changes_nothing_leaves_problems_on_the_line(
+    problems_of: Problems,
+) -> None:
+    # the kind and the profile were the file's already
+    text = (
+        MINIMAL
+        + "profile: spire\n"
+        + "pki: {workload_ttl: 30h}\n"
+        + "attacks:\n  - {kind: mitm, start: 1h, node: node-1}\n"
+    )
+    expected = problems_of(text)
+
+    assert problems_of(text, "attacks[0].kind=mitm", "profile=spire") == (
+        expected
+    )
+    assert {line.split(":")[0] for line in expected} == {"t.yaml"}
+
+
+def test_an_override_that_set_the_key_itself_is_named_before_the_kind(
+    problems_of: Problems,
+) -> None:
+    text = (
+        MINIMAL + "attacks:\n  - {kind: key-theft, start: 1h, node: node-1}\n"
+    )
+    assert problems_of(
+        text,
+        "attacks[0].kind=mitm",
+        "attacks[0].persistent=false",
+        "attacks[0].duration=1h",
+    ) == [
+        "override attacks[0].persistent=false: attacks[0].persistent: "
+        "unknown key; did you mean 'presents'?"
+    ]
+
+
 def test_a_rule_broken_by_a_profile_an_override_chose_names_it(
     problems_of: Problems,
 ) -> None:
