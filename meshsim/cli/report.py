@@ -64,7 +64,13 @@ def report(folder: Path) -> None:
             f"{folder}: cannot write the report: {os_reason(error)}",
             EXIT_FAILED,
         )
-    except (KeyError, ValueError, TypeError, IndexError) as error:
+    except (
+        KeyError,
+        ValueError,
+        TypeError,
+        IndexError,
+        ArithmeticError,
+    ) as error:
         # The shape was checked as read; values of a folder edited by
         # hand (NaN where a point is named, text where numbers are) can
         # still break a figure.

@@ -143,6 +143,17 @@ _POINT_COLUMNS: Final = (
 # columns of numbers, and columns every row must fill
 _NUMBERS: Final = ("n", "failed", "mean", "ci95", TTL, FANOUT, OUTAGE, WORKERS)
 _FILLED: Final = ("point", "metric", TTL, AGENT, FANOUT, OUTAGE, WORKERS)
+# the least each count or factor can be, and whether it may equal it (a
+# factor is finite too; a confidence interval of runs with infinite
+# figures, which the tables keep, need not be)
+_LEAST: Final = (
+    ("n", 0.0, True),
+    ("failed", 0.0, True),
+    (TTL, 0.0, False),
+    (FANOUT, 0.0, False),
+    (OUTAGE, 0.0, True),
+    (WORKERS, 1.0, True),
+)
 
 
 def read_sweep(folder: str | Path) -> SweepData:
@@ -167,6 +178,11 @@ def read_sweep(folder: str | Path) -> SweepData:
     _check_points(data.points)
     check_manifest(manifest)
     for parameter in data.parameters:
+        if parameter in _POINT_COLUMNS or parameter.startswith("scenario."):
+            raise ValueError(
+                f"manifest.json: parameters names {parameter!r}, a column "
+                "of the points table's own, not a key the sweep varied"
+            )
         if parameter not in data.points.columns:
             raise ValueError(
                 f"manifest.json: parameters names {parameter!r}, which "
@@ -190,10 +206,24 @@ def _check_points(points: pd.DataFrame) -> None:
             raise ValueError(
                 f"points.parquet: column {column} has empty values"
             )
+    for column, least, inclusive in _LEAST:
+        values = points[column].dropna()
+        low = values < least if inclusive else values <= least
+        if low.any() or not np.isfinite(values).all():
+            bound = "at least" if inclusive else "above"
+            raise ValueError(
+                f"points.parquet: column {column} must hold finite numbers "
+                f"{bound} {least:g}"
+            )
     if (points["ci95"] < 0).any():
         raise ValueError(
             "points.parquet: column ci95 must not be negative (a 95% "
             "confidence interval's half-width)"
+        )
+    agents = points[AGENT]
+    if not agents.map(lambda a: isinstance(a, str) and a != "").all():
+        raise ValueError(
+            f"points.parquet: column {AGENT} must name an agent placement"
         )
 
 

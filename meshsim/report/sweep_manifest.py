@@ -100,7 +100,11 @@ def check_manifest(manifest: Any) -> None:
                 f"manifest.json: {key} must be {words} "
                 f"(got {_cut(manifest[key])})"
             )
+    seen: set[str] = set()
     for index, point in enumerate(manifest["points"]):
         problem = _point_problem(index, point)
+        if problem is None and point["id"] in seen:
+            problem = f"points[{index}].id {point['id']!r} names two points"
         if problem is not None:
             raise ValueError(f"manifest.json: {problem}")
+        seen.add(point["id"])

@@ -400,6 +400,26 @@ def _edited_copy(shipped_sweep: Path, tmp_path: Path) -> Path:
         ),
         (
             "points",
+            lambda t: t.assign(**{"scenario.workload_ttl_s": 0.0}),
+            "not a finished sweep as meshsim wrote it (points.parquet: "
+            "column scenario.workload_ttl_s must hold finite numbers above "
+            "0)",
+        ),
+        (
+            "points",
+            lambda t: t.assign(**{"scenario.workloads_per_node": math.inf}),
+            "not a finished sweep as meshsim wrote it (points.parquet: "
+            "column scenario.workloads_per_node must hold finite numbers "
+            "above 0)",
+        ),
+        (
+            "points",
+            lambda t: t.assign(**{"scenario.agent": ""}),
+            "not a finished sweep as meshsim wrote it (points.parquet: "
+            "column scenario.agent must name an agent placement)",
+        ),
+        (
+            "points",
             lambda t: t.assign(mean=-1e300),
             "cannot draw its report (ValueError: ",
         ),
@@ -412,6 +432,9 @@ def _edited_copy(shipped_sweep: Path, tmp_path: Path) -> Path:
         "text-n",
         "no-agent",
         "negative-ci",
+        "zero-ttl",
+        "infinite-fanout",
+        "empty-agent",
         "huge",
     ],
 )
@@ -487,6 +510,17 @@ _DELETE = object()
             "parameters",
             ["ttl", 2],
             "parameters must be a list of text (got ['ttl', 2])",
+        ),
+        (
+            "parameters",
+            ["point"],
+            "parameters names 'point', a column of the points table's own, "
+            "not a key the sweep varied",
+        ),
+        (
+            "points",
+            [{"id": "p000"}, {"id": "p000"}],
+            "points[1].id 'p000' names two points",
         ),
         (
             "parameters",
