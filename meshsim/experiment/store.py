@@ -315,6 +315,8 @@ class SweepFolder:
     def stored(self) -> dict[str, dict[str, Any]]:
         """Every replication already stored, by its id (``p000-r01``)."""
         plan = self.sweep.plan_sha256()
+        points = {point.id for point in self.sweep.points}
+        seeds = self.sweep.seeds
         records = {}
         for path in sorted(self.runs.glob("p*-r*.json")):
             try:
@@ -322,11 +324,15 @@ class SweepFolder:
             except (OSError, ValueError):
                 continue  # unreadable: run it again
             # A copy under another name (``p000-r00 (copy).json``) is not
-            # a replication of its own.
+            # a replication of its own; one whose point, replication or
+            # seed the plan does not hold (edited by hand) is run again.
             if (
                 isinstance(record, dict)
                 and record.get("plan_sha256") == plan
                 and path.stem == _task_id(record)
+                and record["point"] in points
+                and 0 <= record["replication"] < len(seeds)
+                and record.get("seed") == seeds[record["replication"]]
             ):
                 records[path.stem] = record
         return records

@@ -750,6 +750,23 @@ def test_a_run_record_python_cannot_read_is_run_again(
     assert (again.ran, again.resumed) == (1, len(first.runs) - 1)
 
 
+@pytest.mark.parametrize("seed", [4 * 10**25, "x", -5])
+def test_a_run_record_of_another_seed_is_run_again(
+    write_sweep: Callable[..., Path], tmp_path: Path, seed: object
+) -> None:
+    # each replication's seed is the plan's; one edited is no run of it
+    sweep = load_sweep(write_sweep())
+    out = tmp_path / "out"
+    first = run_sweep(sweep, out, SerialExecutor())
+    path = out / "runs" / "p000-r01.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "seed": seed}))
+
+    again = run_sweep(sweep, out, SerialExecutor())
+
+    assert (again.ran, again.resumed) == (1, len(first.runs) - 1)
+    assert json.loads(path.read_text())["seed"] == sweep.seeds[1]
+
+
 def test_a_figure_no_table_column_holds_is_read_as_missing(
     write_sweep: Callable[..., Path], tmp_path: Path
 ) -> None:
