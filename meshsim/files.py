@@ -32,6 +32,7 @@ __all__ = [
     "figure_bytes",
     "fsync_dir",
     "json_bytes",
+    "made_by_meshsim",
     "read_json",
     "table_bytes",
     "umask",
@@ -85,6 +86,12 @@ def read_json(path: Path) -> Any:
             ) from None
     return value
 
+
+# what a figure and a page meshsim made carry near their start
+_MADE_BY_MESHSIM: Final = (
+    b"tEXtSoftware\x00meshsim",
+    b'<meta name="generator" content="meshsim">',
+)
 
 # an escape of a surrogate, paired or not (checked further when found)
 _SURROGATE_ESCAPE: Final = re.compile(r"\\u[dD][89a-fA-F]")
@@ -176,10 +183,24 @@ def write_table(path: Path, table: pd.DataFrame) -> None:
 
 
 def figure_bytes(figure: Figure) -> bytes:
-    """A figure as PNG."""
+    """A figure as PNG, naming meshsim as the software that made it."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110)
+    figure.savefig(
+        buffer, format="png", dpi=110, metadata={"Software": "meshsim"}
+    )
     return buffer.getvalue()
+
+
+def made_by_meshsim(path: Path) -> bool:
+    """Whether the file at ``path`` says meshsim made it: a PNG of
+    :func:`figure_bytes`, or a page naming meshsim as its generator, in
+    its first kilobyte."""
+    try:
+        with path.open("rb") as handle:
+            start = handle.read(1024)
+    except OSError:
+        return False
+    return any(mark in start for mark in _MADE_BY_MESHSIM)
 
 
 def write_figure(path: Path, figure: Figure) -> None:

@@ -240,7 +240,8 @@ def foreign_entries(
     that are neither a plain file nor a folder (a link, a pipe); a
     foreign folder is named, not what it holds. With ``written`` (the
     earlier result's own record of the files it wrote), a file of the
-    layout for which it answers False is foreign too.
+    layout for which it answers False is foreign too (a temporary file
+    of one is not asked about: only meshsim names files so).
 
     In a pattern, ``#`` stands for a digit, ``#+`` for one or more, and
     ``*`` for any name: only what meshsim itself names so is taken for
@@ -286,9 +287,10 @@ def _in_layout(
     path = PurePosixPath(inside)
     temporary = TEMPORARY.fullmatch(path.name)
     if temporary is not None:
+        # named as only meshsim names its files being written
         path = path.with_name(temporary["name"])
     shown = path.as_posix()
-    if written is not None and not written(shown):
+    if temporary is None and written is not None and not written(shown):
         return False
     return any(_pattern(pattern).fullmatch(shown) for pattern in layout)
 

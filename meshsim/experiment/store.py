@@ -32,7 +32,13 @@ from typing import Any, Final
 from meshsim.experiment.plan import MAX_POINTS, Sweep
 from meshsim.experiment.sweep_file import MAX_REPLICATIONS
 from meshsim.experiment.worker import POINT_SCENARIOS, point_id, run_id
-from meshsim.files import TEMPORARY, read_json, write_bytes, write_json
+from meshsim.files import (
+    TEMPORARY,
+    made_by_meshsim,
+    read_json,
+    write_bytes,
+    write_json,
+)
 from meshsim.results import (
     MANIFEST,
     OutputExistsError,
@@ -69,6 +75,10 @@ RUNS_TABLE: Final = "runs.parquet"
 POINTS_TABLE: Final = "points.parquet"
 """A sweep's table of points, rebuilt at its end."""
 
+# what meshsim report writes into a sweep's folder
+_REPORT_PAGE: Final = "report.html"
+_FIGURES: Final = "figures"
+
 SWEEP_LAYOUT: Final = (
     GUARD,
     SWEEP_FILE,
@@ -80,10 +90,10 @@ SWEEP_LAYOUT: Final = (
     POINTS_TABLE,
     MANIFEST,
     # what meshsim report adds
-    "report.html",
-    "figures/",
+    _REPORT_PAGE,
+    f"{_FIGURES}/",
     *(
-        f"figures/{name}.png"
+        f"{_FIGURES}/{name}.png"
         for name in (
             "attack_window_vs_ttl",
             "ca_load_heatmap",
@@ -238,9 +248,8 @@ class SweepFolder:
                 # --force starts a sweep's folder over, and empties no
                 # folder of anything else
                 raise WrongSweepError(self._refusal(existing, guard))
-            refuse_foreign(
-                self.path, SWEEP_LAYOUT, WrongSweepError, _planned(existing)
-            )
+            written = _planned(existing, self.path)
+            refuse_foreign(self.path, SWEEP_LAYOUT, WrongSweepError, written)
         return None, guard
 
     def _not_to_replace(self) -> str | None:
@@ -436,11 +445,12 @@ def _same(existing: dict[str, Any], guard: dict[str, Any]) -> bool:
     )
 
 
-def _planned(guard: dict[str, Any]) -> Callable[[str], bool] | None:
-    """Which runs and point scenarios the sweep that wrote ``guard`` may
-    have stored, from its count of points and replications; None for a
-    guard of a meshsim that did not count its points (its layout alone
-    then decides)."""
+def _planned(guard: dict[str, Any], out: Path) -> Callable[[str], bool] | None:
+    """Which files of ``out`` the sweep that wrote ``guard`` and its
+    report may have made: runs and point scenarios by its count of
+    points and replications, the report's page and figures by their
+    mark (see ``made_by_meshsim``). None for a guard of a meshsim that
+    did not count its points: its layout alone then decides."""
     points = _positive(guard.get("points"), MAX_POINTS)
     replications = _positive(guard.get("replications"), MAX_REPLICATIONS)
     if points is None or replications is None:
@@ -459,6 +469,8 @@ def _planned(guard: dict[str, Any]) -> Callable[[str], bool] | None:
                 and int(replication) < replications
                 and run_id(point, int(replication)) == stem
             )
+        if path == _REPORT_PAGE or folder == _FIGURES:
+            return made_by_meshsim(out / path)
         return True
 
     return planned

@@ -97,6 +97,7 @@ def _page(
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="generator" content="meshsim">',
         f"<title>meshsim sweep {name}</title>",
         f"<style>{_STYLE}</style></head><body>",
         f"<h1>Sweep {name}</h1>",

@@ -38,6 +38,7 @@ from meshsim.experiment import (
 )
 from meshsim.experiment.store import SWEEP_LAYOUT
 from meshsim.report.sweep_figures import FIGURES
+from meshsim.report.sweep_page import write_report
 from meshsim.results import foreign_entries
 from meshsim.signals import ctrl_c_deferred
 
@@ -466,6 +467,47 @@ def test_force_refuses_what_is_named_as_meshsims_files_but_is_not(
         run_sweep(load_sweep(second), out, SerialExecutor(), force=True)
 
     assert (out / stray).read_text() == "mine"
+
+
+@pytest.mark.parametrize(
+    "name", ["report.html", "figures/ca_load_heatmap.png", "figures/pareto.png"]
+)
+def test_force_refuses_a_report_file_meshsim_did_not_draw(
+    write_sweep: Callable[..., Path], tmp_path: Path, name: str
+) -> None:
+    first = write_sweep("scenario: tiny.yaml\nreplications: 1\n")
+    out = tmp_path / "out"
+    run_sweep(load_sweep(first), out, SerialExecutor())
+    write_report(out)
+    (out / name).parent.mkdir(exist_ok=True)
+    (out / name).write_text("my own")
+    second = write_sweep(
+        "scenario: tiny.yaml\nreplications: 2\n", name="second.yaml"
+    )
+
+    with pytest.raises(
+        WrongSweepError, match=re.escape(f"holds {name!r} besides")
+    ):
+        run_sweep(load_sweep(second), out, SerialExecutor(), force=True)
+
+    assert (out / name).read_text() == "my own"
+
+
+def test_force_replaces_a_sweep_and_the_report_meshsim_drew(
+    write_sweep: Callable[..., Path], tmp_path: Path
+) -> None:
+    first = write_sweep("scenario: tiny.yaml\nreplications: 1\n")
+    out = tmp_path / "out"
+    run_sweep(load_sweep(first), out, SerialExecutor())
+    write_report(out)
+    second = write_sweep(
+        "scenario: tiny.yaml\nreplications: 2\n", name="second.yaml"
+    )
+
+    run_sweep(load_sweep(second), out, SerialExecutor(), force=True)
+
+    assert not (out / "report.html").exists()
+    assert len(list((out / "runs").glob("*.json"))) == 2
 
 
 def test_a_resume_keeps_a_users_hidden_file_among_the_runs(

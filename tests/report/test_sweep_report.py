@@ -23,6 +23,7 @@ from matplotlib.text import Text
 from meshsim.cli import main
 from meshsim.experiment import SerialExecutor, load_sweep, run_sweep
 from meshsim.experiment.store import SWEEP_LAYOUT
+from meshsim.files import made_by_meshsim
 from meshsim.report import sweep_page
 from meshsim.report.sweep_data import (
     FANOUT,
@@ -613,6 +614,10 @@ def test_a_report_writes_only_what_force_may_replace(
 
     assert foreign_entries(folder, SWEEP_LAYOUT) == []
     assert {"report.html", "figures"} <= {p.name for p in folder.iterdir()}
+    # each says meshsim made it, for --force to know it from a user's
+    drawn = [folder / "report.html", *(folder / "figures").iterdir()]
+    assert len(drawn) > 1
+    assert all(made_by_meshsim(path) for path in drawn)
 
 
 def test_a_report_does_not_write_through_a_linked_figures_folder(
