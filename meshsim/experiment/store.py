@@ -387,31 +387,38 @@ class SweepFolder:
         where = f"--out: {str(self.path)!r}"
         if existing is None:
             return (
-                f"{where} exists and holds no sweep ({GUARD}); give a new "
-                "or empty folder (--force replaces only a sweep's folder)"
+                f"{where} exists and holds no sweep ({self._unread()}); "
+                "give a new or empty folder (--force replaces only a "
+                "sweep's folder)"
             )
         if existing.get("sweep_sha256") != guard["sweep_sha256"]:
             what = (
-                f"holds a different sweep file ({existing.get('sweep_file')}"
-                f", sha256 {str(existing.get('sweep_sha256'))[:12]}…; this "
-                f"one is {guard['sweep_sha256'][:12]}…)"
+                "holds a different sweep file "
+                f"({_cut(existing.get('sweep_file'))}, sha256 "
+                f"{existing['sweep_sha256'][:12]}…; this one is "
+                f"{guard['sweep_sha256'][:12]}…)"
             )
             return f"{where} {what}; pass --force to start it over"
 
         # The same file: say each input that differs, as far as known.
         differences = []
         stored = existing.get("overrides")
-        if sorted(map(str, stored or [])) != sorted(guard["overrides"]):
+        if not isinstance(stored, list) or sorted(map(str, stored)) != sorted(
+            guard["overrides"]
+        ):
             differences.append(
                 f"other overrides ({_listed(stored)}; now "
                 f"{_listed(guard['overrides'])})"
             )
         replications = existing.get("replications")
         if replications not in (None, guard["replications"]):
-            differences.append(
-                f"{_count(replications, 'replication')} (now "
-                f"{guard['replications']})"
+            count = _positive(replications, MAX_REPLICATIONS)
+            earlier = (
+                _count(count, "replication")
+                if count is not None
+                else f"replications {_cut(replications)}"
             )
+            differences.append(f"{earlier} (now {guard['replications']})")
         if not differences:
             unknown = "" if replications is not None else "replications or "
             differences.append(
@@ -432,10 +439,31 @@ class SweepFolder:
                 if path.is_file() and TEMPORARY.fullmatch(path.name):
                     path.unlink(missing_ok=True)
 
+    def _unread(self) -> str:
+        """Why the folder's guard is none meshsim wrote: ``no sweep.json``
+        or what is wrong with it."""
+        path = self.path / GUARD
+        if not path.exists():
+            return f"no {GUARD}"
+        try:
+            read_json(path)
+        except (OSError, ValueError) as error:
+            said = str(error).removeprefix(f"{GUARD}: ")
+            return f"{GUARD}: {_cut(said)}"
+        return f"{GUARD} without the sweep's name and hashes"
+
 
 def _listed(overrides: Any) -> str:
     """Overrides as a user typed them, or ``none``."""
-    return " ".join(map(str, overrides)) if overrides else "none"
+    if not isinstance(overrides, list):
+        return "none" if overrides is None else _cut(overrides)
+    return _cut(" ".join(map(str, overrides))) if overrides else "none"
+
+
+def _cut(value: object) -> str:
+    """``value`` as text of at most 60 characters."""
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= 60 else text[:59] + "…"
 
 
 def _same(existing: dict[str, Any], guard: dict[str, Any]) -> bool:

@@ -579,6 +579,26 @@ def test_a_rerun_changing_the_plan_is_refused_naming_the_change(
     assert named in str(refused.value)
 
 
+def test_a_refusal_cuts_what_an_edited_sweep_json_holds(
+    write_sweep: Callable[..., Path], tmp_path: Path
+) -> None:
+    path = write_sweep("scenario: tiny.yaml\nreplications: 2\n")
+    out = tmp_path / "out"
+    run_sweep(load_sweep(path), out, SerialExecutor())
+    guard = json.loads((out / "sweep.json").read_text())
+    edited = {**guard, "replications": 10**400, "overrides": "abc"}
+    (out / "sweep.json").write_text(json.dumps(edited))
+
+    with pytest.raises(WrongSweepError) as refused:
+        run_sweep(load_sweep(path, (), 1), out, SerialExecutor())
+
+    assert str(refused.value) == (
+        f"--out: {str(out)!r} holds this sweep file run with other "
+        "overrides (abc; now none) and replications "
+        f"{'1' + '0' * 58}… (now 1); pass --force to start it over"
+    )
+
+
 def test_a_rerun_of_one_replication_names_it_in_the_singular(
     write_sweep: Callable[..., Path], tmp_path: Path
 ) -> None:
@@ -616,7 +636,7 @@ def test_dry_run_refuses_a_folder_the_run_would_refuse(
         (".", "holds the sweep file; it is not replaced even with --force"),
         ("link", "is a symbolic link"),
         ("a-file/out", "is a file"),
-        ("elsewhere", "holds no sweep (sweep.json); give a new or empty"),
+        ("elsewhere", "holds no sweep (no sweep.json); give a new or"),
         ("dangling/out", "is a symbolic link to nothing"),
     ],
     ids=[
@@ -649,13 +669,22 @@ def test_force_never_deletes_inputs_nor_follows_odd_paths(
     assert not (tmp_path / "missing").exists()
 
 
+_NO_NAME = "sweep.json without the sweep's name and hashes"
+
+
 @pytest.mark.parametrize(
-    "guard",
-    ["{}", '{"sweep": "x"}', "[]", "garbage{", "[" * 10**5 + "]" * 10**5],
+    ("guard", "why"),
+    [
+        ("{}", _NO_NAME),
+        ('{"sweep": "x"}', _NO_NAME),
+        ("[]", _NO_NAME),
+        ("garbage{", "sweep.json: Expecting value: line 1 column 1"),
+        ("[" * 10**5 + "]" * 10**5, "sweep.json: nested too deeply)"),
+    ],
     ids=["empty", "no-hashes", "list", "garbage", "nested-too-deeply"],
 )
 def test_force_never_empties_a_folder_whose_guard_meshsim_did_not_write(
-    guard: str, write_sweep: Callable[..., Path], tmp_path: Path
+    guard: str, why: str, write_sweep: Callable[..., Path], tmp_path: Path
 ) -> None:
     path = write_sweep("scenario: tiny.yaml\nreplications: 1\n")
     folder = tmp_path / "mine"
@@ -668,7 +697,7 @@ def test_force_never_empties_a_folder_whose_guard_meshsim_did_not_write(
     )
 
     assert refused.exit_code == 2, refused.output
-    assert "holds no sweep (sweep.json)" in refused.output
+    assert f"holds no sweep ({why}" in refused.output
     assert (folder / "keep.txt").read_text() == "important"
 
 
