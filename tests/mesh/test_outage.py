@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 MINUTE = 60.0
@@ -74,3 +75,31 @@ def test_an_unreachable_csr_names_the_identity_its_agent_asked_for(
         index=False
     ):
         assert asked[agent] == {spiffe_id}
+
+
+def test_retries_through_an_outage_wait_longer_each_time_up_to_the_cap(
+    small, simulate
+):
+    # a pod renews at 30 min into an outage of 29-49 min: each refused
+    # attempt k is followed, at once, by a wait of min(60, 2^(k-1)) s
+    # (backoff_initial 1 s, multiplier 2, backoff_max 60 s, no jitter);
+    # the mesh's second pod, for its second service account, is left out
+    scenario = small(
+        "mesh={nodes: 1, workloads: 2, service_accounts: 2, namespaces: 1}",
+        "mesh.calls_per_service=1",
+        "pki.workload_ttl=1h",
+        "duration=2h",
+        "traffic.rate=0",
+        "ca.outages=[{start: 29m, duration: 20m}]",
+    )
+    csrs = simulate(scenario).tables.csrs
+
+    mine = csrs[csrs["agent"] == "agent-pod-0"]
+    refused = mine[mine["outcome"] == "unreachable"]["submitted_s"]
+    waits = np.diff(refused.to_numpy())
+
+    expected = [min(60.0, 2.0 ** (k - 1)) for k in range(1, len(waits) + 1)]
+    assert len(waits) > 10
+    assert waits == pytest.approx(expected, abs=1e-6)
+    # the last refusal comes within one wait of the CA's return
+    assert 49 * MINUTE - 60 <= refused.max() < 49 * MINUTE

@@ -34,6 +34,45 @@ def test_jittered_grace_stays_within_bounds_on_both_sides() -> None:
     assert 0.45 < (draws > 0.5).mean() < 0.55
 
 
+def test_jittered_grace_spreads_over_the_whole_jitter() -> None:
+    # g = 0.5 +- U(0, j): |g - 0.5| ~ U(0, j), of mean j/2 = 0.005 and
+    # standard deviation j/sqrt(12), so a mean of 4000 within 0.00025
+    # (5.5 standard errors); the widest draw comes within 0.1% of j
+    policy = RenewalPolicy(grace_ratio=0.5, jitter=0.01)
+    rng = np.random.default_rng(2)
+
+    offsets = np.abs(np.array(policy.draw_graces(rng, 4000)) - 0.5)
+
+    assert offsets.mean() == pytest.approx(0.005, abs=0.00025)
+    assert offsets.max() > 0.00999
+
+
+def test_lifetime_from_the_certificate_counts_from_not_before() -> None:
+    # renew at NotBefore + (1 - g)(NotAfter - NotBefore): a leaf backdated
+    # to -20 s, ending at 86,500 s, renews at -20 + 0.5 * 86,520; from
+    # the agent's clock at install (100 s) it would be 100 + 0.5 * 86,400
+    by_certificate = RenewalPolicy(0.5, 0.0, lifetime_from="certificate")
+    by_clock = RenewalPolicy(0.5, 0.0, lifetime_from="agent-clock")
+
+    assert by_certificate.renew_at(100.0, 86_500.0, 0.5, -20.0) == 43_240.0
+    assert by_clock.renew_at(100.0, 86_500.0, 0.5, -20.0) == 43_300.0
+
+
+def test_backoff_jitter_scales_a_wait_by_one_plus_or_minus_up_to_it() -> None:
+    # a wait of 40 s (third failure) times 1 + U(-0.2, 0.2): the ratio
+    # lies in [0.8, 1.2] with mean 1 (standard error 0.2/sqrt(3 * 4000)
+    # = 0.0018), half above 1, and reaches near both ends
+    backoff = Backoff(initial_s=10.0, max_s=1000.0, multiplier=2.0, jitter=0.2)
+    rng = np.random.default_rng(3)
+
+    ratios = np.array([backoff.delay(3, rng) for _ in range(4000)]) / 40.0
+
+    assert ratios.min() >= 0.8 and ratios.max() <= 1.2
+    assert ratios.min() < 0.801 and ratios.max() > 1.199
+    assert ratios.mean() == pytest.approx(1.0, abs=0.01)
+    assert 0.45 < (ratios > 1.0).mean() < 0.55
+
+
 def test_backoff_doubles_then_caps() -> None:
     backoff = Backoff(initial_s=1.0, max_s=60.0, multiplier=2.0)
 

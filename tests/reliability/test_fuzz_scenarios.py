@@ -279,8 +279,10 @@ def test_any_scenario_loads_as_scenario_or_error_and_runs(
     # the records and the summary agree
     summary, tables = run.summary, run.tables
     assert summary["handshakes"]["total"] == tables.handshakes["count"].sum()
+    # answered: neither unreachable, nor unanswered nor cancelled
+    unanswered = {"unreachable", "unanswered", "cancelled"}
     assert summary["ca"]["csr_total"] == len(
-        tables.csrs[tables.csrs["outcome"] != "unreachable"]
+        tables.csrs[~tables.csrs["outcome"].isin(unanswered)]
     )
     assert summary["rotation"]["count"] == len(tables.rotations)
     assert math.isfinite(summary["ca"]["utilisation"])
