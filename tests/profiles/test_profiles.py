@@ -97,6 +97,32 @@ def test_istio_sidecar_renews_within_half_life_plus_minus_one_percent(
     assert (share < 0.5).any() and (share > 0.5).any()
 
 
+@pytest.mark.parametrize(
+    ("profile", "low", "high"),
+    [("istio-ambient", 0.5, 0.5), ("spire", 0.45, 0.55)],
+)
+def test_a_certificate_lifetime_renewal_counts_from_not_before(
+    small, simulate, profile: str, low: float, high: float
+):
+    # ztunnel renews at NotBefore + life/2; SPIRE at U(0.45, 0.55) of
+    # NotAfter - NotBefore (the backdate included in both); the small
+    # mesh's own jitter of 0 is left out, for the profile's to stand
+    run = simulate(
+        small(
+            f"profile={profile}",
+            "traffic.rate=0",
+            "pki={workload_ttl: 4h}",
+        )
+    )
+    rotations = run.tables.rotations
+
+    life = rotations["not_after_s"] - rotations["not_before_s"]
+    share = (rotations["renew_at_s"] - rotations["not_before_s"]) / life
+    assert share.between(low - 1e-9, high + 1e-9).all()
+    # SPIRE's draws reach near both ends of their range
+    assert share.min() < low + 0.01 and share.max() > high - 0.01
+
+
 def test_ambient_sends_one_csr_per_identity_per_node_eight_at_a_time(
     small, simulate
 ):
