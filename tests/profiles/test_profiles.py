@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 
 import numpy as np
@@ -35,6 +36,66 @@ def test_profile_scenario_runs_from_the_cli(profile, tmp_path, shipped):
 
     assert result.exit_code == 0, result.output
     assert shipped(f"profiles/{profile}.yaml").profile == profile
+
+
+# Each profile's values as the project's domain notes give them, with
+# where the real system keeps them (durations in seconds).
+_FROM_THE_REAL_MESHES = [
+    # pilot-agent: SECRET_TTL, SECRET_GRACE_PERIOD_RATIO(_JITTER), its
+    # 5 fast retries of 100 ms doubling with 10% jitter, then 500 ms to
+    # 60 s; istiod: MAX_WORKLOAD_CERT_TTL, a 2 min backdate, 12h tokens
+    ("istio-sidecar", "pki.workload_ttl", 24 * HOUR),
+    ("istio-sidecar", "pki.max_workload_ttl", 90 * 24 * HOUR),
+    ("istio-sidecar", "pki.grace_ratio", 0.5),
+    ("istio-sidecar", "pki.jitter", 0.01),
+    ("istio-sidecar", "pki.backdate", 120.0),
+    ("istio-sidecar", "pki.token_ttl", 12 * HOUR),
+    ("istio-sidecar", "agent.fast_retries", 5),
+    ("istio-sidecar", "agent.fast_retry_initial", 0.1),
+    ("istio-sidecar", "agent.backoff_jitter", 0.1),
+    ("istio-sidecar", "agent.backoff_initial", 0.5),
+    ("istio-sidecar", "agent.backoff_max", 60.0),
+    # ztunnel: one per node, NotBefore + life/2, 1 s doubling, +-20%,
+    # capped at 150 s, 8 CSRs in flight; istiod's node authorizer
+    ("istio-ambient", "mesh.agent", "per-node"),
+    ("istio-ambient", "pki.jitter", 0.0),
+    ("istio-ambient", "agent.lifetime_from", "certificate"),
+    ("istio-ambient", "agent.backoff_initial", 1.0),
+    ("istio-ambient", "agent.backoff_jitter", 0.2),
+    ("istio-ambient", "agent.backoff_max", 150.0),
+    ("istio-ambient", "agent.max_in_flight", 8),
+    ("istio-ambient", "ca.node_authorization", True),
+    # SPIRE: 1h SVIDs at U(0.45, 0.55), 10 s backdate, a 24h server CA
+    # prepared at 1/2 and active at 5/6, backoff capped at 8 min
+    ("spire", "mesh.agent", "per-node"),
+    ("spire", "pki.workload_ttl", HOUR),
+    ("spire", "pki.jitter", 0.05),
+    ("spire", "pki.backdate", 10.0),
+    ("spire", "pki.root_ttl", 24 * HOUR),
+    ("spire", "ca.rotation.prepare_at", 0.5),
+    ("spire", "ca.rotation.activate_at", pytest.approx(5 / 6, abs=1e-4)),
+    ("spire", "agent.backoff_max", 8 * 60.0),
+    # Linkerd: renew after 70% of what remains (g = 0.3), retry at 70%
+    # of what remains within [10 s, 24h], 20 s on both ends
+    ("linkerd", "pki.grace_ratio", 0.3),
+    ("linkerd", "pki.backdate", 20.0),
+    ("linkerd", "pki.not_after_allowance", 20.0),
+    ("linkerd", "agent.backoff", "remaining"),
+    ("linkerd", "agent.remaining_fraction", 0.7),
+    ("linkerd", "agent.backoff_initial", 10.0),
+    ("linkerd", "agent.backoff_max", 24 * HOUR),
+]
+
+
+@pytest.mark.parametrize(("profile", "key", "expected"), _FROM_THE_REAL_MESHES)
+def test_a_profile_sets_the_real_meshs_value(
+    small, profile: str, key: str, expected: object
+):
+    scenario = small(f"profile={profile}", text="name: p\nduration: 1h\n")
+
+    value = functools.reduce(getattr, key.split("."), scenario)
+
+    assert value == expected
 
 
 def test_profiles_command_lists_every_value_with_a_source():
