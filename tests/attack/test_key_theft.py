@@ -45,6 +45,15 @@ def test_stolen_certificate_is_presented_until_not_after_then_relayed(
     # the window ends as the reading does, when the chain is refused
     assert theft_window["end_s"] == not_after + 1
     assert theft_window["intercepted"] == read["count"].sum() > 0
+    # the on-path attacker (attack 1) read from its start at 2h to the
+    # end of the last span it read in, NotAfter + 1 s: the theft's window
+    mitm_windows = window[window["kind"] == "mitm"]
+    assert len(mitm_windows) == 1
+    mitm_window = mitm_windows.iloc[0]
+    assert mitm_window["attack"] == 1
+    assert mitm_window["start_s"] == 2 * 3600
+    assert mitm_window["end_s"] == not_after + 1
+    assert mitm_window["intercepted"] == read["count"].sum()
 
 
 def test_node_agent_compromise_exposes_every_identity_on_the_node(
@@ -66,9 +75,24 @@ def test_persistent_theft_copies_renewals_until_detected(small, simulate):
     # the attacker copies the renewals issued until 7h.
     run = run_theft(small, simulate, persistent="true, detected_after: 5h")
 
-    thefts = run.tables.thefts
-    assert thefts["stolen_s"].max() < 7 * 3600
-    assert len(thefts) >= 3
+    start, detected = 2 * 3600, 7 * 3600
+    thefts = run.tables.thefts.sort_values("stolen_s")
+    rotations = run.tables.rotations
+    # the agent that held the certificate copied at the start
+    first = rotations["serial_number"] == thefts["serial_number"].iloc[0]
+    agent = rotations.loc[first, "agent"].iloc[0]
+    installed = rotations.loc[rotations["agent"] == agent, "installed_s"]
+    renewed = installed[(installed > start) & (installed < detected)]
+    renewed = renewed.sort_values()
+
+    # one copy at 2h, then one per renewal the pod installs before 7h:
+    # renewals at half-life of 4h, at 2h, 4h and 6h (each a signature
+    # later), so 1 + 3 copies
+    assert len(renewed) == 3
+    assert thefts["stolen_s"].tolist() == [start, *renewed]
+    assert thefts["serial_number"].iloc[1:].tolist() == (
+        rotations.loc[renewed.index, "serial_number"].tolist()
+    )
 
 
 def test_interceptions_count_for_the_attack_whose_chain_was_used(

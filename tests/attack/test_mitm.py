@@ -25,6 +25,13 @@ def test_forged_chain_is_refused_as_unknown_authority(
     # Outside the attack, the same pairs go through.
     clear = handshakes[handshakes["attack"] == -1]
     assert set(clear["outcome"]) == {"ok"}
+    assert clear["count"].sum() > 0
+    # through_attacker is the part of each outcome decided with the
+    # attacker on the path: all of its refusals, none of the clear "ok"s
+    through = run.summary["handshakes"]["through_attacker"]
+    assert through["unknown-authority"] == attacked["count"].sum()
+    assert through.get("ok", 0) == 0
+    assert sum(through.values()) == attacked["count"].sum()
 
 
 def test_attacker_presenting_nothing_reads_no_mtls(small, simulate):
@@ -32,6 +39,15 @@ def test_attacker_presenting_nothing_reads_no_mtls(small, simulate):
 
     assert run.summary["attack"]["intercepted"] == 0
     assert set(run.tables.handshakes["outcome"]) == {"ok"}
+    # the attacker was on the path, presenting nothing, and every
+    # connection through it went through untouched
+    handshakes = run.tables.handshakes
+    attacked = handshakes[handshakes["attack"] == 0]
+    passed = attacked["count"].sum()
+    assert passed > 0
+    assert set(attacked["presented"]) == {"none"}
+    assert not attacked["intercepted"].any()
+    assert run.summary["handshakes"]["through_attacker"]["ok"] == passed
 
 
 def test_permissive_mesh_leaks_outside_plaintext_to_the_path(shipped, simulate):

@@ -124,6 +124,39 @@ def test_answered_waits_leave_out_csrs_still_queued_at_the_end(
     assert ca["wait_p50_s"] == pytest.approx(np.median(np.arange(14) * 40))
 
 
+def test_wait_p99_interpolates_linearly_between_the_answered_waits(
+    queue_at_the_end,
+):
+    # 14 waits 0, 40, ..., 520 s: p99 lies at rank 0.99 * 13 = 12.87,
+    # between 480 s and 520 s: 480 + 0.87 * 40 = 514.8 s
+    ca = queue_at_the_end.summary["ca"]
+
+    assert ca["wait_p99_s"] == pytest.approx(514.8)
+
+
+def test_utilisation_is_busy_time_over_workers_times_duration(small, simulate):
+    # 16 first CSRs at 0 s, 40 s each on 2 workers: taken up in pairs at
+    # 0, 40, ..., 280 s, none renewed in a 10 min run; busy 16 * 40 s of
+    # 2 * 600 worker-seconds, so 8/15
+    run = simulate(
+        small(
+            "duration=10m",
+            "ca.sign_time=40s",
+            "ca.service=fixed",
+            "ca.workers=2",
+            "attacks=[]",
+            "traffic.rate=0",
+            "pki.crypto=modeled",
+        )
+    )
+    ca = run.summary["ca"]
+
+    assert ca["csr_total"] == 16
+    assert ca["csr_unanswered"] == 0
+    assert ca["wait_max_s"] == 7 * 40.0
+    assert ca["utilisation"] == pytest.approx(16 * 40 / (2 * 600))
+
+
 def test_a_run_with_no_answer_has_no_wait_and_no_lifetime(small, simulate):
     # the first CSRs take 40 s to sign, the run lasts 30 s
     run = simulate(
