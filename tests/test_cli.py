@@ -70,8 +70,11 @@ def test_run_prints_the_simulated_time_as_a_duration(
 @pytest.mark.parametrize(
     ("sign_time", "duration", "shown"),
     [
-        # 4 first CSRs of 3 s on one worker in 10 s: busy 9 s, 90%
-        ("3s", "10s", "90%"),
+        # 4 first CSRs of 3 s on one worker: in 20 s, busy 12 s, 60%; in
+        # 10 s, three take 9 s and the fourth is signed from 9 s to the
+        # end: busy all 10 s, 100%
+        ("3s", "20s", "60%"),
+        ("3s", "10s", "100%"),
         # 4 of 1 ms in an hour: 4 ms busy, 1.1e-4 %
         ("1ms", "1h", "under 0.01%"),
     ],

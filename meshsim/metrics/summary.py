@@ -61,8 +61,11 @@ def _ca(tables: RunTables, duration_s: float, workers: int) -> dict[str, Any]:
     served = answered_csrs(csrs)
     waits = served["wait_s"].to_numpy(dtype=float)
     arrivals = received["submitted_s"].to_numpy(dtype=float)
-    # answered CSRs, and cancelled ones whose signature had begun
+    # answered CSRs, cancelled ones whose signature had begun, and the
+    # part within the run of a signature still going on at its end
     busy = float(received["service_s"].sum())
+    signing = received["started_s"].notna() & received["service_s"].isna()
+    busy += float((duration_s - received.loc[signing, "started_s"]).sum())
     return {
         "csr_total": len(served),
         "csr_issued": int((served["outcome"] == "issued").sum()),

@@ -134,6 +134,16 @@ def test_wait_p99_interpolates_linearly_between_the_answered_waits(
     assert ca["wait_p99_s"] == pytest.approx(514.8)
 
 
+def test_a_signature_going_on_at_the_end_counts_as_busy_time(
+    queue_at_the_end,
+):
+    # the one worker signs from 0 to the end at 590 s: 14 answered CSRs
+    # of 40 s, and the 15th's 30 s since 560 s
+    ca = queue_at_the_end.summary["ca"]
+
+    assert ca["utilisation"] == pytest.approx((14 * 40 + 30) / 590)
+
+
 def test_utilisation_is_busy_time_over_workers_times_duration(small, simulate):
     # 16 first CSRs at 0 s, 40 s each on 2 workers: taken up in pairs at
     # 0, 40, ..., 280 s, none renewed in a 10 min run; busy 16 * 40 s of
