@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 
+import numpy as np
 import pytest
 
 HOUR = 3600.0
@@ -84,6 +85,28 @@ def test_same_key_root_reissue_keeps_old_leaves_valid(small, simulate):
     run = simulate(small(change, "duration=8h"))
 
     assert outcomes(run) == {"ok": run.summary["handshakes"]["total"]}
+
+
+def test_clock_offsets_are_uniform_plus_normal_as_configured(small, simulate):
+    # 400 nodes, each offset drawn as U(-60 s, 60 s) + N(0, 20 s).
+    run = simulate(
+        small(
+            "mesh.nodes=400",
+            "mesh.workloads=400",
+            "mesh.clock_skew={uniform: 60s, normal: 20s}",
+            "duration=1m",
+        )
+    )
+    offsets = np.array(run.result.clock_offsets_s)
+
+    assert len(offsets) == 400
+    # |U| <= 60 s, and P(|N| > 6 * 20 s) is 2e-9 a node
+    assert np.abs(offsets).max() < 60 + 6 * 20
+    # mean 0 ± 4 SE, SE = sqrt(60²/3 + 20²) / sqrt(400) = 40 / 20 = 2 s
+    assert offsets.mean() == pytest.approx(0.0, abs=4 * 2)
+    # m4 = 60⁴/5 + 6 (60²/3) 20² + 3 20⁴ = 5.952e6 s⁴ (U and N independent)
+    # var 60²/3 + 20² = 1600 ± 4 SE, SE = sqrt((m4 - 1600²) / 400) = 92 s²
+    assert offsets.var(ddof=1) == pytest.approx(1600.0, abs=4 * 92)
 
 
 def skewed(small, simulate, backdate: str):
