@@ -17,18 +17,18 @@ of processes of this host that no longer run.
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import os
 import re
 import shutil
 import socket
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path, PurePosixPath
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Final
 
-from meshsim.files import TEMPORARY, fsync_dir, read_json, umask
+from meshsim.files import fsync_dir, read_json, umask
+from meshsim.layout import refuse_foreign
 from meshsim.signals import signals_held
 
 __all__ = [
@@ -39,9 +39,6 @@ __all__ = [
     "check_lengths",
     "check_output",
     "check_writable",
-    "files_written",
-    "foreign_entries",
-    "refuse_foreign",
     "refusing_os_errors",
     "remove_stale_staging",
     "staged_folder",
@@ -75,7 +72,7 @@ RUN_LAYOUT: Final = (
 )
 """What ``meshsim run`` writes in its folder, as patterns of paths:
 ``#`` stands for a digit, ``#+`` for one or more, ``*`` for any name,
-and a folder's ends in ``/`` (see :func:`foreign_entries`).
+and a folder's ends in ``/`` (see :func:`meshsim.layout.foreign_entries`).
 """
 
 _STAGING: Final = ".partial-"
@@ -209,102 +206,6 @@ def _check_removable(out: Path) -> None:
         ]
 
 
-def refuse_foreign(
-    folder: Path,
-    layout: Sequence[str],
-    refusal: type[OutputExistsError],
-    written: Callable[[str], bool] | None = None,
-) -> None:
-    """Raise ``refusal`` if ``folder`` holds anything meshsim did not
-    write there (a path outside ``layout``, or one ``written`` says was
-    not: ``--force`` would delete it with the result: notes, another
-    result, a link)."""
-    foreign = foreign_entries(folder, layout, written)
-    if foreign:
-        shown = ", ".join(repr(name) for name in foreign[:3])
-        more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
-        raise refusal(
-            f"--out: {str(folder)!r} holds {shown}{more} besides what "
-            "meshsim wrote there; it is not replaced even with --force "
-            "(move them away first)"
-        )
-
-
-def foreign_entries(
-    folder: Path,
-    layout: Sequence[str],
-    written: Callable[[str], bool] | None = None,
-) -> list[str]:
-    """The paths inside ``folder`` (relative, sorted) that match no
-    pattern of ``layout`` and are no temporary file of one that does, or
-    that are neither a plain file nor a folder (a link, a pipe); a
-    foreign folder is named, not what it holds. With ``written`` (the
-    earlier result's own record of the files it wrote), a file of the
-    layout for which it answers False is foreign too (a temporary file
-    of one is not asked about: only meshsim names files so).
-
-    In a pattern, ``#`` stands for a digit, ``#+`` for one or more, and
-    ``*`` for any name: only what meshsim itself names so is taken for
-    its own, not a user's ``tables/my-analysis.parquet``. A folder's
-    pattern ends in ``/``; a folder where a file's pattern would be (or
-    the reverse) is foreign.
-    """
-    foreign = []
-    for root, folders, files in os.walk(folder):
-        here = Path(root).relative_to(folder)
-        for name in [*folders, *files]:
-            path = folder / here / name
-            inside = (here / name).as_posix()
-            plain = not path.is_symlink()
-            if plain and path.is_dir():
-                own = _in_layout(inside, layout, folder=True)
-            else:
-                own = (
-                    plain
-                    and path.is_file()
-                    and _in_layout(inside, layout, written=written)
-                )
-            if not own:
-                foreign.append(inside)
-        # what a foreign folder holds is not looked at
-        folders[:] = [
-            name for name in folders if (here / name).as_posix() not in foreign
-        ]
-    return sorted(foreign)
-
-
-def _in_layout(
-    inside: str,
-    layout: Sequence[str],
-    *,
-    folder: bool = False,
-    written: Callable[[str], bool] | None = None,
-) -> bool:
-    """Whether ``inside`` is a path of ``layout``: a folder's, or a file's
-    (one ``written`` allows, if given) or a temporary file of one."""
-    if folder:
-        return any(_pattern(p).fullmatch(f"{inside}/") for p in layout)
-    path = PurePosixPath(inside)
-    temporary = TEMPORARY.fullmatch(path.name)
-    if temporary is not None:
-        # named as only meshsim names its files being written
-        path = path.with_name(temporary["name"])
-    shown = path.as_posix()
-    if temporary is None and written is not None and not written(shown):
-        return False
-    return any(_pattern(pattern).fullmatch(shown) for pattern in layout)
-
-
-def files_written(folder: Path) -> list[str]:
-    """The files in ``folder``, as paths relative to it, sorted: what a
-    result's manifest lists as written (``files``)."""
-    return sorted(
-        path.relative_to(folder).as_posix()
-        for path in folder.rglob("*")
-        if path.is_file()
-    )
-
-
 def _files_of(out: Path) -> Callable[[str], bool] | None:
     """Which files the result in ``out`` says it wrote, from its
     manifest's ``files``; None for a result of a meshsim that did not
@@ -316,14 +217,6 @@ def _files_of(out: Path) -> Callable[[str], bool] | None:
     if not isinstance(listed, list):
         return None  # _is_result refuses one that is not a list
     return {*listed, MANIFEST}.__contains__
-
-
-@functools.cache
-def _pattern(pattern: str) -> re.Pattern[str]:
-    """A layout pattern as a regular expression (``#``: a digit, ``#+``:
-    one or more, ``*``: any name)."""
-    escaped = re.escape(pattern).replace(r"\#\+", "[0-9]+")
-    return re.compile(escaped.replace(r"\#", "[0-9]").replace(r"\*", "[^/]*"))
 
 
 def _is_result(folder: Path) -> bool:

@@ -20,15 +20,11 @@ from meshsim import __version__
 from meshsim.arguments import require_callable, require_instance
 from meshsim.collector import collector_eased
 from meshsim.files import write_bytes, write_figure, write_json, write_table
+from meshsim.layout import files_written
 from meshsim.metrics.summary import summarise
 from meshsim.metrics.tables import RunTables, build_tables
 from meshsim.native import build_kind, require_current
-from meshsim.results import (
-    MANIFEST,
-    SCENARIO,
-    files_written,
-    staged_folder,
-)
+from meshsim.results import MANIFEST, SCENARIO, staged_folder
 from meshsim.scenario import (
     Scenario,
     dump_resolved,

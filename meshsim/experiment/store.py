@@ -39,12 +39,12 @@ from meshsim.files import (
     write_bytes,
     write_json,
 )
+from meshsim.layout import refuse_foreign
 from meshsim.results import (
     MANIFEST,
     OutputExistsError,
     check_lengths,
     check_writable,
-    refuse_foreign,
     refusing_os_errors,
 )
 from meshsim.scenario import dump_resolved
@@ -107,7 +107,7 @@ SWEEP_LAYOUT: Final = (
 )
 """What a sweep and its report write in its folder, as patterns of
 paths (``#`` stands for a digit, ``#+`` for one or more, a folder's ends
-in ``/``; see ``meshsim.results``)."""
+in ``/``; see ``meshsim.layout``)."""
 
 # The longest path a sweep writes inside its folder, rounded up:
 # "/figures/.blast_radius_vs_fanout.png." and eight characters and

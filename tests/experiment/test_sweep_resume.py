@@ -24,7 +24,7 @@ from click.testing import CliRunner
 
 import meshsim.experiment.runner as runner_module
 import meshsim.experiment.store as store_module
-from meshsim import results
+from meshsim import layout
 from meshsim.cli import main
 from meshsim.cli.common import catching_interrupts
 from meshsim.experiment import (
@@ -37,9 +37,9 @@ from meshsim.experiment import (
     run_sweep,
 )
 from meshsim.experiment.store import SWEEP_LAYOUT
+from meshsim.layout import foreign_entries
 from meshsim.report.sweep_figures import FIGURES
 from meshsim.report.sweep_page import write_report
-from meshsim.results import foreign_entries
 from meshsim.signals import ctrl_c_deferred
 
 
@@ -529,7 +529,7 @@ def test_a_resume_keeps_a_users_hidden_file_among_the_runs(
 def test_every_report_figure_is_in_a_sweeps_layout() -> None:
     # the layout lists them by name, for --force to know them
     for name, _, _ in FIGURES:
-        assert results._in_layout(f"figures/{name}.png", SWEEP_LAYOUT), name
+        assert layout._in_layout(f"figures/{name}.png", SWEEP_LAYOUT), name
 
 
 def test_a_finished_sweep_rerun_runs_nothing(finished: SweepOutcome) -> None:

@@ -25,14 +25,14 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from meshsim import __version__, results
+from meshsim import __version__
 from meshsim.cli import main
 from meshsim.files import read_json, write_bytes, write_together
+from meshsim.layout import _in_layout, foreign_entries
 from meshsim.mesh import ca as ca_module
 from meshsim.results import (
     RUN_LAYOUT,
     OutputExistsError,
-    foreign_entries,
     refusing_os_errors,
     remove_stale_staging,
     staged_folder,
@@ -360,19 +360,15 @@ def test_force_refuses_a_manifest_nested_too_deeply_to_read(
 
 
 def test_a_file_being_written_is_meshsims_own() -> None:
-    layout = ("summary.json", "plots", "plots/*.png")
+    patterns = ("summary.json", "plots/", "plots/*.png")
 
-    assert _own(".summary.json.meshsim-ab12_xyz", layout)
-    assert _own("plots/.ca_load.png.meshsim-k3j4h5g6.png", layout)
+    assert _in_layout(".summary.json.meshsim-ab12_xyz", patterns)
+    assert _in_layout("plots/.ca_load.png.meshsim-k3j4h5g6.png", patterns)
     # a backup's suffix is eight characters too, but no meshsim's
-    assert not _own(".summary.json.original", layout)
-    assert not _own("plots/.ca_load.png.20260101", layout)
-    assert not _own(".summary.json.bak", layout)
-    assert not _own("plots/older", layout)
-
-
-def _own(inside: str, layout: tuple[str, ...]) -> bool:
-    return results._in_layout(inside, layout)
+    assert not _in_layout(".summary.json.original", patterns)
+    assert not _in_layout("plots/.ca_load.png.20260101", patterns)
+    assert not _in_layout(".summary.json.bak", patterns)
+    assert not _in_layout("plots/older", patterns)
 
 
 def test_failure_inside_the_folder_leaves_nothing(tmp_path: Path) -> None:

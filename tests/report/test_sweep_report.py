@@ -24,6 +24,7 @@ from meshsim.cli import main
 from meshsim.experiment import SerialExecutor, load_sweep, run_sweep
 from meshsim.experiment.store import SWEEP_LAYOUT
 from meshsim.files import made_by_meshsim
+from meshsim.layout import foreign_entries
 from meshsim.report import sweep_page
 from meshsim.report.sweep_data import (
     FANOUT,
@@ -42,7 +43,6 @@ from meshsim.report.sweep_figures import (
     pareto_figure,
 )
 from meshsim.report.sweep_page import write_report
-from meshsim.results import foreign_entries
 
 SWEEPS = Path(__file__).resolve().parents[2] / "scenarios" / "sweeps"
 
