@@ -61,11 +61,12 @@ def _ca(tables: RunTables, duration_s: float, workers: int) -> dict[str, Any]:
     served = answered_csrs(csrs)
     waits = served["wait_s"].to_numpy(dtype=float)
     arrivals = received["submitted_s"].to_numpy(dtype=float)
-    # answered CSRs, cancelled ones whose signature had begun, and the
-    # part within the run of a signature still going on at its end
-    busy = float(received["service_s"].sum())
-    signing = received["started_s"].notna() & received["service_s"].isna()
-    busy += float((duration_s - received.loc[signing, "started_s"]).sum())
+    # each CSR a worker took up, from then to the end of its service or
+    # of the run: answered ones, cancelled ones whose signature had begun
+    # (the worker signs on), and one still being signed at the end
+    begun = received[received["started_s"].notna()]
+    ends = begun["started_s"] + begun["service_s"].fillna(np.inf)
+    busy = float((ends.clip(upper=duration_s) - begun["started_s"]).sum())
     return {
         "csr_total": len(served),
         "csr_issued": int((served["outcome"] == "issued").sum()),
@@ -77,7 +78,8 @@ def _ca(tables: RunTables, duration_s: float, workers: int) -> dict[str, Any]:
         "wait_p50_s": _quantile(waits, 0.50),
         "wait_p99_s": _quantile(waits, 0.99),
         "wait_max_s": float(waits.max()) if len(waits) else None,
-        "utilisation": busy / (workers * duration_s),
+        # a worker serves one CSR at a time: at most 1 but for rounding
+        "utilisation": min(1.0, busy / (workers * duration_s)),
     }
 
 

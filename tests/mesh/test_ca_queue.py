@@ -17,6 +17,8 @@ import pandas as pd
 import pytest
 import simpy
 
+HOUR = 3600.0
+
 
 def resource_starts(csrs: pd.DataFrame, workers: int) -> np.ndarray:
     """When each CSR gets a worker of a FIFO ``simpy.Resource`` (NaN if
@@ -142,6 +144,41 @@ def test_a_signature_going_on_at_the_end_counts_as_busy_time(
     ca = queue_at_the_end.summary["ca"]
 
     assert ca["utilisation"] == pytest.approx((14 * 40 + 30) / 590)
+
+
+def test_a_cancelled_signature_counts_as_busy_only_until_the_end(
+    small, simulate
+):
+    # a churned pod's CSR, cancelled while signed, keeps its worker busy
+    # for its whole drawn service (here past the end of the run): counted
+    # to the end, the busy time of 3 workers is at most 3 x 2h
+    run = simulate(
+        small(
+            "mesh={nodes: 2, workloads: 6, service_accounts: 3, "
+            "namespaces: 1, calls_per_service: 1, "
+            "churn: {rate: 0.05, lifetime: 20s}}",
+            "seed=2",
+            "duration=2h",
+            "pki={crypto: modeled, workload_ttl: 1h}",
+            "ca={workers: 3, sign_time: 40m, service: exponential}",
+            "traffic.rate=0",
+            "attacks=[]",
+        )
+    )
+    csrs = run.tables.csrs
+    begun = csrs[csrs["started_s"].notna()]
+    cancelled = begun[begun["outcome"] == "cancelled"]
+    end = 2 * HOUR
+    busy = (
+        (begun["started_s"] + begun["service_s"].fillna(end))
+        .clip(upper=end)
+        .sub(begun["started_s"])
+        .sum()
+    )
+
+    assert (cancelled["started_s"] + cancelled["service_s"] > end).any()
+    assert run.summary["ca"]["utilisation"] == pytest.approx(busy / (3 * end))
+    assert run.summary["ca"]["utilisation"] <= 1.0
 
 
 def test_utilisation_is_busy_time_over_workers_times_duration(small, simulate):
