@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = [
+    "GENERATOR_META",
     "TEMPORARY",
     "figure_bytes",
     "fsync_dir",
@@ -87,11 +88,12 @@ def read_json(path: Path) -> Any:
     return value
 
 
-# what a figure and a page meshsim made carry near their start
-_MADE_BY_MESHSIM: Final = (
-    b"tEXtSoftware\x00meshsim",
-    b'<meta name="generator" content="meshsim">',
-)
+# what a figure and a page meshsim made carry near their start: a PNG's
+# signature (8 bytes) and header chunk (25) come first, then the length
+# of its first text chunk (4), then the chunk's type and text
+_PNG_MARK: Final = b"tEXtSoftware\x00meshsim"
+GENERATOR_META: Final = '<meta name="generator" content="meshsim">'
+"""The tag a page meshsim writes carries in its head."""
 
 # an escape of a surrogate, paired or not (checked further when found)
 _SURROGATE_ESCAPE: Final = re.compile(r"\\u[dD][89a-fA-F]")
@@ -193,14 +195,18 @@ def figure_bytes(figure: Figure) -> bytes:
 
 def made_by_meshsim(path: Path) -> bool:
     """Whether the file at ``path`` says meshsim made it: a PNG of
-    :func:`figure_bytes`, or a page naming meshsim as its generator, in
-    its first kilobyte."""
+    :func:`figure_bytes` (its first text chunk, right after its header,
+    names meshsim as the software), or a page whose head, in its first
+    kilobyte, names meshsim as its generator before any comment."""
     try:
         with path.open("rb") as handle:
             start = handle.read(1024)
     except OSError:
         return False
-    return any(mark in start for mark in _MADE_BY_MESHSIM)
+    if start.startswith(b"\x89PNG"):
+        return start[37:].startswith(_PNG_MARK)
+    head = start.partition(b"<!--")[0].partition(b"<body")[0]
+    return GENERATOR_META.encode() in head
 
 
 def write_figure(path: Path, figure: Figure) -> None:

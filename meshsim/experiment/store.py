@@ -475,12 +475,14 @@ def _same(existing: dict[str, Any], guard: dict[str, Any]) -> bool:
 
 def _planned(guard: dict[str, Any], out: Path) -> Callable[[str], bool] | None:
     """Which files of ``out`` the sweep that wrote ``guard`` and its
-    report may have made: runs and point scenarios by its count of
-    points and replications, the report's page and figures by their
-    mark (see ``made_by_meshsim``). None for a guard of a meshsim that
+    report may have made: runs by their names, within its count of
+    points and replications, and their plan's hash; point scenarios by
+    their names; the report's page and figures by their mark (see
+    ``made_by_meshsim``). None for a guard of a meshsim that
     did not count its points: its layout alone then decides."""
     points = _positive(guard.get("points"), MAX_POINTS)
     replications = _positive(guard.get("replications"), MAX_REPLICATIONS)
+    plan = guard["plan_sha256"]
     if points is None or replications is None:
         return None
 
@@ -496,12 +498,23 @@ def _planned(guard: dict[str, Any], out: Path) -> Callable[[str], bool] | None:
                 and replication.isdigit()
                 and int(replication) < replications
                 and run_id(point, int(replication)) == stem
+                and _stored_for(out / path, plan)
             )
         if path == _REPORT_PAGE or folder == _FIGURES:
             return made_by_meshsim(out / path)
         return True
 
     return planned
+
+
+def _stored_for(path: Path, plan: str) -> bool:
+    """Whether ``path`` holds a run record stored for the plan ``plan``
+    (a file of the same name but not by meshsim does not)."""
+    try:
+        record = read_json(path)
+    except (OSError, ValueError):
+        return False
+    return isinstance(record, dict) and record.get("plan_sha256") == plan
 
 
 def _point_of(name: str, points: int) -> bool:

@@ -143,6 +143,7 @@ _POINT_COLUMNS: Final = (
 # columns of numbers, and columns every row must fill
 _NUMBERS: Final = ("n", "failed", "mean", "ci95", TTL, FANOUT, OUTAGE, WORKERS)
 _FILLED: Final = ("point", "metric", TTL, AGENT, FANOUT, OUTAGE, WORKERS)
+_NAMES: Final = ("point", "metric", AGENT)
 # the least each count or factor can be, and whether it may equal it (a
 # factor is finite too; a confidence interval of runs with infinite
 # figures, which the tables keep, need not be)
@@ -220,11 +221,12 @@ def _check_points(points: pd.DataFrame) -> None:
             "points.parquet: column ci95 must not be negative (a 95% "
             "confidence interval's half-width)"
         )
-    agents = points[AGENT]
-    if not agents.map(lambda a: isinstance(a, str) and a != "").all():
-        raise ValueError(
-            f"points.parquet: column {AGENT} must name an agent placement"
-        )
+    for column in _NAMES:
+        named = points[column].map(lambda v: isinstance(v, str) and v != "")
+        if not named.all():
+            raise ValueError(
+                f"points.parquet: column {column} must hold names (text)"
+            )
 
 
 def facet_label(column: str, value: Any) -> str:

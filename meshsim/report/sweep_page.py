@@ -21,7 +21,7 @@ import pandas as pd
 
 from meshsim import __version__
 from meshsim.experiment.sweep_file import value_text
-from meshsim.files import figure_bytes, write_together
+from meshsim.files import GENERATOR_META, figure_bytes, write_together
 from meshsim.report.sweep_data import (
     SweepData,
     UnsupportedFigureError,
@@ -97,7 +97,7 @@ def _page(
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="generator" content="meshsim">',
+        GENERATOR_META,
         f"<title>meshsim sweep {name}</title>",
         f"<style>{_STYLE}</style></head><body>",
         f"<h1>Sweep {name}</h1>",

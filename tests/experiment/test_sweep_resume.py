@@ -469,18 +469,32 @@ def test_force_refuses_what_is_named_as_meshsims_files_but_is_not(
     assert (out / stray).read_text() == "mine"
 
 
+_MARK = '<meta name="generator" content="meshsim">'
+
+
 @pytest.mark.parametrize(
-    "name", ["report.html", "figures/ca_load_heatmap.png", "figures/pareto.png"]
+    ("name", "text"),
+    [
+        ("report.html", "my own"),
+        ("figures/ca_load_heatmap.png", "my own"),
+        ("figures/pareto.png", "my own"),
+        # meshsim's mark, but in a comment or the body: no head of its own
+        ("report.html", f"<html><!-- {_MARK} --><body>mine</body></html>"),
+        ("report.html", f"<html><body>{_MARK} mine</body></html>"),
+        # a stored run's name, in the sweep's count, but no run's record
+        ("runs/p000-r00.json", "my own"),
+        ("runs/p000-r00.json", '{"plan_sha256": "mine"}'),
+    ],
 )
-def test_force_refuses_a_report_file_meshsim_did_not_draw(
-    write_sweep: Callable[..., Path], tmp_path: Path, name: str
+def test_force_refuses_a_file_of_meshsims_name_it_did_not_write(
+    write_sweep: Callable[..., Path], tmp_path: Path, name: str, text: str
 ) -> None:
     first = write_sweep("scenario: tiny.yaml\nreplications: 1\n")
     out = tmp_path / "out"
     run_sweep(load_sweep(first), out, SerialExecutor())
     write_report(out)
     (out / name).parent.mkdir(exist_ok=True)
-    (out / name).write_text("my own")
+    (out / name).write_text(text)
     second = write_sweep(
         "scenario: tiny.yaml\nreplications: 2\n", name="second.yaml"
     )
@@ -490,7 +504,7 @@ def test_force_refuses_a_report_file_meshsim_did_not_draw(
     ):
         run_sweep(load_sweep(second), out, SerialExecutor(), force=True)
 
-    assert (out / name).read_text() == "my own"
+    assert (out / name).read_text() == text
 
 
 def test_force_replaces_a_sweep_and_the_report_meshsim_drew(

@@ -417,7 +417,13 @@ def _edited_copy(shipped_sweep: Path, tmp_path: Path) -> Path:
             "points",
             lambda t: t.assign(**{"scenario.agent": ""}),
             "not a finished sweep as meshsim wrote it (points.parquet: "
-            "column scenario.agent must name an agent placement)",
+            "column scenario.agent must hold names (text))",
+        ),
+        (
+            "points",
+            lambda t: t.assign(metric=1),
+            "not a finished sweep as meshsim wrote it (points.parquet: "
+            "column metric must hold names (text))",
         ),
         (
             "points",
@@ -436,6 +442,7 @@ def _edited_copy(shipped_sweep: Path, tmp_path: Path) -> Path:
         "zero-ttl",
         "infinite-fanout",
         "empty-agent",
+        "numeric-metric",
         "huge",
     ],
 )
