@@ -133,6 +133,7 @@ _POINT_COLUMNS: Final = (
     "n",
     "failed",
     "mean",
+    "std",
     "ci95",
     TTL,
     AGENT,
@@ -141,7 +142,17 @@ _POINT_COLUMNS: Final = (
     WORKERS,
 )
 # columns of numbers, and columns every row must fill
-_NUMBERS: Final = ("n", "failed", "mean", "ci95", TTL, FANOUT, OUTAGE, WORKERS)
+_NUMBERS: Final = (
+    "n",
+    "failed",
+    "mean",
+    "std",
+    "ci95",
+    TTL,
+    FANOUT,
+    OUTAGE,
+    WORKERS,
+)
 _FILLED: Final = ("point", "metric", TTL, AGENT, FANOUT, OUTAGE, WORKERS)
 _NAMES: Final = ("point", "metric", AGENT)
 # the least each count or factor can be, and whether it may equal it (a
@@ -189,7 +200,32 @@ def read_sweep(folder: str | Path) -> SweepData:
                 f"manifest.json: parameters names {parameter!r}, which "
                 "points.parquet has no column for"
             )
+        if data.points[parameter].isna().any():
+            raise ValueError(
+                f"points.parquet: column {parameter} (a key the sweep "
+                "varied) has empty values"
+            )
+    _same_points(data.points, manifest["points"])
     return data
+
+
+def _same_points(points: pd.DataFrame, listed: list[dict[str, Any]]) -> None:
+    """The points table holds each point the manifest lists, and no other
+    (every point of a finished sweep has its rows, a failed one too)."""
+    ids = [point["id"] for point in listed]
+    drawn = set(points["point"])
+    for point_id in ids:
+        if point_id not in drawn:
+            raise ValueError(
+                f"points.parquet: no rows of point {point_id!r}, which "
+                "manifest.json lists"
+            )
+    unlisted = sorted(drawn - set(ids))
+    if unlisted:
+        raise ValueError(
+            f"points.parquet: rows of point {unlisted[0]!r}, which "
+            "manifest.json does not list"
+        )
 
 
 def _check_points(points: pd.DataFrame) -> None:
@@ -216,6 +252,12 @@ def _check_points(points: pd.DataFrame) -> None:
                 f"points.parquet: column {column} must hold finite numbers "
                 f"{bound} {least:g}"
             )
+    if (points["n"] % 1 != 0).any() or (points["failed"] % 1 != 0).any():
+        raise ValueError(
+            "points.parquet: columns n and failed must hold whole numbers"
+        )
+    if (points["std"] < 0).any():
+        raise ValueError("points.parquet: column std must not be negative")
     if (points["ci95"] < 0).any():
         raise ValueError(
             "points.parquet: column ci95 must not be negative (a 95% "
@@ -227,6 +269,8 @@ def _check_points(points: pd.DataFrame) -> None:
             raise ValueError(
                 f"points.parquet: column {column} must hold names (text)"
             )
+    if points.duplicated(["point", "metric"]).any():
+        raise ValueError("points.parquet: a point has two rows of one metric")
 
 
 def facet_label(column: str, value: Any) -> str:

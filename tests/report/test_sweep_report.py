@@ -427,6 +427,37 @@ def _edited_copy(shipped_sweep: Path, tmp_path: Path) -> Path:
         ),
         (
             "points",
+            lambda t: t.assign(n=t["n"] + 0.5),
+            "not a finished sweep as meshsim wrote it (points.parquet: "
+            "columns n and failed must hold whole numbers)",
+        ),
+        (
+            "points",
+            lambda t: t.assign(std=-1.0),
+            "not a finished sweep as meshsim wrote it (points.parquet: "
+            "column std must not be negative)",
+        ),
+        (
+            "points",
+            lambda t: pd.concat([t, t.iloc[:1]]),
+            "not a finished sweep as meshsim wrote it (points.parquet: a "
+            "point has two rows of one metric)",
+        ),
+        (
+            "points",
+            lambda t: t.assign(**{"pki.workload_ttl": None}),
+            "not a finished sweep as meshsim wrote it (points.parquet: "
+            "column pki.workload_ttl (a key the sweep varied) has empty "
+            "values)",
+        ),
+        (
+            "points",
+            lambda t: t.assign(point=t["point"].replace("p000", "p999")),
+            "not a finished sweep as meshsim wrote it (points.parquet: no "
+            "rows of point 'p000', which manifest.json lists)",
+        ),
+        (
+            "points",
             lambda t: t.assign(mean=-1e300),
             "cannot draw its report (ValueError: ",
         ),
@@ -443,6 +474,11 @@ def _edited_copy(shipped_sweep: Path, tmp_path: Path) -> Path:
         "infinite-fanout",
         "empty-agent",
         "numeric-metric",
+        "fractional-n",
+        "negative-std",
+        "two-rows",
+        "empty-varied",
+        "unlisted-point",
         "huge",
     ],
 )
