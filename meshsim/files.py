@@ -4,7 +4,9 @@ never part of either.
 
 Temporary files are named ``.NAME.meshsim-`` plus eight random characters (and
 ``.png`` for figures), beside NAME; ``TEMPORARY`` recognises them, so
-that a folder holding one is still known as meshsim's.
+that a folder holding one is still known as meshsim's. Figures and pages
+carry a mark saying meshsim made them (``made_by_meshsim``). JSON is read
+here too, refusing what a file edited by hand may hold.
 """
 
 from __future__ import annotations
@@ -47,6 +49,14 @@ __all__ = [
 TEMPORARY: Final = re.compile(r"\.(?P<name>.+)\.meshsim-[a-z0-9_]{8}(?:\.png)?")
 """A file being written, beside where ``name`` will be."""
 
+GENERATOR_META: Final = '<meta name="generator" content="meshsim">'
+"""The tag a page meshsim writes carries in its head."""
+
+# What a figure meshsim made carries near its start: a PNG's signature
+# (8 bytes) and header chunk (25) come first, then the length of its
+# first text chunk (4), then the chunk's type and text.
+_PNG_MARK: Final = b"tEXtSoftware\x00meshsim"
+
 
 def fsync_dir(folder: Path) -> None:
     """Flush a folder's entries, where the system allows it (POSIX)."""
@@ -87,13 +97,6 @@ def read_json(path: Path) -> Any:
             ) from None
     return value
 
-
-# what a figure and a page meshsim made carry near their start: a PNG's
-# signature (8 bytes) and header chunk (25) come first, then the length
-# of its first text chunk (4), then the chunk's type and text
-_PNG_MARK: Final = b"tEXtSoftware\x00meshsim"
-GENERATOR_META: Final = '<meta name="generator" content="meshsim">'
-"""The tag a page meshsim writes carries in its head."""
 
 # an escape of a surrogate, paired or not (checked further when found)
 _SURROGATE_ESCAPE: Final = re.compile(r"\\u[dD][89a-fA-F]")
