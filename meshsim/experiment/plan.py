@@ -183,11 +183,11 @@ def parse_sweep(
         spec = dataclasses.replace(spec, replications=replications)
 
     refused = _overrides_of_varied(spec, overrides)
-    problems += refused
+    problems += [problem for _, problem in refused]
     # a refused override is not applied to the points as well, to be
     # blamed again at each of them
-    shown = {p.source for p in refused}
-    overrides = [o for o in overrides if override_source(o) not in shown]
+    texts = {text for text, _ in refused}
+    overrides = [o for o in overrides if o not in texts]
     try:
         base_text = _base_text(spec)
     except SweepError as exc:
@@ -241,9 +241,9 @@ def _same_points(spec: SweepSpec, points: list[Point]) -> list[Problem]:
 
 def _overrides_of_varied(
     spec: SweepSpec, overrides: Sequence[str]
-) -> list[Problem]:
-    """An override may not set a key the sweep varies, a mapping that
-    holds one, a key within one, nor the seed."""
+) -> list[tuple[str, Problem]]:
+    """Each override that sets a key the sweep varies, a mapping that
+    holds one, a key within one, or the seed, with its problem."""
     varied = [key_steps(v.key) for v in (*spec.grid, *spec.zipped)]
     problems = []
     for text in overrides:
@@ -267,7 +267,8 @@ def _overrides_of_varied(
             rule = f"cannot be set: {SEED_RULE}"
         else:
             continue
-        problems.append(Problem(override_source(text), None, key, rule))
+        problem = Problem(override_source(text), None, key, rule)
+        problems.append((text, problem))
     return problems
 
 

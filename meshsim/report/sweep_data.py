@@ -127,34 +127,12 @@ class SweepData:
 # refused with what it lacks, not drawn from in part; the manifest's
 # fields: see sweep_manifest).
 _RUN_COLUMNS: Final = ("point", "replication", "status")
-_POINT_COLUMNS: Final = (
-    "point",
-    "metric",
-    "n",
-    "failed",
-    "mean",
-    "std",
-    "ci95",
-    TTL,
-    AGENT,
-    FANOUT,
-    OUTAGE,
-    WORKERS,
-)
-# columns of numbers, and columns every row must fill
-_NUMBERS: Final = (
-    "n",
-    "failed",
-    "mean",
-    "std",
-    "ci95",
-    TTL,
-    FANOUT,
-    OUTAGE,
-    WORKERS,
-)
-_FILLED: Final = ("point", "metric", TTL, AGENT, FANOUT, OUTAGE, WORKERS)
+# columns of names, of numbers, and the factors every row must fill
 _NAMES: Final = ("point", "metric", AGENT)
+_FACTORS: Final = (TTL, FANOUT, OUTAGE, WORKERS)
+_NUMBERS: Final = ("n", "failed", "mean", "std", "ci95", *_FACTORS)
+_POINT_COLUMNS: Final = (*_NAMES, *_NUMBERS)
+_FILLED: Final = (*_NAMES, *_FACTORS)
 # the least each count or factor can be, and whether it may equal it (a
 # factor is finite too; a confidence interval of runs with infinite
 # figures, which the tables keep, need not be)
