@@ -1,1 +1,2 @@
-"""Figures of runs (and, later, of sweeps), drawn with matplotlib."""
+"""Figures of a run and of a sweep, drawn with matplotlib, and a
+sweep's report page."""

@@ -19,6 +19,18 @@ import pandas as pd
 
 from meshsim.files import read_json
 from meshsim.report.sweep_manifest import check_manifest
+from meshsim.report.sweep_tables import (
+    AGENT,
+    DURATION,
+    FANOUT,
+    OUTAGE,
+    POINT_COLUMNS,
+    TTL,
+    WORKERS,
+    check_points,
+    check_runs,
+    check_varied,
+)
 
 __all__ = [
     "AGENT",
@@ -32,12 +44,6 @@ __all__ = [
     "hours_text",
     "read_sweep",
 ]
-
-TTL: Final = "scenario.workload_ttl_s"
-AGENT: Final = "scenario.agent"
-FANOUT: Final = "scenario.workloads_per_node"
-OUTAGE: Final = "scenario.longest_outage_s"
-WORKERS: Final = "scenario.ca_workers"
 
 # columns that may split a figure into panels, friendliest first
 _FACET_ORDER: Final = (FANOUT, AGENT, TTL, OUTAGE)
@@ -123,29 +129,6 @@ class SweepData:
         return chosen
 
 
-# What the report reads of a sweep's tables (a folder edited by hand is
-# refused with what it lacks, not drawn from in part; the manifest's
-# fields: see sweep_manifest).
-_RUN_COLUMNS: Final = ("point", "replication", "status")
-# columns of names, of numbers, and the factors every row must fill
-_NAMES: Final = ("point", "metric", AGENT)
-_FACTORS: Final = (TTL, FANOUT, OUTAGE, WORKERS)
-_NUMBERS: Final = ("n", "failed", "mean", "std", "ci95", *_FACTORS)
-_POINT_COLUMNS: Final = (*_NAMES, *_NUMBERS)
-_FILLED: Final = (*_NAMES, *_FACTORS)
-# the least each count or factor can be, and whether it may equal it (a
-# factor is finite too; a confidence interval of runs with infinite
-# figures, which the tables keep, need not be)
-_LEAST: Final = (
-    ("n", 0.0, True),
-    ("failed", 0.0, True),
-    (TTL, 0.0, False),
-    (FANOUT, 0.0, False),
-    (OUTAGE, 0.0, True),
-    (WORKERS, 1.0, True),
-)
-
-
 def read_sweep(folder: str | Path) -> SweepData:
     """The tables and manifest a finished ``meshsim sweep`` wrote
     (``OSError`` or ``ValueError`` when one cannot be read)."""
@@ -156,19 +139,12 @@ def read_sweep(folder: str | Path) -> SweepData:
         points=pd.read_parquet(path / "points.parquet"),
         manifest=manifest,
     )
-    for name, table, needed in (
-        ("runs.parquet", data.runs, _RUN_COLUMNS),
-        ("points.parquet", data.points, _POINT_COLUMNS),
-    ):
-        missing = [c for c in needed if c not in table.columns]
-        if missing:
-            raise ValueError(f"{name}: no column {', '.join(missing)}")
-        if table.empty:
-            raise ValueError(f"{name}: no rows")
-    _check_points(data.points)
+    check_points(data.points)
     check_manifest(manifest)
+    listed = [point["id"] for point in manifest["points"]]
+    check_runs(data.runs, listed)
     for parameter in data.parameters:
-        if parameter in _POINT_COLUMNS or parameter.startswith("scenario."):
+        if parameter in POINT_COLUMNS or parameter.startswith("scenario."):
             raise ValueError(
                 f"manifest.json: parameters names {parameter!r}, a column "
                 "of the points table's own, not a key the sweep varied"
@@ -178,19 +154,24 @@ def read_sweep(folder: str | Path) -> SweepData:
                 f"manifest.json: parameters names {parameter!r}, which "
                 "points.parquet has no column for"
             )
-        if data.points[parameter].isna().any():
-            raise ValueError(
-                f"points.parquet: column {parameter} (a key the sweep "
-                "varied) has empty values"
-            )
-    _same_points(data.points, manifest["points"])
+    described = data.design().columns
+    check_varied(
+        data.points,
+        [c for c in described if c != "point" and c not in POINT_COLUMNS],
+    )
+    shortest = float(data.points[DURATION].min())
+    if data.warmup_s >= shortest:
+        raise ValueError(
+            "manifest.json: warmup_s must be less than the shortest "
+            f"point's duration, {shortest:g} s (got {data.warmup_s:g})"
+        )
+    _same_points(data.points, listed)
     return data
 
 
-def _same_points(points: pd.DataFrame, listed: list[dict[str, Any]]) -> None:
+def _same_points(points: pd.DataFrame, ids: list[str]) -> None:
     """The points table holds each point the manifest lists, and no other
     (every point of a finished sweep has its rows, a failed one too)."""
-    ids = [point["id"] for point in listed]
     drawn = set(points["point"])
     for point_id in ids:
         if point_id not in drawn:
@@ -204,51 +185,6 @@ def _same_points(points: pd.DataFrame, listed: list[dict[str, Any]]) -> None:
             f"points.parquet: rows of point {unlisted[0]!r}, which "
             "manifest.json does not list"
         )
-
-
-def _check_points(points: pd.DataFrame) -> None:
-    """Refuse values of the points table that no sweep writes."""
-    for column in _NUMBERS:
-        kind = points[column].dtype
-        types = pd.api.types
-        if types.is_bool_dtype(kind) or not types.is_numeric_dtype(kind):
-            raise ValueError(
-                f"points.parquet: column {column} must hold numbers "
-                f"(it holds {kind})"
-            )
-    for column in _FILLED:
-        if points[column].isna().any():
-            raise ValueError(
-                f"points.parquet: column {column} has empty values"
-            )
-    for column, least, inclusive in _LEAST:
-        values = points[column].dropna()
-        low = values < least if inclusive else values <= least
-        if low.any() or not np.isfinite(values).all():
-            bound = "at least" if inclusive else "above"
-            raise ValueError(
-                f"points.parquet: column {column} must hold finite numbers "
-                f"{bound} {least:g}"
-            )
-    if (points["n"] % 1 != 0).any() or (points["failed"] % 1 != 0).any():
-        raise ValueError(
-            "points.parquet: columns n and failed must hold whole numbers"
-        )
-    if (points["std"] < 0).any():
-        raise ValueError("points.parquet: column std must not be negative")
-    if (points["ci95"] < 0).any():
-        raise ValueError(
-            "points.parquet: column ci95 must not be negative (a 95% "
-            "confidence interval's half-width)"
-        )
-    for column in _NAMES:
-        named = points[column].map(lambda v: isinstance(v, str) and v != "")
-        if not named.all():
-            raise ValueError(
-                f"points.parquet: column {column} must hold names (text)"
-            )
-    if points.duplicated(["point", "metric"]).any():
-        raise ValueError("points.parquet: a point has two rows of one metric")
 
 
 def facet_label(column: str, value: Any) -> str:

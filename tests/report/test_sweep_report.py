@@ -397,7 +397,7 @@ def _edited_copy(shipped_sweep: Path, tmp_path: Path) -> Path:
             "points",
             lambda t: t.assign(mean=math.inf, ci95=-math.inf),
             "not a finished sweep as meshsim wrote it (points.parquet: "
-            "column ci95 must not be negative",
+            "column ci95 must hold numbers 0 or more)",
         ),
         (
             "points",
@@ -429,13 +429,13 @@ def _edited_copy(shipped_sweep: Path, tmp_path: Path) -> Path:
             "points",
             lambda t: t.assign(n=t["n"] + 0.5),
             "not a finished sweep as meshsim wrote it (points.parquet: "
-            "columns n and failed must hold whole numbers)",
+            "column n must hold whole numbers, 0 or more)",
         ),
         (
             "points",
             lambda t: t.assign(std=-1.0),
             "not a finished sweep as meshsim wrote it (points.parquet: "
-            "column std must not be negative)",
+            "column std must hold numbers 0 or more)",
         ),
         (
             "points",
@@ -461,6 +461,51 @@ def _edited_copy(shipped_sweep: Path, tmp_path: Path) -> Path:
             lambda t: t.assign(mean=-1e300),
             "cannot draw its report (ValueError: ",
         ),
+        (
+            # pki.grace_ratio is a fraction of the lifetime: 0 < g < 1
+            "points",
+            lambda t: t.assign(**{"scenario.grace_ratio": -1.0}),
+            "not a finished sweep as meshsim wrote it (points.parquet: "
+            "column scenario.grace_ratio must hold finite numbers above 0 "
+            "and below 1)",
+        ),
+        (
+            "points",
+            lambda t: t.assign(**{"mesh.nodes": math.inf}),
+            "not a finished sweep as meshsim wrote it (points.parquet: "
+            "column mesh.nodes (a key the sweep varied) must hold finite "
+            "values)",
+        ),
+        (
+            "points",
+            lambda t: t.assign(**{"scenario.backoff_max_s": math.inf}),
+            "not a finished sweep as meshsim wrote it (points.parquet: "
+            "column scenario.backoff_max_s must hold finite values)",
+        ),
+        (
+            "runs",
+            lambda t: t.drop(columns="scenario.longest_outage_s"),
+            "not a finished sweep as meshsim wrote it (runs.parquet: no "
+            "column scenario.longest_outage_s)",
+        ),
+        (
+            "runs",
+            lambda t: t.drop(columns="credentials.lapses"),
+            "not a finished sweep as meshsim wrote it (runs.parquet: no "
+            "column credentials.lapses)",
+        ),
+        (
+            "runs",
+            lambda t: t.assign(seed="7"),
+            "not a finished sweep as meshsim wrote it (runs.parquet: column "
+            "seed must hold numbers (it holds ",
+        ),
+        (
+            "runs",
+            lambda t: t.assign(point=t["point"].replace("p000", "p999")),
+            "not a finished sweep as meshsim wrote it (runs.parquet: a run "
+            "of point 'p999', which manifest.json does not list)",
+        ),
     ],
     ids=[
         "no-mean",
@@ -480,6 +525,13 @@ def _edited_copy(shipped_sweep: Path, tmp_path: Path) -> Path:
         "empty-varied",
         "unlisted-point",
         "huge",
+        "negative-grace",
+        "infinite-varied",
+        "infinite-scenario",
+        "runs-no-outage",
+        "runs-no-lapses",
+        "text-seed",
+        "unlisted-run",
     ],
 )
 def test_a_report_of_edited_tables_is_one_line_and_leaves_the_last_one(
@@ -571,6 +623,12 @@ _DELETE = object()
             ["pki.jitter"],
             "parameters names 'pki.jitter', which points.parquet has no "
             "column for",
+        ),
+        (
+            "warmup_s",
+            1e308,
+            "warmup_s must be less than the shortest point's duration, "
+            "86400 s (got 1e+308)",
         ),
         ("replications", _DELETE, "no replications"),
         ("finished_at", _DELETE, "no finished_at"),
