@@ -181,6 +181,8 @@ class Agent:
         self.graces = graces
         self.backoff = backoff
         self.tokens = tokens
+        # its pod's start (a churned pod's arrival): its first token's
+        self.started_s = simulated_now(env)
         self.per_node = per_node
         self.in_flight = (
             simpy.Resource(env, capacity=max_in_flight)
@@ -270,7 +272,7 @@ class Agent:
             attempts += 1
 
             # Ask the CA, holding one of the agent's in-flight places.
-            token = source.token_at(simulated_now(self.env))
+            token = source.token_at(simulated_now(self.env), self.started_s)
             answer = yield from (
                 self.ca.serve_csr(self.name, token, csr, size, node)
                 if self.in_flight is None

@@ -41,10 +41,15 @@ class ServiceAccountToken:
 class TokenSource:
     """The token a workload's agent holds for an identity at any time.
 
-    With ``ttl_s`` None tokens never expire. With ``refresh`` the kubelet
-    replaces the token at 80% of its life, so the one held at ``now`` was
-    issued at the last multiple of ``0.8 * ttl_s``; without it, the first
-    token (issued at 0) is the only one.
+    With ``ttl_s`` None tokens never expire. A pod's first token is issued
+    as the pod starts. With ``refresh`` the kubelet replaces the token at
+    80% of its life, so the one held at ``now`` was issued the last whole
+    multiple of ``0.8 * ttl_s`` after the pod started; without it, the
+    first token is the only one.
+
+    NOTE: one source serves every pod of a service account: pods that
+    started together (every pod but a churned one, which starts on
+    arrival) refresh together, and the cache below holds one token.
     """
 
     namespace: str
@@ -57,12 +62,14 @@ class TokenSource:
         default=None, init=False, repr=False
     )
 
-    def token_at(self, now: float) -> ServiceAccountToken:
-        """The token held at ``now``."""
+    def token_at(self, now: float, since: float = 0.0) -> ServiceAccountToken:
+        """The token held at ``now`` by a pod that started at ``since``."""
         expires = math.inf
         if self.ttl_s is not None:
-            period = REFRESH_AT * self.ttl_s
-            issued = math.floor(now / period) * period if self.refresh else 0.0
+            issued = since
+            if self.refresh:
+                period = REFRESH_AT * self.ttl_s
+                issued += math.floor((now - since) / period) * period
             expires = issued + self.ttl_s
         held = self._held
         if held is not None and held.expires_s == expires:

@@ -172,6 +172,33 @@ def test_token_never_refreshed_makes_renewal_fail_and_expiry_follow(
     assert failed["start_s"].min() == 14 * HOUR + 1
 
 
+def test_a_churned_pod_s_unrefreshed_token_starts_with_the_pod(
+    small, simulate
+):
+    # Pods arrive over 3h with 1h tokens that are never refreshed: each
+    # churned pod's token is issued as it starts, so its first CSR is
+    # signed however late it arrives, and it is refused only from an
+    # hour after the pod started.
+    run = simulate(
+        small(
+            "mesh.churn={rate: 0.01, lifetime: 10h}",
+            "pki.token_ttl=1h",
+            "agent.token_refresh=false",
+            "duration=3h",
+        )
+    )
+    csrs = run.tables.csrs
+    churned = csrs[csrs["agent"].str.startswith("agent-churn-")]
+    started = churned.groupby("agent")["submitted_s"].transform("min")
+
+    assert (started > HOUR).sum() > 50
+    first = churned[churned["submitted_s"] == started]
+    assert set(first["outcome"]) == {"issued"}
+    refused = churned[churned["outcome"] == "token-expired"]
+    assert not refused.empty
+    assert (refused["submitted_s"] >= started[refused.index] + HOUR).all()
+
+
 def test_refreshed_token_keeps_renewals_going(small, simulate):
     run = simulate(small("pki.token_ttl=12h", "duration=16h"))
 

@@ -42,3 +42,26 @@ def test_a_token_without_ttl_never_expires() -> None:
 
     assert source.token_at(1e9) == ServiceAccountToken("default", "web")
     assert source.token_at(1e9).problem_at(1e9) is None
+
+
+@pytest.mark.parametrize(
+    ("refresh", "now", "expires"),
+    [
+        # a pod started at 5000 s holds a token issued then
+        (False, 5000.0, 5000.0 + 3600.0),
+        (False, 8599.0, 5000.0 + 3600.0),
+        (True, 5000.0, 5000.0 + 3600.0),
+        # refreshed 0.8 * 3600 = 2880 s after the pod started
+        (True, 7879.0, 5000.0 + 3600.0),
+        (True, 7880.0, 7880.0 + 3600.0),
+    ],
+)
+def test_a_pod_started_later_holds_a_token_issued_as_it_started(
+    refresh: bool, now: float, expires: float
+) -> None:
+    source = TokenSource("default", "web", ttl_s=3600.0, refresh=refresh)
+
+    token = source.token_at(now, since=5000.0)
+
+    assert token.expires_s == expires
+    assert token.problem_at(now) is None
