@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from meshsim.cli import main
-from meshsim.validation import compare_all, erlang_c
+from meshsim.validation import compare_all, erlang_c, pollaczek_khinchine
 
 
 def test_erlang_c_matches_a_hand_computed_value():
@@ -20,6 +20,17 @@ def test_erlang_c_refuses_a_saturated_queue():
         erlang_c(1, 2.0, 1.0)
 
 
+def test_pollaczek_khinchine_matches_a_hand_computed_value():
+    # M/D/1 with s = 30 s and lambda = 1/60 per s: rho = 0.5, so
+    # Wq = rho s / (2 (1 - rho)) = 15 / 1 = 15 s, half of M/M/1's 30 s.
+    assert pollaczek_khinchine(1 / 60, 30.0) == pytest.approx(15.0)
+
+
+def test_pollaczek_khinchine_refuses_a_saturated_queue():
+    with pytest.raises(ValueError, match="saturates"):
+        pollaczek_khinchine(1 / 30, 30.0)
+
+
 def test_every_comparison_is_within_its_tolerance():
     comparisons = compare_all(seed=3, quick=True)
 
@@ -29,6 +40,7 @@ def test_every_comparison_is_within_its_tolerance():
         "T (1 - r/2) + 1 s",
         "T (1 - r)",
         "Erlang C",
+        "Pollaczek-Khinchine",
     }
     for comparison in comparisons:
         assert comparison.passed, comparison
