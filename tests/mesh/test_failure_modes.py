@@ -172,9 +172,7 @@ def test_token_never_refreshed_makes_renewal_fail_and_expiry_follow(
     assert failed["start_s"].min() == 14 * HOUR + 1
 
 
-def test_a_churned_pod_s_unrefreshed_token_starts_with_the_pod(
-    small, simulate
-):
+def test_a_churned_pod_s_unrefreshed_token_starts_with_the_pod(small, simulate):
     # Pods arrive over 3h with 1h tokens that are never refreshed: each
     # churned pod's token is issued as it starts, so its first CSR is
     # signed however late it arrives, and it is refused only from an
