@@ -15,6 +15,8 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from meshsim.shown import cut_repr
+
 __all__ = [
     "require_callable",
     "require_count",
@@ -84,7 +86,4 @@ def require_seconds(name: str, value: object) -> None:
 
 
 def _shown(value: object) -> str:
-    text = repr(value)
-    if len(text) > 40:
-        text = text[:37] + "..."
-    return f"{type(value).__name__} {text}"
+    return f"{type(value).__name__} {cut_repr(value, 40)}"

@@ -48,6 +48,7 @@ from meshsim.results import (
     refusing_os_errors,
 )
 from meshsim.scenario import dump_resolved
+from meshsim.shown import cut, cut_value
 from meshsim.signals import signals_held
 
 __all__ = [
@@ -394,7 +395,7 @@ class SweepFolder:
         if existing.get("sweep_sha256") != guard["sweep_sha256"]:
             what = (
                 "holds a different sweep file "
-                f"({_cut(existing.get('sweep_file'))}, sha256 "
+                f"({cut_value(existing.get('sweep_file'), 60)}, sha256 "
                 f"{existing['sweep_sha256'][:12]}…; this one is "
                 f"{guard['sweep_sha256'][:12]}…)"
             )
@@ -416,7 +417,7 @@ class SweepFolder:
             earlier = (
                 _count(count, "replication")
                 if count is not None
-                else f"replications {_cut(replications)}"
+                else f"replications {cut_value(replications, 60)}"
             )
             differences.append(f"{earlier} (now {guard['replications']})")
         if not differences:
@@ -449,21 +450,15 @@ class SweepFolder:
             read_json(path)
         except (OSError, ValueError) as error:
             said = str(error).removeprefix(f"{GUARD}: ")
-            return f"{GUARD}: {_cut(said)}"
+            return f"{GUARD}: {cut_value(said, 60)}"
         return f"{GUARD} without the sweep's name and hashes"
 
 
 def _listed(overrides: Any) -> str:
     """Overrides as a user typed them, or ``none``."""
     if not isinstance(overrides, list):
-        return "none" if overrides is None else _cut(overrides)
-    return _cut(" ".join(map(str, overrides))) if overrides else "none"
-
-
-def _cut(value: object) -> str:
-    """``value`` as text of at most 60 characters."""
-    text = value if isinstance(value, str) else repr(value)
-    return text if len(text) <= 60 else text[:59] + "…"
+        return "none" if overrides is None else cut_value(overrides, 60)
+    return cut(" ".join(map(str, overrides)), 60) if overrides else "none"
 
 
 def _same(existing: dict[str, Any], guard: dict[str, Any]) -> bool:

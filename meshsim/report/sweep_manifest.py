@@ -12,6 +12,8 @@ import math
 from collections.abc import Callable
 from typing import Any, Final
 
+from meshsim.shown import cut_repr
+
 __all__ = ["check_manifest"]
 
 
@@ -50,19 +52,13 @@ def _point_problem(index: int, point: Any) -> str | None:
     """What is wrong with ``points[index]``, if anything."""
     where = f"points[{index}]"
     if not isinstance(point, dict):
-        return f"{where} must be a mapping (got {_cut(point)})"
+        return f"{where} must be a mapping (got {cut_repr(point, 40)})"
     if not isinstance(point.get("id"), str):
-        return f"{where}.id must be text (got {_cut(point.get('id'))})"
+        return f"{where}.id must be text (got {cut_repr(point.get('id'), 40)})"
     if not isinstance(point.get("settings", {}), dict):
-        settings = _cut(point["settings"])
+        settings = cut_repr(point["settings"], 40)
         return f"{where}.settings must be a mapping (got {settings})"
     return None
-
-
-def _cut(value: Any) -> str:
-    """``value`` as shown in a message, cut to 40 characters."""
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 _FIELDS: Final[dict[str, tuple[Callable[[Any], bool], str]]] = {
@@ -98,7 +94,7 @@ def check_manifest(manifest: Any) -> None:
         if not fits(manifest[key]):
             raise ValueError(
                 f"manifest.json: {key} must be {words} "
-                f"(got {_cut(manifest[key])})"
+                f"(got {cut_repr(manifest[key], 40)})"
             )
     seen: set[str] = set()
     for index, point in enumerate(manifest["points"]):

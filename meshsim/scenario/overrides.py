@@ -22,6 +22,7 @@ from meshsim.scenario.problems import (
     format_path,
 )
 from meshsim.scenario.yaml_loader import load_yaml
+from meshsim.shown import cut
 
 __all__ = [
     "Overridden",
@@ -160,10 +161,7 @@ def override_source(text: str) -> str:
     """How a message names the override ``text``: ``override KEY=VALUE``,
     its bytes that were not UTF-8 as ``\\xNN`` and cut to 100
     characters (the value, if long, is shown in the message too)."""
-    shown = _shown(text)
-    if len(shown) > _SHOWN_MAX:
-        shown = shown[: _SHOWN_MAX - 1] + "…"
-    return f"override {shown}"
+    return f"override {cut(_shown(text), _SHOWN_MAX)}"
 
 
 def _shown(text: str) -> str:

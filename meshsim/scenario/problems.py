@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
+from meshsim.shown import cut
+
 __all__ = [
     "ABSENT",
     "DOCUMENT",
@@ -87,11 +89,7 @@ def show_value(value: object) -> str:
         text = f"an integer of about {digits} digits"
     else:
         text = repr(value)
-    if len(text) > _MAX_SHOWN:
-        # a text cut short keeps its closing quote
-        quote = text[-1] if isinstance(value, str) else ""
-        text = text[: _MAX_SHOWN - 1 - len(quote)] + "…" + quote
-    return text
+    return cut(text, _MAX_SHOWN)
 
 
 def _listed(items: list[object] | tuple[object, ...]) -> str:

@@ -575,7 +575,7 @@ _DELETE = object()
             "points",
             [{"id": "p000", "settings": ["x" * 50]}],
             "points[0].settings must be a mapping (got ['xxxxxxxxxxxxxxxxxxxx"
-            "xxxxxxxxxxxxxxx...)",
+            "xxxxxxxxxxxxxxxxx…)",
         ),
         (
             "replications",
@@ -663,7 +663,7 @@ def test_a_manifest_field_missing_or_wrong_is_named(
         (
             None,  # warmup_s of 401 digits: no float holds it
             "manifest.json: warmup_s must be a finite number of seconds, 0 "
-            "or more (got 1000000000000000000000000000000000000...",
+            "or more (got 100000000000000000000000000000000000000…",
         ),
         (
             '{"description": "caf\\udce9"}',

@@ -1,0 +1,32 @@
+"""Values as one-line messages show them: cut to a length.
+
+Every message that quotes what it was given (a scenario's value, an
+override, an argument, a field of a file meshsim reads) cuts it here, so
+that a long value cannot push the rule off the line, and all of them end
+a cut the same way: with ``…``, before a closing quote the text kept.
+"""
+
+from __future__ import annotations
+
+__all__ = ["cut", "cut_repr", "cut_value"]
+
+
+def cut(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` characters: whole, or cut and ended
+    with ``…`` (and its closing quote, when it is quoted)."""
+    if len(text) <= limit:
+        return text
+    quoted = len(text) > 1 and text[0] == text[-1] and text[0] in "'\""
+    quote = text[-1] if quoted else ""
+    return text[: limit - 1 - len(quote)] + "…" + quote
+
+
+def cut_repr(value: object, limit: int) -> str:
+    """``repr(value)`` cut to ``limit`` characters."""
+    return cut(repr(value), limit)
+
+
+def cut_value(value: object, limit: int) -> str:
+    """``value`` cut to ``limit`` characters: text as it reads, anything
+    else as its ``repr``."""
+    return cut(value if isinstance(value, str) else repr(value), limit)

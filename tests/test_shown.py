@@ -1,0 +1,32 @@
+"""Values in one-line messages: cut to a length, closing quote kept."""
+
+from __future__ import annotations
+
+import pytest
+
+from meshsim.shown import cut, cut_repr, cut_value
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "shown"),
+    [
+        ("abcdef", 6, "abcdef"),  # as long as the limit: whole
+        ("abcdefg", 6, "abcde…"),
+        ("'abcdefg'", 6, "'abc…'"),  # quoted: the closing quote stays
+        ('"abcdefg"', 6, '"abc…"'),
+        ("'abcdefg", 6, "'abcd…"),  # no closing quote to keep
+        ("[1, 2, 3, 4]", 6, "[1, 2…"),
+    ],
+)
+def test_a_cut_text_is_at_most_its_limit_and_ends_with_an_ellipsis(
+    text: str, limit: int, shown: str
+) -> None:
+    assert cut(text, limit) == shown
+    assert len(cut(text, limit)) <= limit
+
+
+def test_text_is_shown_as_it_reads_and_anything_else_as_its_repr() -> None:
+    assert cut_value("a b", 10) == "a b"
+    assert cut_value(["a b"], 10) == "['a b']"
+    assert cut_repr("a b", 10) == "'a b'"
+    assert cut_repr("x" * 20, 10) == "'xxxxxxx…'"
