@@ -1,4 +1,4 @@
-"""Values as one-line messages show them: cut to a length.
+"""Values as one-line messages show them: cut to a length, counted.
 
 Every message that quotes what it was given (a scenario's value, an
 override, an argument, a field of a file meshsim reads) cuts it here, so
@@ -8,7 +8,7 @@ a cut the same way: with ``…``, before a closing quote the text kept.
 
 from __future__ import annotations
 
-__all__ = ["cut", "cut_repr", "cut_value"]
+__all__ = ["counted", "cut", "cut_repr", "cut_value"]
 
 
 def cut(text: str, limit: int) -> str:
@@ -30,3 +30,8 @@ def cut_value(value: object, limit: int) -> str:
     """``value`` cut to ``limit`` characters: text as it reads, anything
     else as its ``repr``."""
     return cut(value if isinstance(value, str) else repr(value), limit)
+
+
+def counted(number: int, noun: str) -> str:
+    """``1 point``, ``3 points``: ``number`` of ``noun``."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"

@@ -58,6 +58,7 @@ from meshsim.experiment import (
     run_sweep,
     scheduler_problem,
 )
+from meshsim.shown import counted
 
 __all__ = ["sweep"]
 
@@ -275,18 +276,21 @@ def _show_plan(plan: Sweep) -> None:
     spec = plan.spec
     _out.print(
         f"{spec.source}: ok ({plan.name}): "
-        f"{_counted(len(plan.points), 'point')} x "
-        f"{_counted(plan.replications, 'replication')}, root seed {spec.seed}"
+        f"{counted(len(plan.points), 'point')} x "
+        f"{counted(plan.replications, 'replication')}, root seed {spec.seed}"
     )
     for point in plan.points:
         _out.print(f"  {point.id}  {point.label or '(base scenario)'}")
 
 
 def _show(outcome: SweepOutcome) -> None:
-    total = len(outcome.runs)
+    runs = outcome.runs
+    points = counted(runs["point"].nunique(), "point")
+    replications = counted(runs["replication"].nunique(), "replication")
     _out.print(
-        f"{_counted(total, 'replication')}: {outcome.ran} run now, "
-        f"{outcome.resumed} resumed, {outcome.failed} failed"
+        f"{counted(len(runs), 'run')} ({points} x {replications}): "
+        f"{outcome.ran} run now, {outcome.resumed} resumed, "
+        f"{outcome.failed} failed"
     )
     # what went wrong goes to stderr, with the progress
     failed = outcome.runs[outcome.runs["status"] != "ok"]
@@ -296,8 +300,3 @@ def _show(outcome: SweepOutcome) -> None:
     if len(failed) > 10:
         say(f"  … and {len(failed) - 10} more (see runs.parquet)")
     _out.print(f"results: {outcome.out}")
-
-
-def _counted(number: int, noun: str) -> str:
-    """``1 point``, ``3 points``."""
-    return f"{number} {noun}{'' if number == 1 else 's'}"

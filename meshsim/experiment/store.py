@@ -48,7 +48,7 @@ from meshsim.results import (
     refusing_os_errors,
 )
 from meshsim.scenario import dump_resolved
-from meshsim.shown import cut, cut_value
+from meshsim.shown import counted, cut, cut_value
 from meshsim.signals import signals_held
 
 __all__ = [
@@ -415,7 +415,7 @@ class SweepFolder:
         if replications not in (None, guard["replications"]):
             count = _positive(replications, MAX_REPLICATIONS)
             earlier = (
-                _count(count, "replication")
+                counted(count, "replication")
                 if count is not None
                 else f"replications {cut_value(replications, 60)}"
             )
@@ -535,8 +535,3 @@ def _task_id(record: dict[str, Any]) -> str | None:
     if not isinstance(point, str) or not isinstance(replication, int):
         return None
     return run_id(point, replication)
-
-
-def _count(number: object, noun: str) -> str:
-    """``1 replication``, ``3 replications``."""
-    return f"{number} {noun}{'' if number == 1 else 's'}"

@@ -96,7 +96,10 @@ def test_sweep_exits_1_when_a_replication_failed(
     )
 
     assert result.exit_code == 1, result.output
-    assert "6 replications: 6 run now, 0 resumed, 2 failed" in result.stdout
+    assert (
+        "6 runs (2 points x 3 replications): 6 run now, 0 resumed, 2 failed"
+        in result.stdout
+    )
     # what went wrong goes to stderr
     assert "failed p000-r01: RuntimeError: simulated crash" in result.stderr
     assert "simulated crash" not in result.stdout

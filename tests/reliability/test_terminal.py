@@ -118,7 +118,10 @@ def test_a_sweep_on_a_terminal_shows_its_progress_and_ends(
     )  # fmt: skip
 
     assert status == 0, shown[-2000:]
-    assert "12 replications: 12 run now, 0 resumed, 0 failed" in shown
+    assert (
+        "12 runs (12 points x 1 replication): 12 run now, 0 resumed, 0 failed"
+        in shown
+    )
 
 
 @pytest.mark.parametrize("after", [0.8, 1.2, 2.5])
