@@ -67,7 +67,7 @@ def mean_lines(
     panel per combination of the other varied columns. The means of
     ``dashed`` (the whole-run version of a metric) are drawn dashed."""
     if not data.varies(x):
-        raise UnsupportedFigureError(f"needs {x_label.split(' (')[0]} to vary")
+        raise data.unvaried(x_label.split(" (")[0], x)
     table = data.by_point(metric).copy()
     if table["n"].sum() == 0:
         raise UnsupportedFigureError(f"no run measured {metric}")

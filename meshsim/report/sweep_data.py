@@ -109,6 +109,16 @@ class SweepData:
     def varies(self, column: str) -> bool:
         return len(self.values(column)) > 1
 
+    def unvaried(self, what: str, column: str) -> UnsupportedFigureError:
+        """Why a figure along ``column`` (``what``) cannot be drawn: it
+        did not vary (``needs CA workers to vary; every point has CA
+        workers 1``)."""
+        values = self.values(column)
+        kept = facet_label(column, values[0]) if values else "none"
+        return UnsupportedFigureError(
+            f"needs {what} to vary; every point has {kept}"
+        )
+
     def facets(self, *used: str) -> list[str]:
         """Columns that split a figure whose axes and lines use ``used``:
         every varied column not already fixed by the others."""

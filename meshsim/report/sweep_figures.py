@@ -130,11 +130,9 @@ def blast_radius_figure(data: SweepData) -> Figure:
 
 def ca_load_heatmap(data: SweepData) -> Figure:
     """Peak and mean CSR rate over TTL x fan-out, a column per agent."""
-    for column, name in ((TTL, "the TTL"), (FANOUT, "the fan-out")):
+    for column, name in ((TTL, "workload TTL"), (FANOUT, "fan-out")):
         if not data.varies(column):
-            raise UnsupportedFigureError(
-                f"needs {name} to vary; the sweep kept it"
-            )
+            raise data.unvaried(name, column)
     rows = [
         (data.metric("ca.csr_peak_per_min", steady=True), 1.0, "CSRs/min"),
         (data.metric("ca.csr_rate_per_s", steady=True), HOUR, "CSRs/h"),
@@ -206,7 +204,7 @@ def outage_figure(data: SweepData) -> Figure:
     CA returns and the CA's queue, both short beside hours of TTL.
     """
     if not data.varies(TTL):
-        raise UnsupportedFigureError("needs the TTL to vary; the sweep kept it")
+        raise data.unvaried("workload TTL", TTL)
     design = data.design()
     ttls = np.array(data.values(TTL), dtype=float)
     panels = point_groups(data, data.facets(TTL, OUTAGE))

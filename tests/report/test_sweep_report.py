@@ -88,8 +88,8 @@ def test_report_draws_every_figure_of_the_shipped_sweep(
     assert page.count("<img ") == len(drawn)
     assert '<img src="figures/pareto.png"' in page
     assert (
-        "<li><b>Longest CA wait vs workers</b>: needs CA workers to vary"
-        in page
+        "<li><b>Longest CA wait vs workers</b>: needs CA workers to vary; "
+        "every point has CA workers 1" in page
     )
     assert "<h2>Points</h2>" in page and "p011" in page
 
@@ -216,7 +216,7 @@ def test_figures_the_sweep_cannot_support_are_noted_on_the_page(
     assert list(report.figures) == ["Attack window against CA load"]
     page = report.page.read_text()
     assert "Figures left out" in page
-    assert "needs the TTL to vary" in page
+    assert "needs workload TTL to vary; every point has TTL 24h" in page
 
 
 def test_a_resumed_sweep_page_tells_creation_from_the_last_invocation(
