@@ -52,7 +52,7 @@ __all__ = [
 ]
 
 # Characters of an 8-point note that fit across a panel.
-_NOTE_CHARS: Final = 52
+_NOTE_CHARS: Final = 14  # of a caption at 8 points, per inch of figure
 
 
 def attack_window_figure(data: SweepData) -> Figure:
@@ -227,14 +227,11 @@ def outage_figure(data: SweepData) -> Figure:
         axes.set_ylim(bottom=0)
         axes.set_title(title, fontsize=10)
     row[0].set_ylabel("CA outage (h)")
-    row[0].text(
-        0.02,
-        0.98,
-        textwrap.fill(_outage_note(data, ran), _NOTE_CHARS),
-        transform=row[0].transAxes,
-        va="top",
+    # the note as a caption under the panels, where it covers no marker
+    width = figure.get_figwidth()
+    figure.supxlabel(
+        textwrap.fill(_outage_note(data, ran), int(width * _NOTE_CHARS)),
         fontsize=8,
-        bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "#999"},
     )
     figure.suptitle("Longest CA outage survived without a lapse vs TTL")
     return figure
@@ -415,16 +412,21 @@ def _pareto_front(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def _outage_note(data: SweepData, ran: pd.DataFrame) -> str:
+    # the closed form's worst case, which a simulated outage that
+    # begins earlier in the renewal cycle is not
+    worst = (
+        "The line and band are the closed form for an outage that begins "
+        "as renewals fall due; one that begins earlier is survived longer."
+    )
     if ran.empty:
-        return (
-            "No point ran a CA outage: the line is the closed form only; "
-            "nothing here is simulated."
-        )
+        return f"No point ran a CA outage: nothing here is simulated. {worst}"
     lengths = sorted(ran[OUTAGE].unique())
     if len(lengths) == 1:
         return (
             f"The sweep ran one outage length ({hours_text(lengths[0])}): "
-            "markers show whether it was survived at each TTL; the line "
-            "is the closed form, not a simulated curve."
+            "markers show whether it was survived at each TTL. The line is "
+            "the closed form, not a simulated curve, for an outage that "
+            "begins as renewals fall due; one that begins earlier is "
+            "survived longer."
         )
-    return "Markers: simulated outages; line: the closed form."
+    return f"Markers: simulated outages. {worst}"

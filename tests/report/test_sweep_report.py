@@ -116,12 +116,15 @@ def test_figures_label_their_axes_with_units(shipped_sweep: Path) -> None:
 def test_outage_figure_says_it_is_closed_form_beside_one_outage(
     shipped_sweep: Path,
 ) -> None:
-    axes = outage_figure(read_sweep(shipped_sweep)).axes[0]
+    figure = outage_figure(read_sweep(shipped_sweep))
 
-    notes = [t.get_text() for t in axes.texts]
-    assert any("one outage length (5h)" in n for n in notes)
-    assert any("not a simulated curve" in n for n in notes)
-    assert axes.get_ylabel() == "CA outage (h)"
+    # a caption under the panels, not a box over their markers
+    caption = " ".join(figure.get_supxlabel().split())
+    assert "one outage length (5h)" in caption
+    assert "not a simulated curve, for an outage that begins as" in caption
+    inside = [t.get_text() for axes in figure.axes for t in axes.texts]
+    assert not [text for text in inside if "closed form" in text]
+    assert figure.axes[0].get_ylabel() == "CA outage (h)"
 
 
 def test_outage_figure_keeps_each_combination_of_points_apart(
