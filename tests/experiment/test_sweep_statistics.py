@@ -15,6 +15,7 @@ from meshsim.experiment import (
     points_table,
     replication_seeds,
 )
+from meshsim.experiment.tables import scenario_columns
 
 
 def test_ci_half_width_matches_a_hand_value() -> None:
@@ -50,6 +51,46 @@ def test_points_table_gives_mean_std_n_and_ci_per_point_and_metric() -> None:
     assert row["mean"] == pytest.approx(2.0)
     assert row["std"] == pytest.approx(1.0)
     assert row["ci95"] == pytest.approx(4.302653 / math.sqrt(3), rel=1e-6)
+
+
+def test_points_table_leaves_out_failed_runs_and_missing_values() -> None:
+    # two successful runs measured 1 and 2, a third measured nothing (a
+    # wait where no CSR was answered); the failed run's 100 is no figure
+    runs = pd.DataFrame(
+        {
+            "point": ["p000"] * 4,
+            "replication": [0, 1, 2, 3],
+            "status": ["ok", "ok", "ok", "failed"],
+            "scenario.agent": ["per-node"] * 4,
+            "ca.wait_p99_s": [1.0, 2.0, np.nan, 100.0],
+        }
+    )
+
+    row = points_table(runs).iloc[0]
+
+    assert (row["n"], row["failed"]) == (2, 1)
+    assert row["mean"] == pytest.approx(1.5)
+    assert row["std"] == pytest.approx(math.sqrt(0.5))
+    # t(0.975, 1 degree of freedom) = 12.7062 times std / sqrt(2)
+    assert row["ci95"] == pytest.approx(
+        12.706205 * math.sqrt(0.5) / math.sqrt(2), rel=1e-6
+    )
+
+
+def test_scenario_columns_give_fan_out_and_the_longest_outage(small) -> None:
+    scenario = small(
+        "mesh.workloads=16",
+        "mesh.nodes=4",
+        "ca.outages=[{start: 1h, duration: 1h}, {start: 4h, duration: 2h}]",
+    )
+
+    columns = scenario_columns(scenario)
+
+    # 16 workloads on 4 nodes; outages of 1h and 2h: the longest, 2h
+    assert columns["scenario.workloads_per_node"] == 4.0
+    assert columns["scenario.longest_outage_s"] == 7200.0
+    assert columns["scenario.nodes"] == 4
+    assert columns["scenario.workloads"] == 16
 
 
 def test_replication_seeds_come_from_the_root_seed_alone() -> None:
