@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 ATTACK = (
@@ -71,3 +73,29 @@ def test_strict_mesh_leaves_the_path_nothing_to_read(shipped, simulate):
     assert run.summary["attack"]["intercepted"] == 0
     assert outcomes["plaintext-refused"] > 0
     assert outcomes["plaintext-accepted"] == 0
+
+
+def test_connections_through_the_attacker_match_those_touching_its_node(
+    small, simulate
+):
+    run = simulate(small(ATTACK % "none"))
+    topology = run.result.topology
+    rate = run.result.scenario.traffic.rate
+
+    # Each caller opens connections at `rate`, split evenly over the
+    # services it calls and their pods; the attacker on node-1 sees a
+    # caller's every connection when the caller runs there, else the
+    # share whose backend does. Over its 6h the count is Poisson.
+    touching = 0.0
+    for caller in topology.callers:
+        if caller.node == 1:
+            touching += rate
+            continue
+        for service in caller.calls:
+            backends = topology.pods_of_account(service)
+            there = sum(1 for pod in backends if pod.node == 1)
+            touching += rate / len(caller.calls) * there / len(backends)
+    mean = touching * 6 * 3600
+
+    through = run.summary["handshakes"]["through_attacker"]["ok"]
+    assert abs(through - mean) < 5 * math.sqrt(mean)
