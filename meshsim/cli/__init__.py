@@ -23,13 +23,12 @@ from meshsim.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_TERMINATED,
     OneLineGroup,
-    Terminated,
-    catching_interrupts,
     fail,
     fail_output,
     interrupted,
     output_failed,
 )
+from meshsim.cli.interrupts import Terminated, catching_interrupts
 from meshsim.native import StaleBuildError, require_current
 
 __all__ = ["SUMMARIES", "entry", "main"]

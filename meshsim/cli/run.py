@@ -18,9 +18,7 @@ from meshsim.cli.common import (
     EXIT_FAILED,
     Folder,
     GivenPath,
-    Interrupts,
     OneLineCommand,
-    catching_interrupts,
     fail,
     guarded,
     interrupted,
@@ -31,6 +29,7 @@ from meshsim.cli.common import (
     say,
     sweep_file_hint,
 )
+from meshsim.cli.interrupts import Interrupts, catching_interrupts
 from meshsim.files import read_json
 from meshsim.results import MANIFEST, OutputExistsError, check_output
 from meshsim.runner import SCENARIO, Run, run_scenario, save_run

@@ -29,7 +29,6 @@ from meshsim.cli.common import (
     Folder,
     GivenPath,
     OneLineCommand,
-    catching_interrupts,
     fail,
     guarded,
     interrupted,
@@ -39,6 +38,7 @@ from meshsim.cli.common import (
     say,
     scenario_file_hint,
 )
+from meshsim.cli.interrupts import catching_interrupts
 from meshsim.experiment import (
     MAX_JOBS,
     MAX_REPLICATIONS,

@@ -26,7 +26,7 @@ import meshsim.experiment.runner as runner_module
 import meshsim.experiment.store as store_module
 from meshsim import layout
 from meshsim.cli import main
-from meshsim.cli.common import catching_interrupts
+from meshsim.cli.interrupts import catching_interrupts
 from meshsim.experiment import (
     LocalExecutor,
     SerialExecutor,

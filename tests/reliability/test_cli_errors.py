@@ -558,7 +558,7 @@ def test_interrupt_while_simulating_writes_nothing(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from meshsim.cli.common import Terminated
+    from meshsim.cli.interrupts import Terminated
 
     exception = Terminated if stop == "Terminated" else stop
     out = tmp_path / "o"

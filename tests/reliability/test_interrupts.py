@@ -24,7 +24,7 @@ from click.testing import CliRunner
 from pydantic import BaseModel, field_serializer
 
 from meshsim.cli import _COMMANDS, main
-from meshsim.cli.common import Terminated, catching_interrupts
+from meshsim.cli.interrupts import Terminated, catching_interrupts
 
 from .conftest import (
     DEFAULT,
