@@ -346,11 +346,12 @@ def _pareto_panel(axes: Axes, data: SweepData, both: pd.DataFrame) -> None:
     for item, xi, yi in zip(rows, x, y, strict=True):
         agent, fanout = item[AGENT], item[FANOUT]
         ci = _nan0(item["ci95"]) / HOUR
+        ci_load = _nan0(item["ci95_load"]) * HOUR
         axes.errorbar(
             xi,
             yi,
-            xerr=_nan0(item["ci95_load"]) * HOUR,
-            # a window is never negative: the bar stops at zero
+            # neither a window nor a load is negative: the bars stop at 0
+            xerr=[[min(ci_load, xi)], [ci_load]],
             yerr=[[min(ci, yi)], [ci]],
             fmt=MARKERS[fanouts.index(fanout) % len(MARKERS)],
             color=COLOURS[agents.index(agent) % len(COLOURS)],

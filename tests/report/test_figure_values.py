@@ -118,9 +118,9 @@ def _line(figure: Figure) -> tuple[list[float], list[float]]:
     return xs.tolist(), ys.tolist()
 
 
-def _band(axes: Axes, index: int = 0) -> dict[float, tuple[float, float]]:
-    """x: (low, high) of a fill_between band of ``axes``."""
-    vertices = axes.collections[index].get_paths()[0].vertices
+def _band(axes: Axes) -> dict[float, tuple[float, float]]:
+    """x: (low, high) of the first fill_between band of ``axes``."""
+    vertices = axes.collections[0].get_paths()[0].vertices
     band: dict[float, tuple[float, float]] = {}
     for x, y in vertices:
         low, high = band.get(round(float(x), 9), (np.inf, -np.inf))
@@ -324,9 +324,7 @@ def test_outage_markers_count_the_runs_that_lapsed() -> None:
     assert counts == {(8.0, 5.0): "2/2 lapsed", (24.0, 5.0): "0/2 lapsed"}
 
 
-def _pareto_sweep(
-    loads: list[float], windows: list[float]
-) -> tuple[SweepData, Axes]:
+def _pareto_axes(loads: list[float], windows: list[float]) -> Axes:
     """The Pareto panel of points of TTL 2 h, 8 h, ... with these CSR
     rates (per s) and attack windows (s)."""
     data = _sweep(
@@ -338,12 +336,12 @@ def _pareto_sweep(
             "ca.csr_peak_per_min": [(3.0, 0.0)] * len(loads),
         },
     )
-    return data, pareto_figure(data).axes[0]
+    return pareto_figure(data).axes[0]
 
 
 def test_pareto_load_is_the_mean_csr_rate_per_hour() -> None:
     # 0.01 CSR/s is 36 CSRs/h, 0.0025 CSR/s 9; windows of 1 h and 2 h
-    _, axes = _pareto_sweep([0.01, 0.0025], [HOUR, 2 * HOUR])
+    axes = _pareto_axes([0.01, 0.0025], [HOUR, 2 * HOUR])
 
     placed = {t.get_text(): tuple(t.xy) for t in axes.texts}
 
@@ -354,7 +352,7 @@ def test_pareto_load_is_the_mean_csr_rate_per_hour() -> None:
 def test_pareto_front_is_the_points_no_other_beats_on_both() -> None:
     # loads 36, 72, 108 CSRs/h with windows 3, 1, 2 h: the third is
     # beaten on both by the second, the first by none (it loads least)
-    _, axes = _pareto_sweep([0.01, 0.02, 0.03], [3 * HOUR, HOUR, 2 * HOUR])
+    axes = _pareto_axes([0.01, 0.02, 0.03], [3 * HOUR, HOUR, 2 * HOUR])
 
     (front,) = [
         line
@@ -364,6 +362,32 @@ def test_pareto_front_is_the_points_no_other_beats_on_both() -> None:
 
     assert list(front.get_xdata()) == pytest.approx([36.0, 72.0])
     assert list(front.get_ydata()) == pytest.approx([3.0, 1.0])
+
+
+def test_pareto_load_bar_stops_at_zero() -> None:
+    # a load of 0.01 CSR/s (36 CSRs/h) with a 95% CI of +-0.03 (108): the
+    # bar runs from 0, not -72, to 144 CSRs/h; one of 0.02 (72) with
+    # +-0.01 (36) from 36 to 108
+    data = _sweep(
+        _by_ttl(2.0, 8.0),
+        {
+            WINDOW: [(HOUR, 0.0), (2 * HOUR, 0.0)],
+            "ca.csr_rate_per_s": [(0.01, 0.03), (0.02, 0.01)],
+            "ca.csr_peak_per_min": [(3.0, 0.0)] * 2,
+        },
+    )
+    axes = pareto_figure(data).axes[0]
+
+    ends = sorted(
+        end
+        for collection in axes.collections
+        for segment in collection.get_segments()
+        # horizontal: a load's (a window's, of no CI, is a point)
+        if segment[0][1] == segment[1][1] and segment[0][0] != segment[1][0]
+        for end in (segment[0][0], segment[1][0])
+    )
+
+    assert ends == pytest.approx([0.0, 36.0, 108.0, 144.0])
 
 
 def test_blast_radius_is_identities_per_key_theft() -> None:
