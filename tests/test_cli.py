@@ -16,9 +16,11 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+import meshsim.cli as cli
 from meshsim import launch
 from meshsim.cli import SUMMARIES, common, main
 from meshsim.cli.common import EXIT_INTERRUPTED, EXIT_TERMINATED
+from meshsim.cli.interrupts import Terminated
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
@@ -350,3 +352,30 @@ def test_an_unknown_option_or_command_is_one_line(
 
     assert result.exit_code == 2
     assert result.output == said + "\n"
+
+
+@pytest.mark.parametrize(
+    ("stop", "status", "line"),
+    [
+        (KeyboardInterrupt, EXIT_INTERRUPTED, "interrupted; nothing written"),
+        (Terminated, EXIT_TERMINATED, "terminated; nothing written"),
+    ],
+)
+def test_an_interrupt_before_the_command_begins_has_its_status_and_line(
+    monkeypatch: pytest.MonkeyPatch,
+    stop: type[KeyboardInterrupt],
+    status: int,
+    line: str,
+) -> None:
+    # a signal while click runs the group's callback, before the
+    # command's own guard: click would say "Aborted!" and exit 1
+    def stopped() -> None:
+        raise stop
+
+    monkeypatch.setattr(cli, "require_current", stopped)
+
+    scenario = str(SCENARIOS / "istio-sidecar.yaml")
+    result = CliRunner().invoke(main, ["validate", scenario])
+
+    assert result.exit_code == status
+    assert result.output == f"{line}\n"

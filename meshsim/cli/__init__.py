@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 from types import FrameType
+from typing import Any
 
 import click
 
@@ -93,6 +94,28 @@ class _LazyGroup(OneLineGroup):
             interrupted(stop, "interrupted; nothing written")
         assert isinstance(command, click.Command)
         return command
+
+    # Between the command line's first step and a command's own guard
+    # (guarded) click reads the arguments and runs this group's callback;
+    # an interrupt there would reach click, which says "Aborted!" and
+    # exits 1. Nothing is written before a command begins.
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except KeyboardInterrupt as stop:
+            interrupted(stop, "interrupted; nothing written")
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as stop:
+            interrupted(stop, "interrupted; nothing written")
 
 
 @click.group(
