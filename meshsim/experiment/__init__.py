@@ -16,6 +16,7 @@ from meshsim.experiment.executors import (
     SerialExecutor,
     default_jobs,
 )
+from meshsim.experiment.hold import WrongSweepError
 from meshsim.experiment.plan import (
     Point,
     Sweep,
@@ -31,7 +32,6 @@ from meshsim.experiment.runner import (
     run_sweep,
 )
 from meshsim.experiment.scheduler import SchedulerError, scheduler_problem
-from meshsim.experiment.store import WrongSweepError
 from meshsim.experiment.sweep_file import (
     MAX_REPLICATIONS,
     SweepError,

@@ -26,12 +26,12 @@ from meshsim.experiment.executors import (
     Executor,
     LocalExecutor,
 )
+from meshsim.experiment.hold import writing_alone
 from meshsim.experiment.plan import Sweep
 from meshsim.experiment.store import (
     POINTS_TABLE,
     RUNS_TABLE,
     SweepFolder,
-    writing_alone,
 )
 from meshsim.experiment.tables import points_table, runs_table
 from meshsim.experiment.worker import Replication, run_id, run_replication

@@ -20,15 +20,19 @@ no sweep is refused even with ``force``.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
+from meshsim.experiment.hold import (
+    WrongSweepError,
+    lock_file,
+    refuse_if_held,
+)
 from meshsim.experiment.plan import MAX_POINTS, Sweep
 from meshsim.experiment.sweep_file import MAX_REPLICATIONS
 from meshsim.experiment.worker import POINT_SCENARIOS, point_id, run_id
@@ -59,7 +63,6 @@ __all__ = [
     "SWEEP_LAYOUT",
     "SweepFolder",
     "WrongSweepError",
-    "writing_alone",
 ]
 
 GUARD: Final = "sweep.json"
@@ -119,61 +122,6 @@ _GUARD_HASHES: Final = ("sweep_sha256", "plan_sha256")
 _SHA256_HEX: Final = 64
 
 
-class WrongSweepError(OutputExistsError):
-    """The folder holds something other than this sweep."""
-
-
-@contextlib.contextmanager
-def writing_alone(out: Path) -> Iterator[None]:
-    """Hold ``out`` for one sweep; raise ``WrongSweepError`` if another
-    sweep holds it.
-
-    Two sweeps writing one folder at once lose each other's runs (one
-    with --force clears what the other stores). The hold is an
-    exclusive lock on an empty file beside the folder, ``.NAME.lock``,
-    which --force does not touch and the system lets go when the
-    process ends, however it ends; the file stays.
-    """
-    lock = _lock_file(out)
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    held = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise _written_elsewhere(out) from None
-        yield
-    finally:
-        os.close(held)
-
-
-def _refuse_if_held(out: Path) -> None:
-    """Raise ``WrongSweepError`` if another sweep holds ``out`` now;
-    write nothing (a lock file that is not there is not made)."""
-    try:
-        held = os.open(_lock_file(out), os.O_RDONLY)
-    except OSError:
-        return  # no lock file, or none we may read: writing_alone says
-    try:
-        fcntl.flock(held, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        raise _written_elsewhere(out) from None
-    finally:
-        os.close(held)  # closing lets go of the shared hold
-
-
-def _lock_file(out: Path) -> Path:
-    whole = out.resolve()  # "." has no name to put beside it
-    return whole.parent / f".{whole.name}.lock"
-
-
-def _written_elsewhere(out: Path) -> WrongSweepError:
-    return WrongSweepError(
-        f"--out: {str(out)!r} is being written by another meshsim "
-        "sweep; run this one when it has ended"
-    )
-
-
 @dataclass(frozen=True)
 class SweepFolder:
     """The result folder of one sweep."""
@@ -188,7 +136,7 @@ class SweepFolder:
     def check(self, force: bool) -> None:
         """Raise ``WrongSweepError`` if :meth:`open` would refuse the
         folder, or if another sweep holds it now; write nothing."""
-        _refuse_if_held(self.path)
+        refuse_if_held(self.path)
         self._checked(force)
 
     def _checked(
@@ -206,7 +154,7 @@ class SweepFolder:
         long for the system, or a place where a trial folder, made where
         the sweep would write first and removed at once, cannot be made.
         """
-        lock = _lock_file(self.path)
+        lock = lock_file(self.path)
         deepest = len(os.fsencode(self.path.absolute())) + _DEEPEST_INSIDE
         why = "a sweep holds it with a lock file beside it, named after it"
         try:
