@@ -16,7 +16,7 @@ from meshsim.cli.common import (
     guarded,
     os_reason,
 )
-from meshsim.report.sweep_data import read_sweep
+from meshsim.report.sweep_data import NothingRanError, read_sweep
 from meshsim.report.sweep_page import write_report
 
 __all__ = ["report"]
@@ -55,6 +55,8 @@ def report(folder: Path) -> None:
         )
     try:
         data = read_sweep(folder)
+    except NothingRanError as error:
+        fail(f"{folder}: {error}", EXIT_FAILED)
     except (OSError, ValueError) as error:
         fail(f"{folder}: not a finished sweep as meshsim wrote it ({error})")
     try:

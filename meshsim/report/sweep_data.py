@@ -31,6 +31,7 @@ from meshsim.report.sweep_tables import (
     check_runs,
     check_varied,
 )
+from meshsim.shown import cut_value
 
 __all__ = [
     "AGENT",
@@ -38,6 +39,7 @@ __all__ = [
     "OUTAGE",
     "TTL",
     "WORKERS",
+    "NothingRanError",
     "SweepData",
     "UnsupportedFigureError",
     "facet_label",
@@ -59,6 +61,10 @@ _SHORT: Final = {
 
 class UnsupportedFigureError(Exception):
     """The sweep's parameters cannot support a figure; says why."""
+
+
+class NothingRanError(ValueError):
+    """Every run of the sweep failed: no figure has a number to draw."""
 
 
 @dataclass(frozen=True)
@@ -149,10 +155,19 @@ def read_sweep(folder: str | Path) -> SweepData:
         points=pd.read_parquet(path / "points.parquet"),
         manifest=manifest,
     )
-    check_points(data.points)
     check_manifest(manifest)
     listed = [point["id"] for point in manifest["points"]]
     check_runs(data.runs, listed)
+    runs = data.runs
+    if not (runs["status"] == "ok").any():
+        first = runs.iloc[0]
+        raise NothingRanError(
+            f"every run of the sweep failed (the first, "
+            f"{first['point']}-r{int(first['replication']):02d}: "
+            f"{cut_value(first.get('error'), 100)}); nothing to draw: "
+            "runs.parquet's error column says why each failed"
+        )
+    check_points(data.points)
     for parameter in data.parameters:
         if parameter in POINT_COLUMNS or parameter.startswith("scenario."):
             raise ValueError(

@@ -554,6 +554,29 @@ def test_a_report_of_edited_tables_is_one_line_and_leaves_the_last_one(
     assert _report_files(folder) == before
 
 
+def test_a_sweep_whose_every_run_failed_says_so_and_exits_1(
+    shipped_sweep: Path, tmp_path: Path
+) -> None:
+    # every run failed: the points table has no row (no run measured
+    # anything), and the report has nothing to draw
+    folder = _edited_copy(shipped_sweep, tmp_path)
+    runs = pd.read_parquet(folder / "runs.parquet")
+    runs.assign(status="failed", error="ValueError: no").to_parquet(
+        folder / "runs.parquet"
+    )
+    points = pd.read_parquet(folder / "points.parquet")
+    points.iloc[:0].to_parquet(folder / "points.parquet")
+
+    result = CliRunner().invoke(main, ["report", str(folder)])
+
+    assert result.exit_code == 1, result.output
+    assert result.output == (
+        f"error: {folder}: every run of the sweep failed (the first, "
+        "p000-r00: ValueError: no); nothing to draw: runs.parquet's error "
+        "column says why each failed\n"
+    )
+
+
 def _report_files(folder: Path) -> dict[str, bytes]:
     """The report's page and figures, by name."""
     paths = [folder / "report.html", *(folder / "figures").iterdir()]
