@@ -60,8 +60,11 @@ class Numbers:
         if self.finite and not np.isfinite(values).all():
             return False
         low = values <= self.low if self.above else values < self.low
-        high = values >= self.high if self.high < math.inf else low & False
-        if low.any() or high.any():
+        if low.any():
+            return False
+        # high itself is out; an infinite bound (of a column that may be
+        # infinite) leaves every value in
+        if self.high < math.inf and (values >= self.high).any():
             return False
         return not (self.whole and (values % 1 != 0).any())
 
