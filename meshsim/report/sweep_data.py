@@ -155,9 +155,12 @@ def read_sweep(folder: str | Path) -> SweepData:
         points=pd.read_parquet(path / "points.parquet"),
         manifest=manifest,
     )
+    # the manifest, then the runs of the points it lists
     check_manifest(manifest)
     listed = [point["id"] for point in manifest["points"]]
     check_runs(data.runs, listed)
+
+    # a sweep whose every run failed measured nothing
     runs = data.runs
     if not (runs["status"] == "ok").any():
         first = runs.iloc[0]
@@ -167,7 +170,25 @@ def read_sweep(folder: str | Path) -> SweepData:
             f"{cut_value(first.get('error'), 100)}); nothing to draw: "
             "runs.parquet's error column says why each failed"
         )
+
+    # the points: their columns, the keys the sweep varied, the warmup
+    # against their runs, and their ids against the manifest's
     check_points(data.points)
+    _check_varied_keys(data)
+    shortest = float(data.points[DURATION].min())
+    if data.warmup_s >= shortest:
+        raise ValueError(
+            "manifest.json: warmup_s must be less than the shortest "
+            f"point's duration, {shortest:g} s (got {data.warmup_s:g})"
+        )
+    _same_points(data.points, listed)
+    return data
+
+
+def _check_varied_keys(data: SweepData) -> None:
+    """The keys the manifest says the sweep varied are columns of the
+    points table, not its own; they and the other ``scenario.*``
+    columns are filled and finite."""
     for parameter in data.parameters:
         if parameter in POINT_COLUMNS or parameter.startswith("scenario."):
             raise ValueError(
@@ -184,14 +205,6 @@ def read_sweep(folder: str | Path) -> SweepData:
         data.points,
         [c for c in described if c != "point" and c not in POINT_COLUMNS],
     )
-    shortest = float(data.points[DURATION].min())
-    if data.warmup_s >= shortest:
-        raise ValueError(
-            "manifest.json: warmup_s must be less than the shortest "
-            f"point's duration, {shortest:g} s (got {data.warmup_s:g})"
-        )
-    _same_points(data.points, listed)
-    return data
 
 
 def _same_points(points: pd.DataFrame, ids: list[str]) -> None:
