@@ -379,3 +379,16 @@ def test_an_interrupt_before_the_command_begins_has_its_status_and_line(
 
     assert result.exit_code == status
     assert result.output == f"{line}\n"
+
+
+def test_run_summary_gives_the_mean_window_of_each_kind_of_attack() -> None:
+    from meshsim.cli.run import _window_means
+
+    windows = [
+        {"kind": "token-theft", "duration_s": 3600.0},
+        {"kind": "mitm", "duration_s": 21600.0},
+        {"kind": "token-theft", "duration_s": 10800.0},
+    ]
+
+    # token thefts of 1h and 3h: 2h; one on-path window of 6h
+    assert _window_means(windows) == {"token-theft": 7200.0, "mitm": 21600.0}

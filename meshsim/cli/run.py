@@ -259,17 +259,23 @@ def _show(run: Run, out: Path) -> None:
         ("identities exposed", f"{attack['identities_exposed']}"),
         ("connections intercepted", f"{attack['intercepted']:,}"),
     ]
-    if attack["key_theft_window_mean_s"] is not None:
-        rows.append(
-            (
-                "key-theft window (mean)",
-                f"{attack['key_theft_window_mean_s'] / 3600:.2f} h",
-            )
-        )
+    rows += [
+        (f"{kind} window (mean)", f"{mean / 3600:.2f} h")
+        for kind, mean in _window_means(attack["windows"]).items()
+    ]
     for name, value in rows:
         table.add_row(name, value)
     _out.print(table)
     _out.print(f"results: {out}", soft_wrap=True, markup=False, highlight=False)
+
+
+def _window_means(windows: list[dict[str, Any]]) -> dict[str, float]:
+    """The mean attack window of each kind of attack, in the order the
+    kinds first appear."""
+    lengths: dict[str, list[float]] = {}
+    for window in windows:
+        lengths.setdefault(window["kind"], []).append(window["duration_s"])
+    return {kind: sum(each) / len(each) for kind, each in lengths.items()}
 
 
 def _percent(share: float) -> str:

@@ -299,4 +299,7 @@ def _show(outcome: SweepOutcome) -> None:
         say(f"  failed {name}: {row['error']}")
     if len(failed) > 10:
         say(f"  … and {len(failed) - 10} more (see runs.parquet)")
+    if outcome.failed < len(runs):
+        folder = shlex.quote(str(outcome.out))
+        _out.print(f"its figures and report: meshsim report {folder}")
     _out.print(f"results: {outcome.out}")

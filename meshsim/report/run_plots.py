@@ -6,6 +6,7 @@ global pyplot state or backend choice leaks out of meshsim.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -154,7 +155,11 @@ def attack_window_figure(windows: pd.DataFrame, duration_s: float) -> Figure:
     figure = Figure(figsize=(10, 1.5 + 0.35 * rows), layout="constrained")
     axes = figure.subplots()
     colours = {"key-theft": "#d62728", "mitm": "#1f77b4"}
-    records = windows.to_dict("records")
+    # by attack, then identity as a person reads it (sa-2 before sa-10)
+    records = sorted(
+        windows.to_dict("records"),
+        key=lambda w: (w["attack"], _in_reading_order(_short(w["identity"]))),
+    )
     for y, window in enumerate(records):
         start = float(window["start_s"]) / _HOUR
         end = float(window["end_s"]) / _HOUR
@@ -224,6 +229,7 @@ def handshake_figure(handshakes: pd.DataFrame, duration_s: float) -> Figure:
         all_axes.legend(loc="lower left", fontsize=8)
     if len(labels) > labels.count("ok"):
         failed_axes.set_yscale("symlog", linthresh=0.01)
+        failed_axes.set_ylim(bottom=0)  # symlog would show negative rates
         failed_axes.legend(loc="upper right", fontsize=8)
     else:
         failed_axes.text(
@@ -257,6 +263,12 @@ def _spread(rows: pd.DataFrame, edges: np.ndarray) -> np.ndarray:
         span = np.maximum(end - start, 1e-9)
         total += (count * np.clip(overlap, 0, None) / span).sum(axis=0)
     return total
+
+
+def _in_reading_order(text: str) -> list[tuple[int, str]]:
+    """A sort key of ``text`` that orders its numbers by value."""
+    parts = re.split(r"(\d+)", text)
+    return [(int(p), "") if p.isdigit() else (-1, p) for p in parts]
 
 
 def _short(identity: object) -> str:

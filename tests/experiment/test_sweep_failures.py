@@ -100,6 +100,11 @@ def test_sweep_exits_1_when_a_replication_failed(
         "6 runs (2 points x 3 replications): 6 run now, 0 resumed, 2 failed"
         in result.stdout
     )
+    # four runs measured something: the report can draw them
+    assert result.stdout.splitlines()[-2:] == [
+        f"its figures and report: meshsim report {out}",
+        f"results: {out}",
+    ]
     # what went wrong goes to stderr
     assert "failed p000-r01: RuntimeError: simulated crash" in result.stderr
     assert "simulated crash" not in result.stdout

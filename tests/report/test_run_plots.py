@@ -7,7 +7,12 @@ from itertools import pairwise
 import numpy as np
 import pandas as pd
 
-from meshsim.report.run_plots import ca_load_figure, time_bins
+from meshsim.report.run_plots import (
+    attack_window_figure,
+    ca_load_figure,
+    handshake_figure,
+    time_bins,
+)
 
 HOUR = 3600.0
 
@@ -78,3 +83,45 @@ def test_csrs_never_taken_up_wait_until_dropped_or_the_end() -> None:
         for start, end in pairwise(edges)
     ]
     assert list(queue) == waiting
+
+
+def test_failed_connections_panel_shows_no_negative_rate() -> None:
+    # 3600 expired connections over the first hour of a 2h run
+    handshakes = pd.DataFrame(
+        {
+            "outcome": ["ok", "expired"],
+            "start_s": [0.0, 0.0],
+            "end_s": [7200.0, 3600.0],
+            "count": [7200, 3600],
+        }
+    )
+
+    failed = handshake_figure(handshakes, 7200.0).axes[1]
+
+    assert failed.get_yscale() == "symlog"
+    assert failed.get_ylim()[0] == 0
+
+
+def test_attack_windows_are_listed_with_numbers_in_reading_order() -> None:
+    identities = ["sa-10", "sa-2", "sa-1"]
+    windows = pd.DataFrame(
+        {
+            "kind": ["key-theft"] * 3,
+            "attack": [0, 0, 0],
+            "identity": [
+                f"spiffe://mesh.local/ns/a/sa/{i}" for i in identities
+            ],
+            "start_s": [0.0] * 3,
+            "end_s": [3600.0] * 3,
+            "intercepted": [0] * 3,
+        }
+    )
+
+    axes = attack_window_figure(windows, 7200.0).axes[0]
+
+    labels = [tick.get_text() for tick in axes.get_yticklabels()]
+    assert [label.rsplit("/", 1)[-1] for label in labels] == [
+        "sa-1",
+        "sa-2",
+        "sa-10",
+    ]
