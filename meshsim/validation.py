@@ -138,7 +138,8 @@ def steady_csr_rate(seed: int, quick: bool, per_node: bool) -> Comparison:
         simulated=simulated,
         tolerance=0.03,
         unit="CSRs/h",
-        why="Poisson-free count; jitter ±1% and 1 ms signing shift it <1%",
+        why="renewals on a schedule, not random arrivals: jitter ±1% and "
+        "1 ms signing shift the count <1%",
     )
 
 
