@@ -291,6 +291,7 @@ class SweepFolder:
                 and record["point"] in points
                 and 0 <= record["replication"] < len(seeds)
                 and record.get("seed") == seeds[record["replication"]]
+                and _outcome_whole(record)
             ):
                 records[path.stem] = record
         return records
@@ -475,6 +476,18 @@ def _positive(value: object, most: int) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int):
         return None
     return value if 1 <= value <= most else None
+
+
+def _outcome_whole(record: dict[str, Any]) -> bool:
+    """Whether ``record`` holds an outcome as a replication stores it:
+    ``ok`` with its summary and derived figures (mappings), or ``failed``
+    with the error's text."""
+    status = record.get("status")
+    if status == "ok":
+        return isinstance(record.get("summary"), dict) and isinstance(
+            record.get("derived"), dict
+        )
+    return status == "failed" and isinstance(record.get("error"), str)
 
 
 def _task_id(record: dict[str, Any]) -> str | None:

@@ -852,6 +852,35 @@ def test_a_run_record_of_another_seed_is_run_again(
     assert json.loads(path.read_text())["seed"] == sweep.seeds[1]
 
 
+@pytest.mark.parametrize(
+    "edit",
+    [
+        {"derived": "x"},
+        {"summary": [1]},
+        {"status": "weird"},
+        {"status": None},
+        {"status": "failed", "error": None},
+        {"status": "failed", "error": 5},
+    ],
+    ids=str,
+)
+def test_a_run_record_of_no_outcome_meshsim_stores_is_run_again(
+    write_sweep: Callable[..., Path], tmp_path: Path, edit: dict[str, Any]
+) -> None:
+    # a replication stores "ok" with its figures, or "failed" with why;
+    # anything else is no record of it (it ended in an internal error)
+    sweep = load_sweep(write_sweep())
+    out = tmp_path / "out"
+    first = run_sweep(sweep, out, SerialExecutor())
+    path = out / "runs" / "p000-r01.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), **edit}))
+
+    again = run_sweep(sweep, out, SerialExecutor())
+
+    assert (again.ran, again.resumed) == (1, len(first.runs) - 1)
+    assert json.loads(path.read_text())["status"] == "ok"
+
+
 def test_a_figure_no_table_column_holds_is_read_as_missing(
     write_sweep: Callable[..., Path], tmp_path: Path
 ) -> None:
