@@ -74,9 +74,20 @@ def read_json(path: Path) -> Any:
     be read, ``ValueError`` when it holds no JSON, JSON nested deeper
     than Python can decode, or text no UTF-8 can hold (a file edited by
     hand: JSON may escape half of a surrogate pair, ``"\\udce9"``)."""
-    text = path.read_text("utf-8")
+    try:
+        text = path.read_text("utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"{path.name}: not UTF-8 text (byte "
+            f"0x{error.object[error.start]:02x} at {error.start})"
+        ) from None
     try:
         value = json.loads(text, parse_int=_whole_number)
+    except json.JSONDecodeError as error:
+        raise ValueError(
+            f"{path.name}: not JSON ({error.msg} at line {error.lineno}, "
+            f"column {error.colno})"
+        ) from None
     except RecursionError:
         raise ValueError(f"{path.name}: nested too deeply") from None
     except _TooManyDigitsError as error:

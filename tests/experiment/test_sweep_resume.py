@@ -692,7 +692,10 @@ _NO_NAME = "sweep.json without the sweep's name and hashes"
         ("{}", _NO_NAME),
         ('{"sweep": "x"}', _NO_NAME),
         ("[]", _NO_NAME),
-        ("garbage{", "sweep.json: Expecting value: line 1 column 1"),
+        (
+            "garbage{",
+            "sweep.json: not JSON (Expecting value at line 1, column 1)",
+        ),
         ("[" * 10**5 + "]" * 10**5, "sweep.json: nested too deeply)"),
     ],
     ids=["empty", "no-hashes", "list", "garbage", "nested-too-deeply"],

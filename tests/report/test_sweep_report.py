@@ -697,6 +697,20 @@ def test_a_manifest_field_missing_or_wrong_is_named(
             "pair, which is no character",
         ),
         (
+            "{",
+            "manifest.json: not JSON (Expecting property name enclosed in "
+            "double quotes at line 1, column 2)",
+        ),
+        (
+            "\ufeff{}",
+            "manifest.json: not JSON (Unexpected UTF-8 BOM (decode using "
+            "utf-8-sig) at line 1, column 1)",
+        ),
+        (
+            '{"description": "caf\xe9"}'.encode("latin-1"),
+            "manifest.json: not UTF-8 text (byte 0xe9 at 20)",
+        ),
+        (
             '{"replications": ' + "9" * 5000 + "}",
             "manifest.json: holds a whole number of 5000 digits (at most "
             "4300 are read)",
@@ -704,13 +718,15 @@ def test_a_manifest_field_missing_or_wrong_is_named(
     ],
 )
 def test_a_manifest_python_cannot_read_is_refused(
-    shipped_sweep: Path, tmp_path: Path, text: str | None, says: str
+    shipped_sweep: Path, tmp_path: Path, text: str | bytes | None, says: str
 ) -> None:
     folder = _edited_copy(shipped_sweep, tmp_path)
     if text is None:
         manifest = json.loads((folder / "manifest.json").read_text())
         text = json.dumps({**manifest, "warmup_s": 10**400})
-    (folder / "manifest.json").write_text(text)
+    if isinstance(text, str):
+        text = text.encode("utf-8")
+    (folder / "manifest.json").write_bytes(text)
 
     result = CliRunner().invoke(main, ["report", str(folder)])
 
