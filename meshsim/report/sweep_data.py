@@ -27,11 +27,12 @@ from meshsim.report.sweep_tables import (
     POINT_COLUMNS,
     TTL,
     WORKERS,
+    check_per_point,
     check_points,
     check_runs,
     check_varied,
 )
-from meshsim.shown import cut_value
+from meshsim.shown import cut, cut_value
 
 __all__ = [
     "AGENT",
@@ -151,14 +152,14 @@ def read_sweep(folder: str | Path) -> SweepData:
     path = Path(folder)
     manifest = read_json(path / "manifest.json")
     data = SweepData(
-        runs=pd.read_parquet(path / "runs.parquet"),
-        points=pd.read_parquet(path / "points.parquet"),
+        runs=_read_table(path / "runs.parquet"),
+        points=_read_table(path / "points.parquet"),
         manifest=manifest,
     )
     # the manifest, then the runs of the points it lists
     check_manifest(manifest)
     listed = [point["id"] for point in manifest["points"]]
-    check_runs(data.runs, listed)
+    check_runs(data.runs, listed, manifest["replications"])
 
     # a sweep whose every run failed measured nothing
     runs = data.runs
@@ -185,10 +186,24 @@ def read_sweep(folder: str | Path) -> SweepData:
     return data
 
 
+def _read_table(path: Path) -> pd.DataFrame:
+    """The Parquet table at ``path``; ``ValueError`` naming it, with the
+    first line of what Arrow said, when it cannot be read as one (Arrow
+    may say it in a page: a column twice prints the whole schema)."""
+    try:
+        return pd.read_parquet(path)
+    except (ValueError, TypeError, KeyError) as error:
+        said = str(error).strip().splitlines() or [type(error).__name__]
+        raise ValueError(
+            f"{path.name}: cannot be read as a table ({cut(said[0], 100)})"
+        ) from None
+
+
 def _check_varied_keys(data: SweepData) -> None:
     """The keys the manifest says the sweep varied are columns of the
     points table, not its own; they and the other ``scenario.*``
-    columns are filled and finite."""
+    columns are filled and finite, and every column describing a point
+    has one value in its rows."""
     for parameter in data.parameters:
         if parameter in POINT_COLUMNS or parameter.startswith("scenario."):
             raise ValueError(
@@ -200,11 +215,9 @@ def _check_varied_keys(data: SweepData) -> None:
                 f"manifest.json: parameters names {parameter!r}, which "
                 "points.parquet has no column for"
             )
-    described = data.design().columns
-    check_varied(
-        data.points,
-        [c for c in described if c != "point" and c not in POINT_COLUMNS],
-    )
+    described = [c for c in data.design().columns if c != "point"]
+    check_varied(data.points, [c for c in described if c not in POINT_COLUMNS])
+    check_per_point(data.points, described)
 
 
 def _same_points(points: pd.DataFrame, ids: list[str]) -> None:

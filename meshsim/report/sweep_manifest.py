@@ -12,6 +12,8 @@ import math
 from collections.abc import Callable
 from typing import Any, Final
 
+from meshsim.experiment.sweep_file import MAX_REPLICATIONS
+from meshsim.scenario.schema import MAX_SEED
 from meshsim.shown import cut_repr
 
 __all__ = ["check_manifest"]
@@ -29,9 +31,17 @@ def _mapping(value: Any) -> bool:
     return isinstance(value, dict)
 
 
-def _whole(value: Any, least: int) -> bool:
+def _named(value: Any) -> bool:
+    return isinstance(value, str) and value != ""
+
+
+def _keys(value: Any) -> bool:
+    return _texts(value) and len(set(value)) == len(value)
+
+
+def _whole(value: Any, least: int, most: int) -> bool:
     whole = isinstance(value, int) and not isinstance(value, bool)
-    return whole and value >= least
+    return whole and least <= value <= most
 
 
 def _seconds(value: Any) -> bool:
@@ -55,6 +65,10 @@ def _point_problem(index: int, point: Any) -> str | None:
         return f"{where} must be a mapping (got {cut_repr(point, 40)})"
     if not isinstance(point.get("id"), str):
         return f"{where}.id must be text (got {cut_repr(point.get('id'), 40)})"
+    if not isinstance(point.get("label", ""), str):
+        return (
+            f"{where}.label must be text (got {cut_repr(point['label'], 40)})"
+        )
     if not isinstance(point.get("settings", {}), dict):
         settings = cut_repr(point["settings"], 40)
         return f"{where}.settings must be a mapping (got {settings})"
@@ -62,15 +76,21 @@ def _point_problem(index: int, point: Any) -> str | None:
 
 
 _FIELDS: Final[dict[str, tuple[Callable[[Any], bool], str]]] = {
-    "sweep": (_text, "text"),
+    "sweep": (_named, "a name (text)"),
     "sweep_file": (_text, "text"),
     "sweep_sha256": (_text, "text"),
     "base_scenario": (_text, "text"),
     "overrides": (_texts, "a list of text"),
-    "root_seed": (lambda v: _whole(v, 0), "a whole number, 0 or more"),
-    "replications": (lambda v: _whole(v, 1), "a whole number, 1 or more"),
+    "root_seed": (
+        lambda v: _whole(v, 0, MAX_SEED),
+        f"a whole number from 0 to {MAX_SEED}",
+    ),
+    "replications": (
+        lambda v: _whole(v, 1, MAX_REPLICATIONS),
+        f"a whole number from 1 to {MAX_REPLICATIONS:,}",
+    ),
     "warmup_s": (_seconds, "a finite number of seconds, 0 or more"),
-    "parameters": (_texts, "a list of text"),
+    "parameters": (_keys, "a list of keys (text), each once"),
     "points": (_points, "a list of one point or more"),
     "executor": (_mapping, "a mapping"),
     "command": (_text, "text"),

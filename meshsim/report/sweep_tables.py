@@ -26,6 +26,7 @@ __all__ = [
     "POINT_COLUMNS",
     "TTL",
     "WORKERS",
+    "check_per_point",
     "check_points",
     "check_runs",
     "check_varied",
@@ -89,7 +90,7 @@ _COUNT: Final = Numbers(low=0, whole=True)
 _POSITIVE: Final = Numbers(low=0, above=True)
 
 # every column of points.parquet the report reads: a name, or numbers
-_POINTS: Final[dict[str, Numbers | str]] = {
+_POINTS: Final[dict[str, Numbers | str | tuple[str, ...]]] = {
     "point": _NAME,
     "metric": _NAME,
     AGENT: _NAME,
@@ -109,53 +110,107 @@ _POINTS: Final[dict[str, Numbers | str]] = {
     "scenario.key_thefts": _COUNT,
 }
 POINT_COLUMNS: Final = tuple(_POINTS)
+# columns the report shows but draws nothing from, checked when present
+# (a sweep of an earlier meshsim may lack them)
+_SHOWN_POINTS: Final[dict[str, Numbers | str | tuple[str, ...]]] = {
+    "scenario.nodes": Numbers(low=1, whole=True),
+    "scenario.workloads": Numbers(low=1, whole=True),
+    "scenario.backoff_max_s": _POSITIVE,
+}
 
 # every column of runs.parquet the report reads, and the figures it
 # reads of the runs that ran (empty in a failed run's row, absent when
 # every run failed)
-_RUNS: Final[dict[str, Numbers | str]] = {
+_RUNS: Final[dict[str, Numbers | str | tuple[str, ...]]] = {
     "point": _NAME,
     "replication": _COUNT,
     "seed": _COUNT,
-    "status": _NAME,
+    "status": ("ok", "failed"),
     TTL: _POSITIVE,
     OUTAGE: Numbers(low=0),
 }
-_RUN_FIGURES: Final = {LAPSES: Numbers(low=0, filled=False)}
+_RUN_FIGURES: Final = {LAPSES: Numbers(low=0, filled=False, whole=True)}
 
 
 def check_points(points: pd.DataFrame) -> None:
     """Raise ``ValueError`` naming the first column of ``points`` the
     report cannot read, or a point with two rows of one metric."""
     _check("points.parquet", points, _POINTS)
+    shown = {k: v for k, v in _SHOWN_POINTS.items() if k in points.columns}
+    _check("points.parquet", points, shown)
     if points.duplicated(["point", "metric"]).any():
         raise ValueError("points.parquet: a point has two rows of one metric")
 
 
-def check_runs(runs: pd.DataFrame, listed: list[str]) -> None:
+def check_runs(
+    runs: pd.DataFrame, listed: list[str], replications: int
+) -> None:
     """Raise ``ValueError`` naming the first column of ``runs`` the
-    report cannot read, or a run of a point not in ``listed``."""
+    report cannot read, a failed run without its error, or a run other
+    than the ``replications`` of each point in ``listed``, once each."""
     _check("runs.parquet", runs, _RUNS)
     if (runs["status"] == "ok").any():
         _check("runs.parquet", runs, _RUN_FIGURES)
+    if "error" not in runs.columns:
+        raise ValueError("runs.parquet: no column error")
+
+    # a failed run says why
+    failed = runs[runs["status"] == "failed"]
+    said = failed["error"].map(lambda v: isinstance(v, str) and v != "")
+    if not said.all():
+        first = failed[~said].iloc[0]
+        raise ValueError(
+            f"runs.parquet: run {_run_name(first)} failed without its "
+            "error's text"
+        )
+
+    # each replication of each listed point, once
+    if (runs["replication"] >= replications).any():
+        raise ValueError(
+            "runs.parquet: column replication must hold numbers below "
+            f"the manifest's replications ({replications})"
+        )
     unlisted = sorted(set(runs["point"]) - set(listed))
     if unlisted:
         raise ValueError(
             f"runs.parquet: a run of point {unlisted[0]!r}, which "
             "manifest.json does not list"
         )
+    twice = runs[runs.duplicated(["point", "replication"])]
+    if not twice.empty:
+        raise ValueError(
+            f"runs.parquet: two rows of run {_run_name(twice.iloc[0])}"
+        )
+    held = set(zip(runs["point"], runs["replication"], strict=True))
+    for point in listed:
+        for replication in range(replications):
+            if (point, replication) not in held:
+                raise ValueError(
+                    f"runs.parquet: no row of run {point}-r"
+                    f"{replication:02d}, which the manifest's points and "
+                    "replications make"
+                )
+
+
+def _run_name(row: pd.Series) -> str:
+    """``p000-r01``: the run of a row of runs.parquet."""
+    return f"{row['point']}-r{int(row['replication']):02d}"
 
 
 def check_varied(points: pd.DataFrame, columns: list[str]) -> None:
     """Raise ``ValueError`` when a column of ``columns`` (the keys the
-    sweep varied and the other ``scenario.*`` columns) has empty values
-    or numbers that are not finite."""
+    sweep varied and the other ``scenario.*`` columns) has empty values,
+    values other than numbers or text, or numbers that are not finite."""
     for column in columns:
         values = points[column]
         named = column
         if not column.startswith("scenario."):
             named += " (a key the sweep varied)"
-        if values.isna().any():
+        if not values.map(_scalar).all():
+            raise ValueError(
+                f"points.parquet: column {named} must hold numbers or text"
+            )
+        if values.isna().any() or (values == "").any():
             raise ValueError(f"points.parquet: column {named} has empty values")
         numbers = pd.to_numeric(values, errors="coerce")
         if np.isinf(numbers).any():
@@ -164,8 +219,32 @@ def check_varied(points: pd.DataFrame, columns: list[str]) -> None:
             )
 
 
+def check_per_point(points: pd.DataFrame, columns: list[str]) -> None:
+    """Raise ``ValueError`` when a column of ``columns``, which describe
+    a point, holds two values in the rows of one point."""
+    for column in columns:
+        spread = points[column].groupby(points["point"]).nunique()
+        if (spread > 1).any():
+            point = spread[spread > 1].index[0]
+            raise ValueError(
+                f"points.parquet: column {column} differs between the rows "
+                f"of point {point!r}"
+            )
+
+
+def _scalar(value: object) -> bool:
+    """Whether ``value`` is one number or text, or nothing (not a list,
+    a mapping or an array)."""
+    if value is None or value is pd.NA:
+        return True
+    kinds = (str, int, float, bool, np.generic)
+    return isinstance(value, kinds) and not isinstance(value, np.ndarray)
+
+
 def _check(
-    name: str, table: pd.DataFrame, columns: Mapping[str, Numbers | str]
+    name: str,
+    table: pd.DataFrame,
+    columns: Mapping[str, Numbers | str | tuple[str, ...]],
 ) -> None:
     missing = [c for c in columns if c not in table.columns]
     if missing:
@@ -174,13 +253,19 @@ def _check(
         raise ValueError(f"{name}: no rows")
     for column, kind in columns.items():
         values = table[column]
-        filled = isinstance(kind, str) or kind.filled
+        filled = not isinstance(kind, Numbers) or kind.filled
         if filled and values.isna().any():
             raise ValueError(f"{name}: column {column} has empty values")
         if isinstance(kind, str):
             named = values.map(lambda v: isinstance(v, str) and v != "")
             if not named.all():
                 raise ValueError(f"{name}: column {column} must hold {kind}")
+            continue
+        if isinstance(kind, tuple):
+            if not values.isin(kind).all():
+                raise ValueError(
+                    f"{name}: column {column} must hold {' or '.join(kind)}"
+                )
             continue
         dtype = values.dtype
         types = pd.api.types

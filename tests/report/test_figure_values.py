@@ -84,6 +84,7 @@ def _sweep(
             "replication": replication,
             "seed": replication,
             "status": "ok",
+            "error": None,
             TTL: columns.get(TTL, BASE[TTL]),
             OUTAGE: columns.get(OUTAGE, BASE[OUTAGE]),
             "credentials.lapses": lapsed,
@@ -96,7 +97,7 @@ def _sweep(
     points, run_table = pd.DataFrame(rows), pd.DataFrame(runs)
     # what a finished sweep writes, as the report reads it
     check_points(points)
-    check_runs(run_table, list(design))
+    check_runs(run_table, list(design), n)
     manifest = {
         "parameters": [],
         "warmup_s": warmup_s,

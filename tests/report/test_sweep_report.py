@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -28,6 +29,7 @@ from meshsim.layout import foreign_entries
 from meshsim.report import sweep_page
 from meshsim.report.sweep_data import (
     FANOUT,
+    TTL,
     SweepData,
     UnsupportedFigureError,
     read_sweep,
@@ -301,6 +303,26 @@ def test_report_refuses_unreadable_tables_in_one_line(tmp_path: Path) -> None:
     assert len(result.output.splitlines()) == 1
 
 
+def test_a_table_with_a_column_twice_is_refused_in_a_short_line(
+    shipped_sweep: Path, tmp_path: Path
+) -> None:
+    # Arrow's own message prints the table's whole schema
+    folder = _edited_copy(shipped_sweep, tmp_path)
+    table = pq.read_table(folder / "points.parquet")
+    table = table.append_column("mean", table.column("mean"))
+    pq.write_table(table, folder / "points.parquet")
+
+    result = CliRunner().invoke(main, ["report", str(folder)])
+
+    assert result.exit_code == 2
+    assert result.output.startswith(
+        f"error: {folder}: not a finished sweep as meshsim wrote it "
+        "(points.parquet: cannot be read as a table (Multiple matches for "
+        "FieldRef.Name(mean)"
+    )
+    assert len(result.output) < len(str(folder)) + 200
+
+
 TTL_ONLY = """
 scenario: base.yaml
 replications: 1
@@ -483,7 +505,8 @@ def _edited_copy(shipped_sweep: Path, tmp_path: Path) -> Path:
             "points",
             lambda t: t.assign(**{"scenario.backoff_max_s": math.inf}),
             "not a finished sweep as meshsim wrote it (points.parquet: "
-            "column scenario.backoff_max_s must hold finite values)",
+            "column scenario.backoff_max_s must hold finite numbers above "
+            "0)",
         ),
         (
             "runs",
@@ -508,6 +531,71 @@ def _edited_copy(shipped_sweep: Path, tmp_path: Path) -> Path:
             lambda t: t.assign(point=t["point"].replace("p000", "p999")),
             "not a finished sweep as meshsim wrote it (runs.parquet: a run "
             "of point 'p999', which manifest.json does not list)",
+        ),
+        (
+            "runs",
+            lambda t: t[t["point"] != "p003"],
+            "not a finished sweep as meshsim wrote it (runs.parquet: no row "
+            "of run p003-r00, which the manifest's points and replications "
+            "make)",
+        ),
+        (
+            "runs",
+            lambda t: pd.concat([t, t.iloc[:1]]),
+            "not a finished sweep as meshsim wrote it (runs.parquet: two "
+            "rows of run p000-r00)",
+        ),
+        (
+            # the shipped sweep ran 2 replications: 0 and 1
+            "runs",
+            lambda t: t.assign(replication=t["replication"] + 1),
+            "not a finished sweep as meshsim wrote it (runs.parquet: column "
+            "replication must hold numbers below the manifest's "
+            "replications (2))",
+        ),
+        (
+            "runs",
+            lambda t: t.assign(status="weird"),
+            "not a finished sweep as meshsim wrote it (runs.parquet: column "
+            "status must hold ok or failed)",
+        ),
+        (
+            "runs",
+            lambda t: t.assign(status=["failed"] + ["ok"] * (len(t) - 1)),
+            "not a finished sweep as meshsim wrote it (runs.parquet: run "
+            "p000-r00 failed without its error's text)",
+        ),
+        (
+            "runs",
+            lambda t: t.assign(**{"credentials.lapses": 0.5}),
+            "not a finished sweep as meshsim wrote it (runs.parquet: column "
+            "credentials.lapses must hold whole numbers, 0 or more)",
+        ),
+        (
+            "points",
+            lambda t: t.assign(**{TTL: [99999.0, *t[TTL].iloc[1:]]}),
+            "not a finished sweep as meshsim wrote it (points.parquet: "
+            "column scenario.workload_ttl_s differs between the rows of "
+            "point 'p000')",
+        ),
+        (
+            "points",
+            lambda t: t.assign(**{"mesh.agent": ""}),
+            "not a finished sweep as meshsim wrote it (points.parquet: "
+            "column mesh.agent (a key the sweep varied) has empty values)",
+        ),
+        (
+            "points",
+            lambda t: t.assign(**{"mesh.agent": [["a", "b"]] * len(t)}),
+            "not a finished sweep as meshsim wrote it (points.parquet: "
+            "column mesh.agent (a key the sweep varied) must hold numbers "
+            "or text)",
+        ),
+        (
+            "points",
+            lambda t: t.assign(**{"scenario.nodes": 0.5}),
+            "not a finished sweep as meshsim wrote it (points.parquet: "
+            "column scenario.nodes must hold whole numbers, 1 or more)",
         ),
     ],
     ids=[
@@ -535,6 +623,16 @@ def _edited_copy(shipped_sweep: Path, tmp_path: Path) -> Path:
         "runs-no-lapses",
         "text-seed",
         "unlisted-run",
+        "missing-run",
+        "two-runs",
+        "replication-past",
+        "unknown-status",
+        "failed-without-error",
+        "fractional-lapses",
+        "factor-differs",
+        "empty-varied-text",
+        "varied-list",
+        "fractional-nodes",
     ],
 )
 def test_a_report_of_edited_tables_is_one_line_and_leaves_the_last_one(
@@ -606,17 +704,18 @@ _DELETE = object()
         (
             "replications",
             "3",
-            "replications must be a whole number, 1 or more (got '3')",
+            "replications must be a whole number from 1 to 10,000 (got '3')",
         ),
         (
             "replications",
             0,
-            "replications must be a whole number, 1 or more (got 0)",
+            "replications must be a whole number from 1 to 10,000 (got 0)",
         ),
         (
             "root_seed",
             True,
-            "root_seed must be a whole number, 0 or more (got True)",
+            "root_seed must be a whole number from 0 to 9223372036854775807 "
+            "(got True)",
         ),
         (
             "warmup_s",
@@ -631,7 +730,8 @@ _DELETE = object()
         (
             "parameters",
             ["ttl", 2],
-            "parameters must be a list of text (got ['ttl', 2])",
+            "parameters must be a list of keys (text), each once (got ['ttl', "
+            "2])",
         ),
         (
             "parameters",
@@ -655,6 +755,30 @@ _DELETE = object()
             1e308,
             "warmup_s must be less than the shortest point's duration, "
             "86400 s (got 1e+308)",
+        ),
+        (
+            "replications",
+            10**4000,
+            "replications must be a whole number from 1 to 10,000 (got "
+            "100000000000000000000000000000000000000…)",
+        ),
+        (
+            "root_seed",
+            10**100,
+            "root_seed must be a whole number from 0 to 9223372036854775807 "
+            "(got 100000000000000000000000000000000000000…)",
+        ),
+        ("sweep", "", "sweep must be a name (text) (got '')"),
+        (
+            "parameters",
+            ["pki.workload_ttl", "pki.workload_ttl"],
+            "parameters must be a list of keys (text), each once (got "
+            "['pki.workload_ttl', 'pki.workload_ttl'])",
+        ),
+        (
+            "points",
+            [{"id": "p000", "label": 5}],
+            "points[0].label must be text (got 5)",
         ),
         ("replications", _DELETE, "no replications"),
         ("finished_at", _DELETE, "no finished_at"),
