@@ -357,8 +357,7 @@ class SweepFolder:
             guard["overrides"]
         ):
             differences.append(
-                f"other overrides ({_listed(stored)}; now "
-                f"{_listed(guard['overrides'])})"
+                f"other overrides ({_changed(stored, guard['overrides'])})"
             )
         replications = existing.get("replications")
         if replications not in (None, guard["replications"]):
@@ -408,6 +407,25 @@ def _listed(overrides: Any) -> str:
     if not isinstance(overrides, list):
         return "none" if overrides is None else cut_value(overrides, 60)
     return cut(" ".join(map(str, overrides)), 60) if overrides else "none"
+
+
+def _changed(stored: Any, now: list[str]) -> str:
+    """How the overrides given now differ from those ``stored``: ``then
+    also a=1; now also b=2`` (each cut), or both lists in full when the
+    stored ones are no list or differ only in how often one is given."""
+    if isinstance(stored, list):
+        then = [str(override) for override in stored]
+        parts = [
+            f"{when} also {cut(' '.join(only), 60)}"
+            for when, only in (
+                ("then", [o for o in then if o not in now]),
+                ("now", [o for o in now if o not in then]),
+            )
+            if only
+        ]
+        if parts:
+            return "; ".join(parts)
+    return f"{_listed(stored)}; now {_listed(now)}"
 
 
 def _same(existing: dict[str, Any], guard: dict[str, Any]) -> bool:

@@ -564,12 +564,12 @@ def test_a_finished_sweep_rerun_runs_nothing(finished: SweepOutcome) -> None:
         (
             ("traffic.rate=0",),
             None,
-            "other overrides (none; now traffic.rate=0)",
+            "other overrides (now also traffic.rate=0)",
         ),
         (
             ("traffic.rate=0",),
             3,
-            "with other overrides (none; now traffic.rate=0) and "
+            "with other overrides (now also traffic.rate=0) and "
             "2 replications (now 3)",
         ),
     ],
@@ -591,6 +591,28 @@ def test_a_rerun_changing_the_plan_is_refused_naming_the_change(
         run_sweep(changed, out, SerialExecutor())
 
     assert named in str(refused.value)
+
+
+def test_a_refusal_names_only_the_overrides_that_differ(
+    write_sweep: Callable[..., Path], tmp_path: Path
+) -> None:
+    # a long override given both times would push the difference past
+    # what a line shows of each list
+    path = write_sweep("scenario: tiny.yaml\nreplications: 1\n")
+    out = tmp_path / "out"
+    common = f"mesh.service_accounts={'0' * 70}4"
+    run_sweep(
+        load_sweep(path, (common, "traffic.rate=0.005")), out, SerialExecutor()
+    )
+
+    changed = load_sweep(path, (common, "traffic.rate=0"))
+    with pytest.raises(WrongSweepError) as refused:
+        run_sweep(changed, out, SerialExecutor())
+
+    assert (
+        "other overrides (then also traffic.rate=0.005; now also "
+        "traffic.rate=0)" in str(refused.value)
+    )
 
 
 def test_a_refusal_cuts_what_an_edited_sweep_json_holds(
