@@ -1,4 +1,5 @@
-"""Values as one-line messages show them: cut to a length, counted.
+"""Values as one-line messages show them: cut to a length, counted, and
+with characters that would not show written as their codes.
 
 Every message that quotes what it was given (a scenario's value, an
 override, an argument, a field of a file meshsim reads) cuts it here, so
@@ -8,7 +9,10 @@ a cut the same way: with ``…``, before a closing quote the text kept.
 
 from __future__ import annotations
 
-__all__ = ["counted", "cut", "cut_repr", "cut_value"]
+import re
+from typing import Final
+
+__all__ = ["counted", "cut", "cut_repr", "cut_value", "visible"]
 
 
 def cut(text: str, limit: int) -> str:
@@ -35,3 +39,17 @@ def cut_value(value: object, limit: int) -> str:
 def counted(number: int, noun: str) -> str:
     """``1 point``, ``3 points``: ``number`` of ``noun``."""
     return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+# characters that would not show as themselves: controls but tab and
+# newline, and those that reorder or hide the text around them
+_UNSEEN: Final = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
+)
+
+
+def visible(text: str) -> str:
+    """``text`` with each character that would not show as itself (a
+    bell, an escape, a right-to-left override) written as its code,
+    ``\\x07``: text a run or a folder holds, shown to a person."""
+    return _UNSEEN.sub(lambda found: ascii(found.group())[1:-1], text)

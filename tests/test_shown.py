@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from meshsim.shown import cut, cut_repr, cut_value
+from meshsim.shown import cut, cut_repr, cut_value, visible
 
 
 @pytest.mark.parametrize(
@@ -30,3 +30,11 @@ def test_text_is_shown_as_it_reads_and_anything_else_as_its_repr() -> None:
     assert cut_value(["a b"], 10) == "['a b']"
     assert cut_repr("a b", 10) == "'a b'"
     assert cut_repr("x" * 20, 10) == "'xxxxxxx…'"
+
+
+def test_characters_that_would_not_show_are_written_as_their_codes() -> None:
+    # a bell, an escape starting a colour, a right-to-left override and
+    # a zero-width space; a tab, a newline and other letters stay
+    shown = visible("a\x07b\x1b[31mc\u202ed\u200be\tf\ng é")
+
+    assert shown == "a\\x07b\\x1b[31mc\\u202ed\\u200be\tf\ng é"

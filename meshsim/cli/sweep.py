@@ -58,7 +58,7 @@ from meshsim.experiment import (
     run_sweep,
     scheduler_problem,
 )
-from meshsim.shown import counted
+from meshsim.shown import counted, visible
 
 __all__ = ["sweep"]
 
@@ -296,7 +296,7 @@ def _show(outcome: SweepOutcome) -> None:
     failed = outcome.runs[outcome.runs["status"] != "ok"]
     for row in failed.head(10).to_dict("records"):
         name = run_id(row["point"], row["replication"])
-        say(f"  failed {name}: {row['error']}")
+        say(f"  failed {name}: {visible(str(row['error']))}")
     if len(failed) > 10:
         say(f"  … and {len(failed) - 10} more (see runs.parquet)")
     if outcome.failed < len(runs):

@@ -29,6 +29,7 @@ from meshsim.report.sweep_data import (
     read_sweep,
 )
 from meshsim.report.sweep_figures import FIGURES
+from meshsim.shown import visible
 
 __all__ = ["SweepReport", "write_report"]
 
@@ -93,7 +94,7 @@ def _page(
     folder: Path,
 ) -> str:
     manifest = data.manifest
-    name = html.escape(str(manifest.get("sweep", "sweep")))
+    name = _escaped(str(manifest.get("sweep", "sweep")))
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -103,20 +104,20 @@ def _page(
         f"<h1>Sweep {name}</h1>",
     ]
     if manifest.get("description"):
-        parts.append(f"<p>{html.escape(str(manifest['description']))}</p>")
+        parts.append(f"<p>{_escaped(str(manifest['description']))}</p>")
     parts.append(_facts(data))
     if skipped:
         parts.append('<div class="skipped"><h2>Figures left out</h2><ul>')
         parts += [
-            f"<li><b>{html.escape(t)}</b>: {html.escape(r)}</li>"
+            f"<li><b>{_escaped(t)}</b>: {_escaped(r)}</li>"
             for t, r in skipped.items()
         ]
         parts.append("</ul></div>")
     for title, target in figures.items():
-        source = html.escape(target.relative_to(folder).as_posix())
+        source = _escaped(target.relative_to(folder).as_posix())
         parts.append(
-            f'<figure><img src="{source}" alt="{html.escape(title)}">'
-            f"<figcaption>{html.escape(title)}</figcaption></figure>"
+            f'<figure><img src="{source}" alt="{_escaped(title)}">'
+            f"<figcaption>{_escaped(title)}</figcaption></figure>"
         )
     parts.append(_points_table(data))
     parts.append(_failures(data))
@@ -126,6 +127,12 @@ def _page(
     )
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
+
+
+def _escaped(value: str) -> str:
+    """``value`` for the page: HTML-escaped, and each character that
+    would not show as itself written as its code (``\\x07``)."""
+    return html.escape(visible(value))
 
 
 def _facts(data: SweepData) -> str:
@@ -179,7 +186,7 @@ def _facts(data: SweepData) -> str:
             )
         )
     cells = "".join(
-        f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+        f"<tr><th>{_escaped(k)}</th><td>{_escaped(v)}</td></tr>"
         for k, v in rows
     )
     return f'<table class="facts">{cells}</table>'
@@ -212,9 +219,9 @@ def _points_table(data: SweepData) -> str:
             found = mine[mine["metric"] == metric]
             cells.append(_estimate(found, scale))
         rows.append(cells)
-    header = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+    header = "".join(f"<th>{_escaped(h)}</th>" for h in head)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>"
+        "<tr>" + "".join(f"<td>{_escaped(c)}</td>" for c in r) + "</tr>"
         for r in rows
     )
     return (
@@ -230,8 +237,8 @@ def _failures(data: SweepData) -> str:
     if failed.empty:
         return ""
     items = "".join(
-        f"<li>{html.escape(str(r['point']))}-r{int(r['replication']):02d} "
-        f"(seed {int(r['seed'])}): {html.escape(str(r['error']))}</li>"
+        f"<li>{_escaped(str(r['point']))}-r{int(r['replication']):02d} "
+        f"(seed {int(r['seed'])}): {_escaped(str(r['error']))}</li>"
         for _, r in failed.iterrows()
     )
     return f'<h2>Failed runs</h2><ul class="failed">{items}</ul>'

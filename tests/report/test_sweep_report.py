@@ -675,6 +675,24 @@ def test_a_sweep_whose_every_run_failed_says_so_and_exits_1(
     )
 
 
+def test_the_page_writes_characters_that_would_not_show_as_codes(
+    shipped_sweep: Path, tmp_path: Path
+) -> None:
+    # a sweep's name and a run's error come from files a person may edit:
+    # a bell, an escape or a right-to-left override is shown, not acted on
+    folder = _edited_copy(shipped_sweep, tmp_path)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["sweep"] = "ttl\u202e\x1b[31m<x>"
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+    result = CliRunner().invoke(main, ["report", str(folder)])
+
+    assert result.exit_code == 0, result.output
+    page = (folder / "report.html").read_text()
+    assert "<h1>Sweep ttl\\u202e\\x1b[31m&lt;x&gt;</h1>" in page
+    assert "\u202e" not in page and "\x1b" not in page
+
+
 def _report_files(folder: Path) -> dict[str, bytes]:
     """The report's page and figures, by name."""
     paths = [folder / "report.html", *(folder / "figures").iterdir()]
