@@ -290,7 +290,11 @@ class _Checker:
         grid = self._lists("grid")
         zipped = self._zipped()
         fixed = self._fixed()
-        self._no_key_twice(grid, zipped, fixed)
+        # a key given again is refused, and left out meanwhile
+        twice = self._no_key_twice(grid, zipped, fixed)
+        grid = tuple(v for v in grid if (v.section, v.key) not in twice)
+        zipped = tuple(v for v in zipped if (v.section, v.key) not in twice)
+        fixed = tuple((k, v) for k, v in fixed if ("set", k) not in twice)
 
         if base is None:
             return None
@@ -421,10 +425,14 @@ class _Checker:
         grid: tuple[Varied, ...],
         zipped: tuple[Varied, ...],
         fixed: tuple[tuple[str, Any], ...],
-    ) -> None:
-        # A key is given twice when one of its two mentions holds the
-        # other: set's pki (a whole mapping) and grid's pki.workload_ttl.
+    ) -> set[tuple[str, str]]:
+        """The (section, key) of each key given again, each refused.
+
+        A key is given twice when one of its two mentions holds the
+        other: set's pki (a whole mapping) and grid's pki.workload_ttl.
+        """
         first: dict[tuple[str, ...], tuple[str, str]] = {}
+        twice: set[tuple[str, str]] = set()
         keys = [
             *((v.section, v.key) for v in grid),
             *((v.section, v.key) for v in zipped),
@@ -442,8 +450,10 @@ class _Checker:
             )
             if given is not None:
                 self.fail((section, key), f"is already given in {given}")
+                twice.add((section, key))
             else:
                 first[steps] = (section, key)
+        return twice
 
 
 def key_steps(key: str) -> tuple[str, ...]:

@@ -308,8 +308,17 @@ def test_a_key_written_empty_is_not_taken_as_left_out(
             "4: set.attacks.00.start: is already given in grid (as "
             "attacks[0].start)",
         ),
+        # the key given again is left out meanwhile: an empty attacks
+        # list would leave grid's attacks[0] nothing to set
+        (
+            "set:\n"
+            "  attacks: []\n"
+            "grid:\n"
+            "  attacks[0].start: [1h, 2h]\n",
+            "4: set.attacks: is already given in grid (as attacks[0].start)",
+        ),
     ],
-    ids=["mapping", "padded-index"],
+    ids=["mapping", "padded-index", "emptied-list"],
 )
 def test_a_key_given_twice_is_found_however_written(
     write_sweep: Callable[..., Path], given: str, found: str
