@@ -119,6 +119,8 @@ in ``/``; see ``meshsim.layout``)."""
 _DEEPEST_INSIDE: Final = 56
 
 _GUARD_HASHES: Final = ("sweep_sha256", "plan_sha256")
+# how much of a value read from the folder a refusal shows
+_SHOWN: Final = 60
 _SHA256_HEX: Final = 64
 
 
@@ -344,7 +346,7 @@ class SweepFolder:
         if existing.get("sweep_sha256") != guard["sweep_sha256"]:
             what = (
                 "holds a different sweep file "
-                f"({cut_value(existing.get('sweep_file'), 60)}, sha256 "
+                f"({cut_value(existing.get('sweep_file'), _SHOWN)}, sha256 "
                 f"{existing['sweep_sha256'][:12]}…; this one is "
                 f"{guard['sweep_sha256'][:12]}…)"
             )
@@ -365,7 +367,7 @@ class SweepFolder:
             earlier = (
                 counted(count, "replication")
                 if count is not None
-                else f"replications {cut_value(replications, 60)}"
+                else f"replications {cut_value(replications, _SHOWN)}"
             )
             differences.append(f"{earlier} (now {guard['replications']})")
         if not differences:
@@ -398,15 +400,15 @@ class SweepFolder:
             read_json(path)
         except (OSError, ValueError) as error:
             said = str(error).removeprefix(f"{GUARD}: ")
-            return f"{GUARD}: {cut_value(said, 60)}"
+            return f"{GUARD}: {cut_value(said, _SHOWN)}"
         return f"{GUARD} without the sweep's name and hashes"
 
 
 def _listed(overrides: Any) -> str:
     """Overrides as a user typed them, or ``none``."""
     if not isinstance(overrides, list):
-        return "none" if overrides is None else cut_value(overrides, 60)
-    return cut(" ".join(map(str, overrides)), 60) if overrides else "none"
+        return "none" if overrides is None else cut_value(overrides, _SHOWN)
+    return cut(" ".join(map(str, overrides)), _SHOWN) if overrides else "none"
 
 
 def _changed(stored: Any, now: list[str]) -> str:
@@ -416,7 +418,7 @@ def _changed(stored: Any, now: list[str]) -> str:
     if isinstance(stored, list):
         then = [str(override) for override in stored]
         parts = [
-            f"{when} also {cut(' '.join(only), 60)}"
+            f"{when} also {cut(' '.join(only), _SHOWN)}"
             for when, only in (
                 ("then", [o for o in then if o not in now]),
                 ("now", [o for o in now if o not in then]),

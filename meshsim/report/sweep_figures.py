@@ -416,8 +416,9 @@ def _outage_note(data: SweepData, ran: pd.DataFrame) -> str:
     # the closed form's worst case, which a simulated outage that
     # begins earlier in the renewal cycle is not
     worst = (
-        "The line and band are the closed form for an outage that begins "
-        "as renewals fall due; one that begins earlier is survived longer."
+        "The line and band are the closed form, not a simulated curve, for "
+        "an outage that begins as renewals fall due; one that begins "
+        "earlier is survived longer."
     )
     if ran.empty:
         return f"No point ran a CA outage: nothing here is simulated. {worst}"
@@ -425,9 +426,6 @@ def _outage_note(data: SweepData, ran: pd.DataFrame) -> str:
     if len(lengths) == 1:
         return (
             f"The sweep ran one outage length ({hours_text(lengths[0])}): "
-            "markers show whether it was survived at each TTL. The line is "
-            "the closed form, not a simulated curve, for an outage that "
-            "begins as renewals fall due; one that begins earlier is "
-            "survived longer."
+            f"markers show whether it was survived at each TTL. {worst}"
         )
     return f"Markers: simulated outages. {worst}"

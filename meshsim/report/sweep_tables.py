@@ -5,7 +5,8 @@
 the first column that is missing or holds what no sweep writes, rather
 than drawn from in part or shown on a page that would misstate the
 sweep. Each column the report reads is listed here with what it holds:
-names (text), or numbers between bounds, filled in every row or not.
+names (text), one of a few words, or numbers between bounds, filled in
+every row or not.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -85,12 +86,16 @@ class Numbers:
         return f"{kind} {bound}"
 
 
+# what a column holds: names (the text says what to call them), one of
+# a few words, or numbers
+Kind: TypeAlias = Numbers | str | tuple[str, ...]
+
 _NAME: Final = "names (text)"
 _COUNT: Final = Numbers(low=0, whole=True)
 _POSITIVE: Final = Numbers(low=0, above=True)
 
 # every column of points.parquet the report reads: a name, or numbers
-_POINTS: Final[dict[str, Numbers | str | tuple[str, ...]]] = {
+_POINTS: Final[dict[str, Kind]] = {
     "point": _NAME,
     "metric": _NAME,
     AGENT: _NAME,
@@ -112,7 +117,7 @@ _POINTS: Final[dict[str, Numbers | str | tuple[str, ...]]] = {
 POINT_COLUMNS: Final = tuple(_POINTS)
 # columns the report shows but draws nothing from, checked when present
 # (a sweep of an earlier meshsim may lack them)
-_SHOWN_POINTS: Final[dict[str, Numbers | str | tuple[str, ...]]] = {
+_SHOWN_POINTS: Final[dict[str, Kind]] = {
     "scenario.nodes": Numbers(low=1, whole=True),
     "scenario.workloads": Numbers(low=1, whole=True),
     "scenario.backoff_max_s": _POSITIVE,
@@ -121,7 +126,7 @@ _SHOWN_POINTS: Final[dict[str, Numbers | str | tuple[str, ...]]] = {
 # every column of runs.parquet the report reads, and the figures it
 # reads of the runs that ran (empty in a failed run's row, absent when
 # every run failed)
-_RUNS: Final[dict[str, Numbers | str | tuple[str, ...]]] = {
+_RUNS: Final[dict[str, Kind]] = {
     "point": _NAME,
     "replication": _COUNT,
     "seed": _COUNT,
@@ -244,7 +249,7 @@ def _scalar(value: object) -> bool:
 def _check(
     name: str,
     table: pd.DataFrame,
-    columns: Mapping[str, Numbers | str | tuple[str, ...]],
+    columns: Mapping[str, Kind],
 ) -> None:
     missing = [c for c in columns if c not in table.columns]
     if missing:

@@ -311,10 +311,7 @@ def test_a_key_written_empty_is_not_taken_as_left_out(
         # the key given again is left out meanwhile: an empty attacks
         # list would leave grid's attacks[0] nothing to set
         (
-            "set:\n"
-            "  attacks: []\n"
-            "grid:\n"
-            "  attacks[0].start: [1h, 2h]\n",
+            "set:\n  attacks: []\ngrid:\n  attacks[0].start: [1h, 2h]\n",
             "4: set.attacks: is already given in grid (as attacks[0].start)",
         ),
     ],

@@ -124,6 +124,7 @@ def test_outage_figure_says_it_is_closed_form_beside_one_outage(
     caption = " ".join(figure.get_supxlabel().split())
     assert "one outage length (5h)" in caption
     assert "not a simulated curve, for an outage that begins as" in caption
+    assert "one that begins earlier is survived longer" in caption
     inside = [t.get_text() for axes in figure.axes for t in axes.texts]
     assert not [text for text in inside if "closed form" in text]
     assert figure.axes[0].get_ylabel() == "CA outage (h)"
