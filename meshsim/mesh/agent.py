@@ -181,7 +181,8 @@ class Agent:
         self.graces = graces
         self.backoff = backoff
         self.tokens = tokens
-        # its pod's start (a churned pod's arrival): its first token's
+        # when its pod started (0, or a churned pod's arrival): the
+        # time its first token was issued
         self.started_s = simulated_now(env)
         self.per_node = per_node
         self.in_flight = (
