@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from meshsim.shown import cut, cut_repr, cut_value, visible
+from meshsim.shown import counted, cut, cut_repr, cut_value, visible
 
 
 @pytest.mark.parametrize(
@@ -38,3 +38,24 @@ def test_characters_that_would_not_show_are_written_as_their_codes() -> None:
     shown = visible("a\x07b\x1b[31mc\u202ed\u200be\tf\ng é")
 
     assert shown == "a\\x07b\\x1b[31mc\\u202ed\\u200be\tf\ng é"
+
+
+@pytest.mark.parametrize(
+    ("number", "shown"), [(0, "0 points"), (1, "1 point"), (2, "2 points")]
+)
+def test_a_count_is_singular_for_one_alone(number: int, shown: str) -> None:
+    assert counted(number, "point") == shown
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("a\u2067b", "a\\u2067b"),  # right-to-left isolate
+        ("a\x9bb", "a\\x9bb"),  # C1: a one-byte escape sequence start
+        ("a\x85b", "a\\x85b"),  # C1: next line
+    ],
+)
+def test_isolates_and_c1_controls_are_written_as_codes(
+    text: str, shown: str
+) -> None:
+    assert visible(text) == shown

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from meshsim.cli import main
 from meshsim.experiment import SweepError, load_sweep
+from meshsim.experiment.sweep_file import key_steps
 
 
 def problems(path: Path, *overrides: str) -> list[str]:
@@ -510,3 +511,12 @@ grid:
     assert problems(path) == [
         f"{path}:3: grid: makes 100000000 points; at most 10000"
     ]
+
+
+@pytest.mark.parametrize(
+    "written", ["attacks.0", "attacks[0]", "attacks.00", "attacks[00]"]
+)
+def test_an_index_is_one_step_however_written(written: str) -> None:
+    # also at the end of a key, where no dot follows it
+    assert key_steps(written) == ("attacks", "[0]")
+    assert key_steps(f"{written}.start") == ("attacks", "[0]", "start")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import os
 import re
@@ -36,7 +37,8 @@ from meshsim.experiment import (
     machine_dependent,
     run_sweep,
 )
-from meshsim.experiment.store import SWEEP_LAYOUT
+from meshsim.experiment.hold import writing_alone
+from meshsim.experiment.store import SWEEP_LAYOUT, SweepFolder
 from meshsim.layout import foreign_entries
 from meshsim.report.sweep_figures import FIGURES
 from meshsim.report.sweep_page import write_report
@@ -379,6 +381,14 @@ def test_another_sweep_in_the_same_folder_is_refused_without_force(
     )
     assert refused.exit_code == 2
     assert "holds a different sweep file" in refused.output
+    # the hash of the file the folder holds, then of this one
+    held = json.loads((finished.out / "sweep.json").read_text())
+    now = hashlib.sha256(other.read_bytes()).hexdigest()
+    assert (
+        f"sha256 {held['sweep_sha256'][:12]}…; this one is {now[:12]}…"
+        in refused.output
+    )
+    assert held["sweep_sha256"] != now
     assert "--force" in refused.output
     with pytest.raises(WrongSweepError):
         run_sweep(load_sweep(other), finished.out, SerialExecutor())
@@ -467,6 +477,75 @@ def test_force_refuses_what_is_named_as_meshsims_files_but_is_not(
         run_sweep(load_sweep(second), out, SerialExecutor(), force=True)
 
     assert (out / stray).read_text() == "mine"
+
+
+def test_force_refuses_a_record_of_the_plan_past_its_replications(
+    write_sweep: Callable[..., Path], tmp_path: Path
+) -> None:
+    # a copy of replication 1's record as replication 2 of a sweep of 2:
+    # it carries the plan's hash, but the plan makes no such run
+    first = write_sweep("scenario: tiny.yaml\nreplications: 2\n")
+    out = tmp_path / "out"
+    run_sweep(load_sweep(first), out, SerialExecutor())
+    record = json.loads((out / "runs" / "p000-r01.json").read_text())
+    stray = out / "runs" / "p000-r02.json"
+    stray.write_text(json.dumps({**record, "replication": 2}))
+    second = write_sweep(
+        "scenario: tiny.yaml\nreplications: 1\n", name="second.yaml"
+    )
+
+    with pytest.raises(
+        WrongSweepError, match=re.escape("holds 'runs/p000-r02.json' besides")
+    ):
+        run_sweep(load_sweep(second), out, SerialExecutor(), force=True)
+
+    assert stray.is_file()
+
+
+@pytest.mark.parametrize(
+    ("name", "edit"),
+    [
+        # replication 2 of a sweep of 2 (0 and 1): the plan has no seed
+        # for it
+        ("p000-r02", {"replication": 2}),
+        # a point the plan does not hold
+        ("p999-r00", {"point": "p999", "replication": 0}),
+    ],
+)
+def test_a_record_beyond_the_plan_is_not_kept(
+    write_sweep: Callable[..., Path],
+    tmp_path: Path,
+    name: str,
+    edit: dict[str, Any],
+) -> None:
+    path = write_sweep("scenario: tiny.yaml\nreplications: 2\n")
+    out = tmp_path / "out"
+    run_sweep(load_sweep(path), out, SerialExecutor())
+    record = json.loads((out / "runs" / "p000-r00.json").read_text())
+    (out / "runs" / f"{name}.json").write_text(json.dumps({**record, **edit}))
+
+    stored = SweepFolder(out, load_sweep(path)).stored()
+
+    assert name not in stored
+    assert sorted(stored) == ["p000-r00", "p000-r01"]
+
+
+def test_a_second_hold_on_a_folder_is_refused(tmp_path: Path) -> None:
+    # two sweeps past the command line's early check, or two callers of
+    # run_sweep: the lock itself keeps the second out
+    out = tmp_path / "out"
+
+    with (
+        writing_alone(out),
+        pytest.raises(
+            WrongSweepError, match="is being written by another meshsim"
+        ),
+        writing_alone(out),
+    ):
+        pass
+
+    with writing_alone(out):  # let go when the first ended
+        pass
 
 
 _MARK = '<meta name="generator" content="meshsim">'
@@ -635,6 +714,28 @@ def test_a_refusal_cuts_what_an_edited_sweep_json_holds(
     )
 
 
+@pytest.mark.parametrize(
+    ("held", "named"),
+    [
+        (0, "replications 0 (now 1)"),  # no count of runs: as it reads
+        (3, "with 3 replications (now 1)"),
+    ],
+)
+def test_a_refusal_counts_replications_only_when_they_are_a_count(
+    write_sweep: Callable[..., Path], tmp_path: Path, held: int, named: str
+) -> None:
+    path = write_sweep("scenario: tiny.yaml\nreplications: 2\n")
+    out = tmp_path / "out"
+    run_sweep(load_sweep(path), out, SerialExecutor())
+    guard = json.loads((out / "sweep.json").read_text())
+    (out / "sweep.json").write_text(json.dumps({**guard, "replications": held}))
+
+    with pytest.raises(WrongSweepError) as refused:
+        run_sweep(load_sweep(path, (), 1), out, SerialExecutor())
+
+    assert named in str(refused.value)
+
+
 def test_a_rerun_of_one_replication_names_it_in_the_singular(
     write_sweep: Callable[..., Path], tmp_path: Path
 ) -> None:
@@ -713,6 +814,7 @@ _NO_NAME = "sweep.json without the sweep's name and hashes"
     [
         ("{}", _NO_NAME),
         ('{"sweep": "x"}', _NO_NAME),
+        ('{"sweep": "x", "sweep_sha256": "a", "plan_sha256": "b"}', _NO_NAME),
         ("[]", _NO_NAME),
         (
             "garbage{",
@@ -720,7 +822,14 @@ _NO_NAME = "sweep.json without the sweep's name and hashes"
         ),
         ("[" * 10**5 + "]" * 10**5, "sweep.json: nested too deeply)"),
     ],
-    ids=["empty", "no-hashes", "list", "garbage", "nested-too-deeply"],
+    ids=[
+        "empty",
+        "no-hashes",
+        "short-hashes",
+        "list",
+        "garbage",
+        "nested-too-deeply",
+    ],
 )
 def test_force_never_empties_a_folder_whose_guard_meshsim_did_not_write(
     guard: str, why: str, write_sweep: Callable[..., Path], tmp_path: Path

@@ -29,6 +29,7 @@ from meshsim.layout import foreign_entries
 from meshsim.report import sweep_page
 from meshsim.report.sweep_data import (
     FANOUT,
+    OUTAGE,
     TTL,
     SweepData,
     UnsupportedFigureError,
@@ -44,6 +45,7 @@ from meshsim.report.sweep_figures import (
     outage_figure,
     pareto_figure,
 )
+from meshsim.report.sweep_manifest import check_manifest
 from meshsim.report.sweep_page import write_report
 
 SWEEPS = Path(__file__).resolve().parents[2] / "scenarios" / "sweeps"
@@ -598,6 +600,60 @@ def _edited_copy(shipped_sweep: Path, tmp_path: Path) -> Path:
             "not a finished sweep as meshsim wrote it (points.parquet: "
             "column scenario.nodes must hold whole numbers, 1 or more)",
         ),
+        (
+            "points",
+            lambda t: t.assign(**{"scenario.workloads": 0}),
+            "not a finished sweep as meshsim wrote it (points.parquet: "
+            "column scenario.workloads must hold whole numbers, 1 or more)",
+        ),
+        (
+            # a bound written "below 1" leaves 1 out
+            "points",
+            lambda t: t.assign(**{"scenario.grace_ratio": 1.0}),
+            "not a finished sweep as meshsim wrote it (points.parquet: "
+            "column scenario.grace_ratio must hold finite numbers above 0 "
+            "and below 1)",
+        ),
+        (
+            "points",
+            lambda t: t.assign(**{"scenario.jitter": 1.0}),
+            "not a finished sweep as meshsim wrote it (points.parquet: "
+            "column scenario.jitter must hold finite numbers 0 or more and "
+            "below 1)",
+        ),
+        (
+            "points",
+            lambda t: t.assign(**{OUTAGE: -1.0}),
+            "not a finished sweep as meshsim wrote it (points.parquet: "
+            "column scenario.longest_outage_s must hold finite numbers 0 or "
+            "more)",
+        ),
+        (
+            "runs",
+            lambda t: t.assign(seed=-1),
+            "not a finished sweep as meshsim wrote it (runs.parquet: column "
+            "seed must hold whole numbers, 0 or more)",
+        ),
+        (
+            "runs",
+            lambda t: t.assign(
+                status=["failed"] + ["ok"] * (len(t) - 1), error=""
+            ),
+            "not a finished sweep as meshsim wrote it (runs.parquet: run "
+            "p000-r00 failed without its error's text)",
+        ),
+        (
+            # the figures of the runs that ran are checked beside a
+            # failed one
+            "runs",
+            lambda t: t.assign(
+                status=["failed"] + ["ok"] * (len(t) - 1),
+                error=["boom"] + [None] * (len(t) - 1),
+                **{"credentials.lapses": 0.5},
+            ),
+            "not a finished sweep as meshsim wrote it (runs.parquet: column "
+            "credentials.lapses must hold whole numbers, 0 or more)",
+        ),
     ],
     ids=[
         "no-mean",
@@ -634,6 +690,13 @@ def _edited_copy(shipped_sweep: Path, tmp_path: Path) -> Path:
         "empty-varied-text",
         "varied-list",
         "fractional-nodes",
+        "no-workloads",
+        "grace-of-one",
+        "jitter-of-one",
+        "negative-outage",
+        "negative-seed",
+        "empty-error",
+        "lapses-beside-a-failure",
     ],
 )
 def test_a_report_of_edited_tables_is_one_line_and_leaves_the_last_one(
@@ -740,6 +803,11 @@ _DELETE = object()
             "warmup_s",
             float("nan"),
             "warmup_s must be a finite number of seconds, 0 or more (got nan)",
+        ),
+        (
+            "warmup_s",
+            -0.5,
+            "warmup_s must be a finite number of seconds, 0 or more (got -0.5)",
         ),
         (
             "warmup_s",
@@ -878,6 +946,23 @@ def test_a_manifest_python_cannot_read_is_refused(
         f"error: {folder}: not a finished sweep as meshsim wrote it ({says}"
     )
     assert len(result.output.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("replications", 10_000),
+        ("root_seed", 2**63 - 1),
+        ("warmup_s", 0),
+    ],
+)
+def test_a_manifest_field_at_its_bound_is_read(
+    shipped_sweep: Path, key: str, value: int
+) -> None:
+    # a sweep takes up to 10,000 replications and seeds to 2**63 - 1
+    manifest = json.loads((shipped_sweep / "manifest.json").read_text())
+
+    check_manifest({**manifest, key: value})
 
 
 def test_a_manifest_without_a_description_is_read(
