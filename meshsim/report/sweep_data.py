@@ -31,6 +31,7 @@ from meshsim.report.sweep_tables import (
     check_points,
     check_runs,
     check_varied,
+    run_of,
 )
 from meshsim.shown import cut, cut_value
 
@@ -167,7 +168,7 @@ def read_sweep(folder: str | Path) -> SweepData:
         first = runs.iloc[0]
         raise NothingRanError(
             f"every run of the sweep failed (the first, "
-            f"{first['point']}-r{int(first['replication']):02d}: "
+            f"{run_of(first)}: "
             f"{cut_value(first.get('error'), 100)}); nothing to draw: "
             "runs.parquet's error column says why each failed"
         )

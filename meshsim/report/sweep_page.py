@@ -29,6 +29,7 @@ from meshsim.report.sweep_data import (
     read_sweep,
 )
 from meshsim.report.sweep_figures import FIGURES
+from meshsim.report.sweep_tables import run_of
 from meshsim.shown import visible
 
 __all__ = ["SweepReport", "write_report"]
@@ -237,7 +238,7 @@ def _failures(data: SweepData) -> str:
     if failed.empty:
         return ""
     items = "".join(
-        f"<li>{_escaped(str(r['point']))}-r{int(r['replication']):02d} "
+        f"<li>{_escaped(run_of(r))} "
         f"(seed {int(r['seed'])}): {_escaped(str(r['error']))}</li>"
         for _, r in failed.iterrows()
     )

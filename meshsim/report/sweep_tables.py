@@ -19,6 +19,8 @@ from typing import Final, TypeAlias
 import numpy as np
 import pandas as pd
 
+from meshsim.experiment.worker import run_id
+
 __all__ = [
     "AGENT",
     "DURATION",
@@ -31,6 +33,7 @@ __all__ = [
     "check_points",
     "check_runs",
     "check_varied",
+    "run_of",
 ]
 
 TTL: Final = "scenario.workload_ttl_s"
@@ -165,8 +168,7 @@ def check_runs(
     if not said.all():
         first = failed[~said].iloc[0]
         raise ValueError(
-            f"runs.parquet: run {_run_name(first)} failed without its "
-            "error's text"
+            f"runs.parquet: run {run_of(first)} failed without its error's text"
         )
 
     # each replication of each listed point, once
@@ -184,22 +186,22 @@ def check_runs(
     twice = runs[runs.duplicated(["point", "replication"])]
     if not twice.empty:
         raise ValueError(
-            f"runs.parquet: two rows of run {_run_name(twice.iloc[0])}"
+            f"runs.parquet: two rows of run {run_of(twice.iloc[0])}"
         )
     held = set(zip(runs["point"], runs["replication"], strict=True))
     for point in listed:
         for replication in range(replications):
             if (point, replication) not in held:
                 raise ValueError(
-                    f"runs.parquet: no row of run {point}-r"
-                    f"{replication:02d}, which the manifest's points and "
-                    "replications make"
+                    f"runs.parquet: no row of run "
+                    f"{run_id(point, replication)}, which the manifest's "
+                    "points and replications make"
                 )
 
 
-def _run_name(row: pd.Series) -> str:
-    """``p000-r01``: the run of a row of runs.parquet."""
-    return f"{row['point']}-r{int(row['replication']):02d}"
+def run_of(row: pd.Series) -> str:
+    """``p000-r01``: the run a row of runs.parquet is of."""
+    return run_id(str(row["point"]), int(row["replication"]))
 
 
 def check_varied(points: pd.DataFrame, columns: list[str]) -> None:
