@@ -285,7 +285,8 @@ class SweepFolder:
                 continue  # unreadable: run it again
             # A copy under another name (``p000-r00 (copy).json``) is not
             # a replication of its own; one whose point, replication or
-            # seed the plan does not hold (edited by hand) is run again.
+            # seed the plan does not hold, or that holds no outcome a run
+            # stores (edited by hand), is run again.
             if (
                 isinstance(record, dict)
                 and record.get("plan_sha256") == plan
