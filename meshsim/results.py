@@ -30,16 +30,19 @@ from typing import Final
 from meshsim.files import fsync_dir, read_json, umask
 from meshsim.layout import refuse_foreign
 from meshsim.signals import signals_held
+from meshsim.writable import (
+    OutputExistsError,
+    check_lengths,
+    check_writable,
+    nearest_existing,
+    refusing_os_errors,
+)
 
 __all__ = [
     "MANIFEST",
     "RUN_LAYOUT",
     "SCENARIO",
-    "OutputExistsError",
-    "check_lengths",
     "check_output",
-    "check_writable",
-    "refusing_os_errors",
     "remove_stale_staging",
     "staged_folder",
 ]
@@ -76,11 +79,8 @@ and a folder's ends in ``/`` (see :func:`meshsim.layout.foreign_entries`).
 """
 
 _STAGING: Final = ".partial-"
-# Characters tempfile adds to a name it makes, and the usual limit on a
-# name where the system cannot say.
+# Characters tempfile adds to a name it makes.
 _RANDOM_CHARS: Final = 8
-_NAME_MAX: Final = 255
-_PATH_MAX: Final = 4096
 # The longest path a run writes inside its staging folder, rounded up:
 # "/tables/.attack_windows.parquet." and eight characters is 40.
 _DEEPEST_INSIDE: Final = 48
@@ -89,11 +89,6 @@ _OCTAL: Final = re.compile(r"\\([0-7]{3})")
 _OWNER: Final = re.compile(r"(?P<pid>[0-9]+)@(?P<host>.+)-[^-]+")
 
 _log = logging.getLogger(__name__)
-
-
-class OutputExistsError(FileExistsError):
-    """The result folder exists and may not be replaced, or cannot be
-    created where it was asked for."""
 
 
 def check_output(out: Path, force: bool) -> None:
@@ -108,23 +103,6 @@ def check_output(out: Path, force: bool) -> None:
     with refusing_os_errors(out, OutputExistsError):
         _check_output(out, force)
         _check_staging(out)
-
-
-@contextlib.contextmanager
-def refusing_os_errors(
-    out: Path, refusal: type[OutputExistsError]
-) -> Iterator[None]:
-    """Within the block, an ``OSError`` while looking at ``out`` (a name
-    too long, a loop of links, ...) becomes ``refusal`` naming ``out`` and
-    the system's reason; a ``refusal`` raised there passes as it is."""
-    try:
-        yield
-    except refusal:
-        raise
-    except OSError as error:
-        raise refusal(
-            f"--out: {str(out)!r}: {error.strerror or error}"
-        ) from None
 
 
 def _check_output(out: Path, force: bool) -> None:
@@ -243,7 +221,7 @@ def _is_result(folder: Path) -> bool:
 
 def _check_parent(out: Path) -> None:
     """The nearest existing folder above ``out`` must be a writable one."""
-    above = _nearest_existing(Path(os.path.abspath(out)).parent)
+    above = nearest_existing(Path(os.path.abspath(out)).parent)
     if not above.is_dir():
         what = (
             "a symbolic link to nothing"
@@ -270,76 +248,9 @@ def _check_staging(out: Path) -> None:
     why = "the run is staged beside it in a folder named after it"
     deepest = len(os.fsencode(staging)) + _DEEPEST_INSIDE
     check_lengths(out, {staging.name: why}, deepest)
-    if _nearest_existing(out.parent) != out.parent:
+    if nearest_existing(out.parent) != out.parent:
         return  # made when the run is saved; _check_parent looked above
     check_writable(out.parent, prefix)
-
-
-def check_lengths(out: Path, beside: dict[str, str], deepest: int) -> None:
-    """Raise ``OutputExistsError`` if the system would refuse a name or a
-    path written for ``out``: a folder of its path yet to be made whose
-    name is too long; a name in ``beside`` (the value says what it
-    names) too long; or the longest path written, ``deepest`` bytes, too
-    long."""
-    out = Path(os.path.abspath(out))
-    above = _nearest_existing(out.parent)
-    name_max = _limit(above, "PC_NAME_MAX", _NAME_MAX)
-    for part in out.relative_to(above).parts:
-        if len(os.fsencode(part)) > name_max:
-            raise OutputExistsError(
-                f"--out: {part!r} is too long a name: a name may have at "
-                f"most {name_max}"
-            )
-    own = len(os.fsencode(out.name))
-    for name, what in beside.items():
-        extra = len(os.fsencode(name)) - own
-        if own + extra > name_max:
-            raise OutputExistsError(
-                f"--out: {out.name!r} is too long a name here: {what} plus "
-                f"{extra} characters, and a name may have at most {name_max}"
-            )
-    path_max = _limit(above, "PC_PATH_MAX", _PATH_MAX)
-    if deepest >= path_max:
-        raise OutputExistsError(
-            f"--out: {str(out)!r} is too long a path: files of up to "
-            f"{deepest} characters are written under it, and a path may "
-            f"have at most {path_max - 1}"
-        )
-
-
-def _limit(folder: Path, name: str, otherwise: int) -> int:
-    """The system's limit ``name`` (``PC_NAME_MAX``...) where ``folder``
-    lies, or ``otherwise`` where it cannot say."""
-    try:
-        return os.pathconf(folder, name)
-    except (OSError, ValueError):
-        return otherwise
-
-
-def check_writable(folder: Path, prefix: str) -> None:
-    """Raise ``OutputExistsError`` unless a folder can be made in
-    ``folder``, or in the nearest folder above it while it does not exist
-    yet: one named ``prefix…`` is made and removed at once (which tells
-    more than ``os.access``: a read-only file system, ``/proc``)."""
-    folder = _nearest_existing(folder)
-    # a signal meanwhile would leave the trial folder behind: it waits
-    with signals_held():
-        try:
-            trial = tempfile.mkdtemp(prefix=prefix, dir=folder)
-        except OSError as error:
-            raise OutputExistsError(
-                f"--out: cannot write in {str(folder)!r}: "
-                f"{error.strerror or error}"
-            ) from None
-        os.rmdir(trial)
-
-
-def _nearest_existing(path: Path) -> Path:
-    """``path``, or the nearest path above it that exists (a symbolic
-    link to nothing included)."""
-    while not os.path.lexists(path) and path != path.parent:
-        path = path.parent
-    return path
 
 
 @contextlib.contextmanager

@@ -31,7 +31,7 @@ from meshsim.cli.common import (
 )
 from meshsim.cli.interrupts import Interrupts, catching_interrupts
 from meshsim.files import read_json
-from meshsim.results import MANIFEST, OutputExistsError, check_output
+from meshsim.results import MANIFEST, check_output
 from meshsim.runner import SCENARIO, Run, run_scenario, save_run
 from meshsim.scenario import (
     Scenario,
@@ -39,6 +39,7 @@ from meshsim.scenario import (
     format_duration,
     load_scenario,
 )
+from meshsim.writable import OutputExistsError
 
 __all__ = ["run", "validate"]
 

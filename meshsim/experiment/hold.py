@@ -15,7 +15,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from meshsim.results import OutputExistsError
+from meshsim.writable import OutputExistsError
 
 __all__ = [
     "WrongSweepError",

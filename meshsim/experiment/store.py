@@ -44,16 +44,16 @@ from meshsim.files import (
     write_json,
 )
 from meshsim.layout import refuse_foreign
-from meshsim.results import (
-    MANIFEST,
+from meshsim.results import MANIFEST
+from meshsim.scenario import dump_resolved
+from meshsim.shown import counted, cut, cut_value
+from meshsim.signals import signals_held
+from meshsim.writable import (
     OutputExistsError,
     check_lengths,
     check_writable,
     refusing_os_errors,
 )
-from meshsim.scenario import dump_resolved
-from meshsim.shown import counted, cut, cut_value
-from meshsim.signals import signals_held
 
 __all__ = [
     "GUARD",

@@ -32,13 +32,12 @@ from meshsim.layout import _in_layout, foreign_entries
 from meshsim.mesh import ca as ca_module
 from meshsim.results import (
     RUN_LAYOUT,
-    OutputExistsError,
-    refusing_os_errors,
     remove_stale_staging,
     staged_folder,
 )
 from meshsim.runner import Run, run_scenario, save_run
 from meshsim.scenario import load_scenario
+from meshsim.writable import OutputExistsError, refusing_os_errors
 
 from .conftest import (
     DEFAULT,
