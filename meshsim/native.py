@@ -60,6 +60,7 @@ COMPILED: Final = (
     "meshsim.mesh.class_traffic",
     "meshsim.mesh.credential",
     "meshsim.mesh.crypto",
+    "meshsim.mesh.graces",
     "meshsim.mesh.handshake",
     "meshsim.mesh.pair_traffic",
     "meshsim.mesh.poisson",

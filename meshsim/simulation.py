@@ -19,13 +19,14 @@ import simpy
 from meshsim.attack.setup import start_attacks
 from meshsim.clock import SimClock
 from meshsim.collector import collector_eased
-from meshsim.mesh.agent import Agent, Backoff, Graces, RenewalPolicy
+from meshsim.mesh.agent import Agent, Backoff, RenewalPolicy
 from meshsim.mesh.ca import CaServer
 from meshsim.mesh.ca_policy import CaPolicy, Outage, RootChange
 from meshsim.mesh.churn import Churn
 from meshsim.mesh.class_traffic import ClassTraffic
 from meshsim.mesh.credential import Credential, TrustBundle
 from meshsim.mesh.crypto import AnyCertificate, Crypto
+from meshsim.mesh.graces import Graces
 from meshsim.mesh.handshake import Handshaker, Interceptor, VerificationCache
 from meshsim.mesh.pair_traffic import PairTraffic
 from meshsim.mesh.state import MeshState, Slot
@@ -55,6 +56,7 @@ _STREAMS = (
     "service",
     "churn",
     "attack_starts",
+    "graces",
 )
 
 # The clock advances in this many steps so progress can be reported.
@@ -340,7 +342,14 @@ def _start_agents(
         fast_initial_s=spec.fast_retry_initial,
         remaining_fraction=spec.remaining_fraction,
     )
-    graces = Graces(renewal, world.streams["renewal"])
+    graces = Graces(
+        pki.grace_ratio,
+        pki.jitter,
+        # the stream's seed, as spawned: tiles of ratios extend its key
+        np.random.SeedSequence(
+            scenario.seed, spawn_key=(_STREAMS.index("graces"),)
+        ),
+    )
     per_node = scenario.mesh.agent == "per-node"
     holders = (
         list(enumerate(topology.nodes))

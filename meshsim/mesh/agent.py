@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 import numpy as np
 import simpy
@@ -22,15 +22,13 @@ from meshsim.identity import SpiffeId
 from meshsim.mesh.ca import CaServer, CsrAnswer
 from meshsim.mesh.credential import Credential
 from meshsim.mesh.crypto import Crypto
+from meshsim.mesh.graces import Graces
 from meshsim.mesh.state import MeshState, Slot
 from meshsim.mesh.tokens import ServiceAccountToken, TokenSource
 from meshsim.metrics.records import Recorder
 from meshsim.pki.svid import SvidError
 
-__all__ = ["Agent", "Backoff", "Graces", "RenewalPolicy"]
-
-# Grace ratios drawn per numpy call.
-_GRACE_BLOCK: Final = 1024
+__all__ = ["Agent", "Backoff", "RenewalPolicy"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,16 +45,6 @@ class RenewalPolicy:
     jitter: float
     lifetime_from: str = "agent-clock"
     clamp: tuple[float, float] | None = None
-
-    def draw_graces(self, rng: np.random.Generator, count: int) -> list[float]:
-        """``count`` draws of ``grace_ratio`` plus or minus U(0, jitter),
-        each sign at random."""
-        if self.jitter == 0:
-            return [self.grace_ratio] * count
-        offsets = rng.uniform(0.0, self.jitter, count)
-        signs = np.where(rng.random(count) < 0.5, 1.0, -1.0)
-        graces: list[float] = (self.grace_ratio + signs * offsets).tolist()
-        return graces
 
     def renew_at(
         self,
@@ -76,24 +64,6 @@ class RenewalPolicy:
             low, high = self.clamp
             at = now + min(max(at - now, low), high)
         return at
-
-
-class Graces:
-    """The grace ratios of every renewal of a run, drawn from one stream a
-    block at a time (one numpy call per block is far cheaper than one per
-    renewal)."""
-
-    def __init__(self, policy: RenewalPolicy, rng: np.random.Generator) -> None:
-        self.policy = policy
-        self.rng = rng
-        self._block: list[float] = []
-
-    def draw(self) -> float:
-        """The next grace ratio."""
-        if not self._block:
-            self._block = self.policy.draw_graces(self.rng, _GRACE_BLOCK)
-            self._block.reverse()
-        return self._block.pop()
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,22 +162,26 @@ class Agent:
         )
 
     def start(self, slot: Slot) -> simpy.Process:
-        """Begin rotating the certificate of ``slot``."""
-        return self.env.process(self.rotate(slot))
+        """Begin rotating the certificate of ``slot``, with the next row
+        of grace ratios."""
+        return self.env.process(self.rotate(slot, self.graces.next_row()))
 
     def clock(self) -> float:
         """Now, as this agent's node clock reads it."""
         return self.state.node_time(self.node)
 
-    def rotate(self, slot: Slot) -> Generator[simpy.Event, Any, None]:
-        """Obtain a certificate, install it, sleep until renewal; repeat
-        until the pod is deleted (an interrupt)."""
+    def rotate(self, slot: Slot, row: int) -> Generator[simpy.Event, Any, None]:
+        """Obtain a certificate, install it, sleep until renewal at the
+        grace ratios of ``row``; repeat until the pod is deleted (an
+        interrupt)."""
         node_name = self.state.topology.nodes[self.node]
         id_text = str(self.state.topology.accounts[slot.account].spiffe_id)
         rotations = self.recorder.rotations
         env, renewal, graces = self.env, self.renewal, self.graces
         # Node clocks keep their offsets for the whole run.
         offset = self.state.clock_offsets_s[self.node]
+        ratios: list[float] = []
+        blocks = 0
         # One generator for the whole loop: each resumption passes through
         # every generator it delegates to.
         try:
@@ -221,10 +195,13 @@ class Agent:
                 # Renew from the lifetime seen on this node's clock.
                 installed = simulated_now(env)
                 now = installed + offset
+                if not ratios:
+                    ratios = graces.block(row, blocks)
+                    blocks += 1
                 renew_at = renewal.renew_at(
                     now,
                     credential.valid_until_s,
-                    graces.draw(),
+                    ratios.pop(),
                     credential.not_before_s,
                 )
                 wait = renew_at - now

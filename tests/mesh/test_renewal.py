@@ -6,12 +6,27 @@ import numpy as np
 import pytest
 
 from meshsim.mesh.agent import Backoff, RenewalPolicy
+from meshsim.mesh.graces import Graces
+
+
+def _ratios(graces: Graces, rows: int, blocks: int = 1) -> np.ndarray:
+    """The first ``blocks`` blocks of ratios of rows 0 to ``rows - 1``,
+    each row's in the order its slot uses them."""
+    return np.array(
+        [
+            ratio
+            for row in range(rows)
+            for index in range(blocks)
+            for ratio in reversed(graces.block(row, index))
+        ]
+    )
 
 
 def test_renewal_at_grace_point_without_jitter() -> None:
     # remaining <= g * lifetime  <=>  t >= now + (1 - g) * lifetime
     policy = RenewalPolicy(grace_ratio=0.5, jitter=0.0)
-    (grace,) = policy.draw_graces(np.random.default_rng(0), 1)
+    graces = Graces(0.5, 0.0, np.random.SeedSequence(0))
+    grace = graces.block(graces.next_row(), 0).pop()
 
     assert grace == 0.5
     assert policy.renew_at(100.0, 100.0 + 86_400.0, grace) == 43_300.0
@@ -24,10 +39,9 @@ def test_renewal_at_grace_ratio_other_than_half() -> None:
 
 
 def test_jittered_grace_stays_within_bounds_on_both_sides() -> None:
-    policy = RenewalPolicy(grace_ratio=0.5, jitter=0.01)
-    rng = np.random.default_rng(1)
+    graces = Graces(0.5, 0.01, np.random.SeedSequence(1))
 
-    draws = np.array(policy.draw_graces(rng, 4000))
+    draws = _ratios(graces, 250)  # 4000 ratios, 16 a row
 
     assert draws.min() >= 0.49 and draws.max() <= 0.51
     # The sign is random: about half the draws fall on each side.
@@ -38,13 +52,70 @@ def test_jittered_grace_spreads_over_the_whole_jitter() -> None:
     # g = 0.5 +- U(0, j): |g - 0.5| ~ U(0, j), of mean j/2 = 0.005 and
     # standard deviation j/sqrt(12), so a mean of 4000 within 0.00025
     # (5.5 standard errors); the widest draw comes within 0.1% of j
-    policy = RenewalPolicy(grace_ratio=0.5, jitter=0.01)
-    rng = np.random.default_rng(2)
+    graces = Graces(0.5, 0.01, np.random.SeedSequence(2))
 
-    offsets = np.abs(np.array(policy.draw_graces(rng, 4000)) - 0.5)
+    offsets = np.abs(_ratios(graces, 250) - 0.5)
 
     assert offsets.mean() == pytest.approx(0.005, abs=0.00025)
     assert offsets.max() > 0.00999
+
+
+def test_a_slots_ratios_depend_on_its_row_and_their_place_alone() -> None:
+    # the k-th ratio of row r is the same whichever rows ask first and
+    # however far they have gone; another seed draws other ratios
+    seed = np.random.SeedSequence(3, spawn_key=(11,))
+    in_order = Graces(0.5, 0.1, seed)
+    first = {(row, 0): in_order.block(row, 0) for row in range(600)}
+    first[300, 1] = in_order.block(300, 1)
+    shuffled = Graces(0.5, 0.1, seed)
+
+    later = shuffled.block(300, 1)
+    for row in (599, 3, 300, 0):
+        assert shuffled.block(row, 0) == first[row, 0]
+    assert later == first[300, 1] != first[300, 0]
+    other = Graces(0.5, 0.1, np.random.SeedSequence(4, spawn_key=(11,)))
+    assert other.block(0, 0) != first[0, 0]
+
+
+def test_a_tile_of_ratios_is_dropped_once_its_rows_took_their_part() -> None:
+    # 256 rows share a tile: it stays while one of them has not asked
+    graces = Graces(0.5, 0.1, np.random.SeedSequence(5))
+
+    for row in range(255):
+        graces.block(row, 0)
+    held = len(graces._tiles)
+    graces.block(255, 0)
+
+    assert (held, len(graces._tiles)) == (1, 0)
+
+
+def test_ca_workers_leave_each_slots_renewal_points_alone(small, simulate):
+    # g = 1 - (renew_at - installed) / (not_after - installed) for each
+    # certificate; the CA's speed moves the installs, not the ratios
+    def ratios(workers: int) -> dict[str, list[float]]:
+        run = simulate(
+            small(
+                "pki.jitter=0.1",
+                "pki.workload_ttl=1h",
+                "ca.sign_time=2s",
+                f"ca.workers={workers}",
+                "traffic.rate=0",
+                "duration=8h",
+            )
+        )
+        rows = run.tables.rotations
+        grace = 1 - (rows["renew_at_s"] - rows["installed_s"]) / (
+            rows["not_after_s"] - rows["installed_s"]
+        )
+        return grace.groupby(rows["agent"]).agg(list).to_dict()
+
+    one, four = ratios(1), ratios(4)
+
+    assert one.keys() == four.keys() and len(one) > 10
+    for agent, seen in one.items():
+        count = min(len(seen), len(four[agent]))
+        assert count >= 10
+        np.testing.assert_allclose(seen[:count], four[agent][:count])
 
 
 def test_lifetime_from_the_certificate_counts_from_not_before() -> None:
