@@ -113,6 +113,11 @@ class Sweep:
         return len(self.seeds)
 
     @property
+    def fixed(self) -> tuple[str, ...]:
+        """The sweep file's ``set``, as overrides (``key=value``)."""
+        return tuple(f"{k}={value_text(v)}" for k, v in self.spec.fixed)
+
+    @property
     def varied_keys(self) -> tuple[str, ...]:
         """The keys the points differ in, in file order."""
         return tuple(v.key for v in (*self.spec.grid, *self.spec.zipped))

@@ -305,6 +305,7 @@ def _manifest(
         "sweep_sha256": spec.text_sha256,
         "plan_sha256": guard["plan_sha256"],
         "base_scenario": str(spec.base_path),
+        "set": list(sweep.fixed),
         "overrides": list(sweep.overrides),
         "root_seed": spec.seed,
         "replications": sweep.replications,

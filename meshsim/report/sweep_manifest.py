@@ -98,7 +98,12 @@ _FIELDS: Final[dict[str, tuple[Callable[[Any], bool], str]]] = {
     "started_at": (_text, "text"),
     "finished_at": (_text, "text"),
 }
-_OPTIONAL: Final = {"description": (_text, "text")}
+# a sweep file's set section: manifests written before it was recorded
+# lack it
+_OPTIONAL: Final = {
+    "description": (_text, "text"),
+    "set": (_texts, "a list of text"),
+}
 
 
 def check_manifest(manifest: Any) -> None:

@@ -149,6 +149,10 @@ def _facts(data: SweepData) -> str:
         ),
         ("base scenario", str(manifest.get("base_scenario"))),
         (
+            "set at every point (the sweep file's set)",
+            ", ".join(map(str, manifest.get("set") or [])) or "nothing",
+        ),
+        (
             # the sweep file's own description does not know of them
             "set at every point (--set)",
             ", ".join(map(str, manifest.get("overrides") or [])) or "nothing",

@@ -194,6 +194,22 @@ def test_sweep_page_names_the_overrides_of_every_point(
     ) in page
 
 
+def test_sweep_page_names_what_the_sweep_file_sets_at_every_point(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "base.yaml").write_text((SWEEPS / "base.yaml").read_text())
+    (tmp_path / "agents.yaml").write_text(AGENTS_ONLY)
+    out = tmp_path / "agents"
+    run_sweep(load_sweep(tmp_path / "agents.yaml"), out, SerialExecutor())
+
+    page = write_report(out).page.read_text()
+
+    assert (
+        "<th>set at every point (the sweep file&#x27;s set)</th><td>"
+        "mesh.workloads=24, traffic.rate=0.005, ca.outages=[]</td>"
+    ) in page
+
+
 def test_blast_radius_ticks_are_the_fan_outs_the_sweep_ran(
     shipped_sweep: Path,
 ) -> None:
@@ -867,6 +883,7 @@ _DELETE = object()
             [{"id": "p000", "label": 5}],
             "points[0].label must be text (got 5)",
         ),
+        ("set", "a=1", "set must be a list of text (got 'a=1')"),
         ("replications", _DELETE, "no replications"),
         ("finished_at", _DELETE, "no finished_at"),
     ],
@@ -965,12 +982,13 @@ def test_a_manifest_field_at_its_bound_is_read(
     check_manifest({**manifest, key: value})
 
 
-def test_a_manifest_without_a_description_is_read(
-    shipped_sweep: Path, tmp_path: Path
+@pytest.mark.parametrize("key", ["description", "set"])
+def test_a_manifest_without_an_optional_field_is_read(
+    shipped_sweep: Path, tmp_path: Path, key: str
 ) -> None:
     folder = _edited_copy(shipped_sweep, tmp_path)
     manifest = json.loads((folder / "manifest.json").read_text())
-    del manifest["description"]
+    del manifest[key]
     (folder / "manifest.json").write_text(json.dumps(manifest))
 
     result = CliRunner().invoke(main, ["report", str(folder)])
