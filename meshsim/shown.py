@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-__all__ = ["counted", "cut", "cut_repr", "cut_value", "visible"]
+__all__ = ["counted", "cut", "cut_repr", "cut_value", "printable", "visible"]
 
 
 def cut(text: str, limit: int) -> str:
@@ -53,3 +53,13 @@ def visible(text: str) -> str:
     bell, an escape, a right-to-left override) written as its code,
     ``\\x07``: text a run or a folder holds, shown to a person."""
     return _UNSEEN.sub(lambda found: ascii(found.group())[1:-1], text)
+
+
+def printable(text: str) -> str:
+    """``text`` with each character Python would not print as itself
+    written as its code: controls, format characters (a zero-width
+    space) and separators but the plain space (a no-break space). For a
+    key, which must be read exactly to be written again."""
+    return "".join(
+        char if char.isprintable() else ascii(char)[1:-1] for char in text
+    )

@@ -103,6 +103,8 @@ def _seconds(value: object) -> float:
 def _signed_seconds(value: object) -> float:
     if isinstance(value, str) and value.startswith("-"):
         return -_seconds(value[1:])
+    if isinstance(value, str) and value.startswith("+"):
+        return _seconds(value[1:])
     number = isinstance(value, int | float) and not isinstance(value, bool)
     if number and isinstance(value, int | float) and value < 0:
         return -_seconds(-value)

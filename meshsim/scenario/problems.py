@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
-from meshsim.shown import cut
+from meshsim.shown import cut, printable
 
 __all__ = [
     "ABSENT",
@@ -121,7 +121,7 @@ class Problem:
             self.source if self.line is None else f"{self.source}:{self.line}"
         )
         got = "" if self.value is ABSENT else f" (got {show_value(self.value)})"
-        return f"{where}: {self.path}: {self.rule}{got}"
+        return f"{where}: {printable(self.path)}: {self.rule}{got}"
 
 
 def _order(problem: Problem) -> tuple[bool, int]:

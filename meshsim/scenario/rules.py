@@ -11,6 +11,7 @@ import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Final
 
 from meshsim.scenario.durations import format_duration
@@ -399,9 +400,20 @@ def _check_ca_lifetimes(scenario: Scenario) -> Iterator[Finding]:
 def _fraction_rule(side: str, bound: float) -> str:
     """``must be below 0.99`` (or above), or, when no fraction between 0
     and 1 is, that none will do."""
-    if 0.0 < bound < 1.0:
-        return f"must be {side} {bound:.4g}"
-    return "cannot be met by any fraction"
+    if not 0.0 < bound < 1.0:
+        return "cannot be met by any fraction"
+    # rounded away from the values refused, so that none of them reads
+    # as allowed, to four digits or as many more as come within 1% of
+    # the bound's distance to 0 or 1 (0.9999999968, not 1 or 0.9999)
+    exact = Decimal(bound)
+    rounding = ROUND_FLOOR if side == "below" else ROUND_CEILING
+    near = min(exact, 1 - exact) / 100
+    for digits in range(4, 18):
+        step = Decimal(1).scaleb(exact.adjusted() - digits + 1)
+        shown = exact.quantize(step, rounding=rounding).normalize()
+        if abs(shown - exact) <= near:
+            break
+    return f"must be {side} {float(shown)!r}"
 
 
 def _check_clocks(mesh: Mesh) -> Iterator[Finding]:

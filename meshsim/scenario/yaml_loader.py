@@ -279,7 +279,10 @@ class _Builder:
                 return None
             return str(node.value)
         if isinstance(node, ScalarNode):
-            rule = "keys must be text; quote a key that looks like a number"
+            rule = (
+                "keys must be text; quote a key YAML reads otherwise (a "
+                "number, true, null, a date)"
+            )
             self._report_key(
                 node, path, rule, convert_scalar(node.tag, node.value)[0]
             )

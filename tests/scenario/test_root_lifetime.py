@@ -167,9 +167,11 @@ def test_a_mistake_beside_a_key_broken_alone_is_still_reported(text, keys):
     ("root_ttl", "reissue_at", "rule"),
     [
         # due at once when (1 - f) * ttl is a second or less, with a
-        # second to spare for X.509's whole seconds: 1 - 1s / (ttl - 1s)
-        ("10s", 0.9, "must be below 0.8889"),
-        ("2h", 0.99995, "must be below 0.9999"),
+        # second to spare for X.509's whole seconds: 1 - 1s / (ttl - 1s),
+        # rounded down (8/9, 7198/7199 = 0.99986109..., 1 - 1/315359999)
+        ("10s", 0.9, "must be below 0.8888"),
+        ("2h", 0.99995, "must be below 0.99986"),
+        ("3650d", 0.999999997, "must be below 0.9999999968"),
         ("2s", 0.5, "cannot be met by any fraction"),
     ],
 )
@@ -207,7 +209,7 @@ def test_a_signer_replaced_as_soon_as_it_is_made_is_refused():
     )
 
     assert _problems(text) == [
-        "r.yaml:4: ca.rotation.activate_at: must be above 0.1111: with "
+        "r.yaml:4: ca.rotation.activate_at: must be above 0.1112: with "
         "ca.intermediate_ttl 10s, a signing CA would be replaced the moment "
         "it is made (got 0.1)"
     ]

@@ -303,3 +303,41 @@ def test_a_node_clock_is_given_one_offset(problems_of: Problems) -> None:
         "t.yaml:9: mesh.clock_skew.offsets[2].node: already given an offset "
         "by mesh.clock_skew.offsets[0] (got 'node-1')"
     ]
+
+
+def test_a_node_clock_offset_may_carry_either_sign(
+    problems_of: Problems,
+) -> None:
+    # a signed duration: +30s is 30s ahead, as 30s is; -30s behind
+    text = MINIMAL + (
+        "mesh:\n"
+        "  nodes: 4\n"
+        "  clock_skew:\n"
+        "    offsets:\n"
+        "      - {node: node-1, offset: +30s}\n"
+        "      - {node: node-2, offset: -30s}\n"
+        "      - {node: node-3, offset: +-30s}\n"
+    )
+    assert problems_of(text) == [
+        "t.yaml:9: mesh.clock_skew.offsets[2].offset: must not be negative "
+        "(got '+-30s')"
+    ]
+
+
+def test_a_key_is_named_with_the_characters_it_hides(
+    problems_of: Problems,
+) -> None:
+    # a zero-width space, a no-break space and an escape are written as
+    # their codes: printed raw, the first two read "mesh.nodes: unknown
+    # key" and the third clears the terminal
+    text = MINIMAL + (
+        'mesh:\n  \u200bnodes: 3\n  nodes\xa0: 4\n  "\\e[2J": 1\n'
+    )
+
+    assert problems_of(text) == [
+        "t.yaml:4: mesh.\\u200bnodes: unknown key; did you mean 'nodes'?",
+        "t.yaml:5: mesh.nodes\\xa0: unknown key; did you mean 'nodes'?",
+        "t.yaml:6: mesh.\\x1b[2J: unknown key; expected one of "
+        "trust_domain, nodes, workloads, service_accounts, namespaces, "
+        "agent, mtls, outside, calls_per_service, clock_skew, churn",
+    ]
