@@ -15,10 +15,25 @@ import os
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path, PurePosixPath
+from typing import Final
 
-from meshsim.files import TEMPORARY
+from meshsim.files import TEMPORARY, read_json
 
-__all__ = ["files_written", "foreign_entries", "refuse_foreign"]
+__all__ = [
+    "RESULT_MARKS",
+    "files_written",
+    "foreign_entries",
+    "refuse_foreign",
+    "refuse_inside_result",
+]
+
+RESULT_MARKS: Final = {
+    "manifest.json": "meshsim_version",
+    "sweep.json": "plan_sha256",
+}
+"""The files that mark a folder as a result, with a key meshsim writes
+in each: a run's or a finished sweep's manifest, a sweep's guard
+(``meshsim.results.MANIFEST``, ``meshsim.experiment.store.GUARD``)."""
 
 
 def refuse_foreign(
@@ -40,6 +55,28 @@ def refuse_foreign(
             "meshsim wrote there; it is not replaced even with --force "
             "(move them away first)"
         )
+
+
+def refuse_inside_result(path: Path, refusal: type[Exception]) -> None:
+    """Raise ``refusal`` if a folder above ``path`` holds a meshsim result
+    (see :data:`RESULT_MARKS`): what is written there would be foreign to
+    that result, which ``--force`` could then no longer replace."""
+    for above in Path(os.path.abspath(path)).parents:
+        if any(_marks(above / name, key) for name, key in RESULT_MARKS.items()):
+            raise refusal(
+                f"--out: {str(path)!r} is inside {str(above)!r}, a meshsim "
+                "result, which --force could then no longer replace; give "
+                "a folder outside it"
+            )
+
+
+def _marks(path: Path, key: str) -> bool:
+    """Whether ``path`` is a JSON object holding ``key``."""
+    try:
+        found = read_json(path)
+    except (OSError, ValueError):
+        return False
+    return isinstance(found, dict) and key in found
 
 
 def foreign_entries(

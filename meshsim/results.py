@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Final
 
 from meshsim.files import fsync_dir, read_json, umask
-from meshsim.layout import refuse_foreign
+from meshsim.layout import refuse_foreign, refuse_inside_result
 from meshsim.signals import signals_held
 from meshsim.writable import (
     OutputExistsError,
@@ -106,6 +106,7 @@ def check_output(out: Path, force: bool) -> None:
 
 
 def _check_output(out: Path, force: bool) -> None:
+    refuse_inside_result(out, OutputExistsError)
     if out.is_symlink():
         # the result would replace the link, not fill what it names
         raise OutputExistsError(

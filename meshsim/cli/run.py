@@ -158,7 +158,9 @@ def _save(result: Run, out: Path, force: bool, started_at: datetime) -> None:
             left_behind=left_behind,
         )
     except OutputExistsError as error:
-        fail(f"{error}; nothing written")  # appeared while running
+        # free when checked before the run: the run is lost, as to a
+        # full disk
+        fail(f"{error} (found after the run); nothing written", EXIT_FAILED)
     except OSError as error:
         fail(
             f"--out: cannot write {str(out)!r}: {os_reason(error)}; "

@@ -43,7 +43,7 @@ from meshsim.files import (
     write_bytes,
     write_json,
 )
-from meshsim.layout import refuse_foreign
+from meshsim.layout import refuse_foreign, refuse_inside_result
 from meshsim.results import MANIFEST
 from meshsim.scenario import dump_resolved
 from meshsim.shown import counted, cut, cut_value
@@ -173,6 +173,7 @@ class SweepFolder:
             raise WrongSweepError(
                 f"{where} is a symbolic link; give the folder itself"
             )
+        refuse_inside_result(self.path, WrongSweepError)
         for parent in self.path.absolute().parents:
             if parent.is_symlink() and not parent.exists():
                 raise WrongSweepError(

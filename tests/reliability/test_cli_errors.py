@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import importlib
+import json
 import os
 import signal
 import subprocess
@@ -513,6 +514,30 @@ def test_internal_error_is_one_line_and_status_1(
     assert not (tmp_path / "o").exists()
 
 
+def test_a_folder_made_at_out_while_running_fails_the_run_status_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # checked before the run, it was free: the run happened, and its
+    # results could not be written (status 1, as a full disk)
+    out = tmp_path / "o"
+    simulate = RUN.run_scenario
+
+    def taken_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        out.mkdir()
+        (out / "theirs.txt").write_text("someone else's")
+        return simulate(*args, **kwargs)
+
+    monkeypatch.setattr(RUN, "run_scenario", taken_meanwhile)
+    result = invoke("run", str(DEFAULT), "--out", str(out), *SMALL)
+
+    assert result.exit_code == 1
+    assert one_line(result) == (
+        f"error: --out: {str(out)!r} already exists; pass --force to "
+        "replace it (found after the run); nothing written"
+    )
+    assert [p.name for p in out.iterdir()] == ["theirs.txt"]
+
+
 def test_internal_error_of_validate_is_status_1(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -846,6 +871,39 @@ def test_a_scenario_file_given_for_a_sweep_is_named_as_one(
         "name it as a sweep file's scenario (docs/experiments.md)"
     )
     assert not out.exists()
+
+
+@pytest.mark.parametrize("command", ["run", "sweep"])
+@pytest.mark.parametrize(
+    ("mark", "holds"),
+    [
+        ("manifest.json", {"meshsim_version": "0.1.0"}),
+        ("sweep.json", {"sweep": "s", "plan_sha256": "0" * 64}),
+    ],
+    ids=["run-or-finished-sweep", "sweep"],
+)
+def test_a_result_is_refused_inside_another_before_running(
+    tmp_path: Path, command: str, mark: str, holds: dict[str, str]
+) -> None:
+    result_folder = tmp_path / "r"
+    result_folder.mkdir()
+    (result_folder / mark).write_text(json.dumps(holds))
+    out = result_folder / "figures" / "mine"
+    given = (
+        DEFAULT
+        if command == "run"
+        else REPO / "scenarios/sweeps/ca-workers.yaml"
+    )
+
+    result = invoke(command, str(given), "--out", str(out))
+
+    assert result.exit_code == 2
+    assert one_line(result) == (
+        f"error: --out: {str(out)!r} is inside {str(result_folder)!r}, a "
+        "meshsim result, which --force could then no longer replace; give "
+        "a folder outside it"
+    )
+    assert [p.name for p in result_folder.iterdir()] == [mark]
 
 
 @pytest.mark.parametrize(

@@ -27,10 +27,12 @@ from click.testing import CliRunner
 
 from meshsim import __version__
 from meshsim.cli import main
+from meshsim.experiment.store import GUARD
 from meshsim.files import read_json, write_bytes, write_together
-from meshsim.layout import _in_layout, foreign_entries
+from meshsim.layout import RESULT_MARKS, _in_layout, foreign_entries
 from meshsim.mesh import ca as ca_module
 from meshsim.results import (
+    MANIFEST,
     RUN_LAYOUT,
     remove_stale_staging,
     staged_folder,
@@ -214,6 +216,31 @@ def test_force_replaces_a_result_whole(small_run: Run, tmp_path: Path) -> None:
     assert not stray.exists()
     assert_complete(out)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o"]
+
+
+@pytest.mark.parametrize("inside", ["inner", "plots/x", "certs/a/b"])
+def test_a_result_inside_another_is_refused(
+    small_run: Run, tmp_path: Path, inside: str
+) -> None:
+    # it would be foreign to the first, which --force could then no
+    # longer replace
+    out = tmp_path / "o"
+    save_run(small_run, out)
+    before = sorted(str(p) for p in out.rglob("*"))
+
+    with pytest.raises(OutputExistsError) as refused:
+        save_run(small_run, out / inside)
+
+    assert str(refused.value) == (
+        f"--out: {str(out / inside)!r} is inside {str(out)!r}, a meshsim "
+        "result, which --force could then no longer replace; give a "
+        "folder outside it"
+    )
+    assert sorted(str(p) for p in out.rglob("*")) == before
+
+
+def test_the_marks_of_a_result_are_the_files_meshsim_writes() -> None:
+    assert set(RESULT_MARKS) == {MANIFEST, GUARD}
 
 
 def test_a_run_writes_only_what_force_may_replace(
