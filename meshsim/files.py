@@ -2,11 +2,13 @@
 disk and renamed, so that a reader sees the old file or the new one and
 never part of either.
 
-Temporary files are named ``.NAME.meshsim-`` plus eight random characters (and
-``.png`` for figures), beside NAME; ``TEMPORARY`` recognises them, so
-that a folder holding one is still known as meshsim's. Figures and pages
-carry a mark saying meshsim made them (``made_by_meshsim``). JSON is read
-here too, refusing what a file edited by hand may hold.
+Temporary files are named ``.NAME.meshsim-`` plus eight random characters,
+beside NAME (earlier builds added ``.png`` for figures); ``TEMPORARY``
+recognises them, so that a folder holding one is still known as
+meshsim's. Folders made for a file are removed again if writing fails.
+Figures and pages carry a mark saying meshsim made them
+(``made_by_meshsim``). JSON is read here too, refusing what a file
+edited by hand may hold.
 """
 
 from __future__ import annotations
@@ -135,12 +137,23 @@ def umask() -> int:
     return mask
 
 
-def _temporary(path: Path, suffix: str = "") -> tuple[int, str]:
+def _temporary(path: Path, made: list[Path]) -> tuple[int, str]:
     """A new file beside ``path``, with the mode a plain open would give
-    (not mkstemp's 0600: results are meant to be shared)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    (not mkstemp's 0600: results are meant to be shared). The folders
+    made for it are added to ``made``, outermost first."""
+    missing = []
+    folder = path.parent
+    while not os.path.lexists(folder) and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for folder in reversed(missing):
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            continue  # made meanwhile by someone else: not ours
+        made.append(folder)
     descriptor, temporary = tempfile.mkstemp(
-        prefix=f".{path.name}.meshsim-", suffix=suffix, dir=path.parent
+        prefix=f".{path.name}.meshsim-", dir=path.parent
     )
     if hasattr(os, "fchmod"):
         with contextlib.suppress(OSError):  # a file system without modes
@@ -159,9 +172,10 @@ def write_together(files: Mapping[Path, bytes]) -> None:
     every file as it was, and the files change within microseconds of
     each other, a signal held until all are."""
     written: dict[Path, str] = {}
+    made: list[Path] = []
     try:
         for path, data in files.items():
-            descriptor, written[path] = _temporary(path)
+            descriptor, written[path] = _temporary(path, made)
             with os.fdopen(descriptor, "wb") as handle:
                 handle.write(data)
                 handle.flush()
@@ -174,6 +188,9 @@ def write_together(files: Mapping[Path, bytes]) -> None:
     except BaseException:
         for temporary in written.values():
             Path(temporary).unlink(missing_ok=True)
+        for folder in reversed(made):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
         raise
 
 

@@ -449,6 +449,24 @@ def test_files_written_together_all_stay_old_when_one_fails(
     ]
 
 
+def test_folders_made_for_files_written_together_go_when_one_fails(
+    tmp_path: Path,
+) -> None:
+    # the second file's folder would be inside a file: the first's new
+    # folders are removed with its temporary file, an existing one stays
+    (tmp_path / "kept").mkdir()
+    (tmp_path / "a-file").write_text("mine")
+    files = {
+        tmp_path / "kept" / "figures" / "deep" / "x.png": b"figure",
+        tmp_path / "a-file" / "y.png": b"figure",
+    }
+
+    with pytest.raises(OSError):
+        write_together(files)
+
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["a-file", "kept"]
+
+
 def test_ctrl_c_during_the_final_rename_waits_for_it(
     small_run: Run,
     tmp_path: Path,
