@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import ScalarFormatter
+from matplotlib.ticker import FuncFormatter
 
 from meshsim.report.panels import (
     COLOURS,
@@ -220,13 +220,22 @@ def outage_figure(data: SweepData) -> Figure:
         pairs = chosen[["scenario.grace_ratio", "scenario.jitter"]]
         for n, (grace, jitter) in enumerate(pairs.drop_duplicates().to_numpy()):
             _closed_form(axes, span, grace, jitter, COLOURS[n % len(COLOURS)])
-        _lapse_markers(axes, ran[ran["point"].isin(points)])
-        dedupe_legend(axes, loc="lower right", fontsize=8)
+        right = ttls.max() / HOUR * 1.05
+        _lapse_markers(axes, ran[ran["point"].isin(points)], right)
         axes.set_xlabel("workload TTL (h)")
-        axes.set_xlim(0, ttls.max() / HOUR * 1.05)
+        axes.set_xlim(0, right)
         axes.set_ylim(bottom=0)
         axes.set_title(title, fontsize=10)
     row[0].set_ylabel("CA outage (h)")
+    # one legend beside the panels, where it covers no marker
+    handles: dict[str, Any] = {}
+    for axes in row:
+        shown = axes.get_legend_handles_labels()
+        for handle, label in zip(*shown, strict=True):
+            handles.setdefault(label, handle)
+    figure.legend(
+        handles.values(), handles.keys(), loc="outside right upper", fontsize=8
+    )
     # the note as a caption under the panels, where it covers no marker
     width = figure.get_figwidth()
     figure.supxlabel(
@@ -258,9 +267,10 @@ def _closed_form(
     )
 
 
-def _lapse_markers(axes: Axes, ran: pd.DataFrame) -> None:
+def _lapse_markers(axes: Axes, ran: pd.DataFrame, right: float) -> None:
     """Per (TTL, outage) of ``ran``, whether no run, some or every run
-    had a lapse."""
+    had a lapse; a marker's count is written on the side of it away
+    from ``right``, the axis's end, when it is near it."""
     if ran.empty:
         return
     lapsed = ran["credentials.lapses"].astype(float) > 0
@@ -283,11 +293,13 @@ def _lapse_markers(axes: Axes, ran: pd.DataFrame) -> None:
             markersize=9,
             label=style[2],
         )
+        near_end = ttl / HOUR > 0.7 * right
         axes.annotate(
             f"{int(row['sum'])}/{int(row['count'])} lapsed",
             (ttl / HOUR, outage / HOUR),
             textcoords="offset points",
-            xytext=(6, 6),
+            xytext=(-6 if near_end else 6, 6),
+            horizontalalignment="right" if near_end else "left",
             fontsize=8,
         )
 
@@ -379,8 +391,22 @@ def _pareto_panel(axes: Axes, data: SweepData, both: pd.DataFrame) -> None:
         )
     dedupe_legend(axes, loc="upper right", fontsize=8)
     axes.set_xscale("log")
-    axes.xaxis.set_major_formatter(ScalarFormatter())
-    axes.xaxis.set_minor_formatter(ScalarFormatter())
+    # plain numbers at powers of ten and at 2 and 5 times them: every
+    # minor tick labelled ran together (7.08.09.0)
+    axes.xaxis.set_major_formatter(FuncFormatter(_plain))
+    axes.xaxis.set_minor_formatter(FuncFormatter(_two_or_five))
+
+
+def _plain(value: float, _: int | None = None) -> str:
+    return f"{value:g}"
+
+
+def _two_or_five(value: float, _: int | None = None) -> str:
+    """``value`` if it is 2 or 5 times a power of ten, else nothing."""
+    if value <= 0:
+        return ""
+    leading = value / 10 ** np.floor(np.log10(value))
+    return _plain(value) if np.isclose(leading, [2, 5]).any() else ""
 
 
 FIGURES: Final[tuple[tuple[str, str, Callable[[SweepData], Figure]], ...]] = (

@@ -325,6 +325,41 @@ def test_outage_markers_count_the_runs_that_lapsed() -> None:
     assert counts == {(8.0, 5.0): "2/2 lapsed", (24.0, 5.0): "0/2 lapsed"}
 
 
+def test_outage_legend_stands_beside_the_panels_and_counts_clear_the_edge() -> (
+    None
+):
+    # one legend for the figure, none inside a panel over a marker; the
+    # count of the marker at 24 h, past 0.7 of the axis (25.2 h), is
+    # written to its left, where the axis does not cut it
+    figure = outage_figure(_outage_sweep())
+    axes = figure.axes[0]
+
+    sides = {
+        t.xy[0]: t.get_horizontalalignment()
+        for t in axes.texts
+        if t.get_text().endswith("lapsed")
+    }
+
+    assert axes.get_legend() is None and len(figure.legends) == 1
+    assert sides == {8.0: "left", 24.0: "right"}
+
+
+def test_pareto_load_axis_labels_powers_of_ten_and_two_and_five_times() -> None:
+    axes = _pareto_axes([0.01, 0.0025], [HOUR, 2 * HOUR])
+    major = axes.xaxis.get_major_formatter()
+    minor = axes.xaxis.get_minor_formatter()
+
+    assert [major(v) for v in (1.0, 10.0, 100.0)] == ["1", "10", "100"]
+    assert [minor(v) for v in (2.0, 3.0, 5.0, 7.0, 20.0, 90.0)] == [
+        "2",
+        "",
+        "5",
+        "",
+        "20",
+        "",
+    ]
+
+
 def _pareto_axes(loads: list[float], windows: list[float]) -> Axes:
     """The Pareto panel of points of TTL 2 h, 8 h, ... with these CSR
     rates (per s) and attack windows (s)."""
