@@ -116,9 +116,12 @@ def _page(
         parts.append("</ul></div>")
     for title, target in figures.items():
         source = _escaped(target.relative_to(folder).as_posix())
+        caption = _escaped(title)
+        if title in _CAPTIONS:
+            caption = f"<b>{caption}.</b> {_escaped(_CAPTIONS[title])}"
         parts.append(
             f'<figure><img src="{source}" alt="{_escaped(title)}">'
-            f"<figcaption>{_escaped(title)}</figcaption></figure>"
+            f"<figcaption>{caption}</figcaption></figure>"
         )
     parts.append(_points_table(data))
     parts.append(_failures(data))
@@ -128,6 +131,60 @@ def _page(
     )
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
+
+
+_BANDS: Final = (
+    "Each marker is a point's mean over its successful runs, the shaded "
+    "band its 95% confidence interval."
+)
+_WHOLE_RUN: Final = (
+    "With a warmup, solid lines leave out the CSRs sent in it and dashed "
+    "ones count the whole run, start included."
+)
+_CAPTIONS: Final = {
+    "Attack window vs TTL": (
+        "How long a stolen key keeps paying off: from the first "
+        "certificate copied while valid to one second past the latest "
+        "NotAfter among the copies, a line per agent mode. For thefts at "
+        "random times and no outage its mean is T(1 - r/2), for TTL T "
+        f"renewed after r of its life (docs/models.md). {_BANDS}"
+    ),
+    "CA load over TTL x fan-out": (
+        "The CA's busiest minute (top) and mean CSR rate (bottom) per "
+        "TTL and fan-out, a column per agent mode, after the warmup if "
+        "there is one. An "
+        "outage in the runs raises the peak at the TTLs whose renewals "
+        "fall due during it: their retries arrive together when the CA "
+        "returns."
+    ),
+    "CA p99 wait vs TTL": (
+        "The 99th percentile of the time a CSR waits for a CA worker. "
+        f"{_WHOLE_RUN} The axis turns logarithmic above 10 ms when the "
+        f"start's burst dwarfs the rest. {_BANDS}"
+    ),
+    "Longest CA wait vs workers": (
+        "The longest a CSR waited for a worker, against the CA's "
+        "workers: for N agents asking at once, W workers and signing "
+        f"time s, floor((N - 1)/W)·s. {_WHOLE_RUN} {_BANDS}"
+    ),
+    "Blast radius vs fan-out": (
+        "Identities one key theft copies while valid: one under per-pod "
+        "agents, every identity the node's agent holds under per-node "
+        f"agents. {_BANDS}"
+    ),
+    "Longest CA outage survived vs TTL": (
+        "The line and band are the closed form for an outage that "
+        "begins as renewals fall due; the markers are the sweep's "
+        "outages, by whether a certificate lapsed in no run, some or "
+        "every run."
+    ),
+    "Attack window against CA load": (
+        "Each point's mean attack window against its mean CSR rate, "
+        "with 95% confidence intervals; the dashed steps join the points "
+        "no other beats on both (lower is better on both)."
+    ),
+}
+"""What each figure shows, under its title on the page."""
 
 
 def _escaped(value: str) -> str:
@@ -172,7 +229,10 @@ def _facts(data: SweepData) -> str:
                 for k, v in dict(manifest.get("executor", {})).items()
             ),
         ),
-        ("last command", str(manifest.get("command"))),
+        (
+            "last command",
+            str(manifest.get("command")) or "none: run from Python",
+        ),
         ("folder created", str(manifest.get("created_at"))),
         (
             # A resumed sweep runs only what was missing: these times are

@@ -7,6 +7,7 @@ import errno
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -208,6 +209,33 @@ def test_sweep_page_names_what_the_sweep_file_sets_at_every_point(
         "<th>set at every point (the sweep file&#x27;s set)</th><td>"
         "mesh.workloads=24, traffic.rate=0.005, ca.outages=[]</td>"
     ) in page
+
+
+def test_every_figure_on_the_page_says_what_it_shows(
+    shipped_sweep: Path,
+) -> None:
+    page = write_report(shipped_sweep).page.read_text()
+
+    captions = re.findall(r"<figcaption>(.*?)</figcaption>", page)
+    assert len(captions) == len(FIGURES) - 1  # no workers varied
+    for caption in captions:
+        title, _, said = caption.partition(".</b> ")
+        assert title.startswith("<b>") and len(said) > 80, caption
+    assert "95% confidence interval" in page
+
+
+def test_a_sweep_run_from_python_says_so_for_its_command(
+    shipped_sweep: Path, tmp_path: Path
+) -> None:
+    folder = _edited_copy(shipped_sweep, tmp_path)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    (folder / "manifest.json").write_text(
+        json.dumps({**manifest, "command": ""})
+    )
+
+    page = write_report(folder).page.read_text()
+
+    assert "<th>last command</th><td>none: run from Python</td>" in page
 
 
 def test_blast_radius_ticks_are_the_fan_outs_the_sweep_ran(
