@@ -103,3 +103,26 @@ def test_retries_through_an_outage_wait_longer_each_time_up_to_the_cap(
     assert waits == pytest.approx(expected, abs=1e-6)
     # the last refusal comes within one wait of the CA's return
     assert 49 * MINUTE - 60 <= refused.max() < 49 * MINUTE
+
+
+def test_every_attempt_through_an_outage_counts_for_its_rotation(
+    small, simulate
+):
+    # a rotation's attempts are its CSRs: the unreachable ones sent in
+    # the outage and the one issued (README, rotations table), so the
+    # attempts of all rotations add up to every CSR of the run
+    run = outage_run(small, simulate, 40)
+    rotations, csrs = run.tables.rotations, run.tables.csrs
+
+    assert set(csrs["outcome"]) == {"issued", "unreachable"}
+    assert rotations["attempts"].sum() == len(csrs)
+    assert rotations["attempts"].max() > 1
+
+
+def test_an_unreachable_attempt_carries_no_bytes(small, simulate):
+    # it reaches no CA (docs/models.md, ca.csr_unreachable)
+    csrs = outage_run(small, simulate, 40).tables.csrs
+    unreachable = csrs[csrs["outcome"] == "unreachable"]
+
+    assert len(unreachable) > 0
+    assert (unreachable[["csr_bytes", "chain_bytes"]] == 0).all().all()

@@ -129,6 +129,52 @@ def test_lifetime_from_the_certificate_counts_from_not_before() -> None:
     assert by_clock.renew_at(100.0, 86_500.0, 0.5, -20.0) == 43_300.0
 
 
+def test_a_clamped_renewal_waits_within_its_bounds() -> None:
+    # Linkerd: renew at 70% of the lifetime, the wait clamped to [10 s,
+    # 24h] (docs/models.md): 0.7 * 12 s = 8.4 s waits 10 s, and 0.7 *
+    # 200,000 s = 140,000 s waits 86,400 s; 0.7 * 1000 s is within
+    policy = RenewalPolicy(0.3, 0.0, clamp=(10.0, 86_400.0))
+
+    assert policy.renew_at(0.0, 12.0, 0.3) == 10.0
+    assert policy.renew_at(5.0, 200_005.0, 0.3) == 5.0 + 86_400.0
+    assert policy.renew_at(0.0, 1000.0, 0.3) == pytest.approx(700.0)
+
+
+def test_remaining_backoff_is_a_share_of_the_life_left_within_bounds() -> None:
+    # kind remaining: 70% of the life left, clamped to [initial, max];
+    # with no life left, or no certificate, the initial step (Backoff)
+    backoff = Backoff(10.0, 86_400.0, 2.0, kind="remaining")
+
+    assert backoff.delay(1, None, 1000.0) == pytest.approx(700.0)
+    assert backoff.delay(1, None, 5.0) == 10.0
+    assert backoff.delay(1, None, 10**6) == 86_400.0
+    assert backoff.delay(3, None, None) == 10.0
+    assert backoff.delay(1, None, -5.0) == 10.0
+
+
+def test_renewal_planned_on_a_skewed_clock_is_recorded_in_true_time(
+    small, simulate
+):
+    # node-0's clock runs 10 min ahead: its agents see 600 s less of
+    # each lifetime, so they renew (1 - g)(NotAfter - installed - 600 s)
+    # after installing, a time the table gives on the true clock
+    run = simulate(
+        small(
+            "mesh.clock_skew.offsets=[{node: node-0, offset: 10m}]",
+            "traffic.rate=0",
+            "duration=6h",
+        )
+    )
+    rows = run.tables.rotations
+    ahead = rows[rows["node"] == "node-0"]
+    wait = ahead["renew_at_s"] - ahead["installed_s"]
+
+    assert len(ahead) > 2
+    np.testing.assert_allclose(
+        wait, 0.5 * (ahead["not_after_s"] - ahead["installed_s"] - 600.0)
+    )
+
+
 def test_backoff_jitter_scales_a_wait_by_one_plus_or_minus_up_to_it() -> None:
     # a wait of 40 s (third failure) times 1 + U(-0.2, 0.2): the ratio
     # lies in [0.8, 1.2] with mean 1 (standard error 0.2/sqrt(3 * 4000)

@@ -125,3 +125,36 @@ def test_a_certificate_due_at_install_is_renewed_after_the_backoff_step(
 
     assert run.summary["ca"]["csr_total"] == 60
     assert run.summary["rotation"]["count"] == 60
+
+
+def test_a_rotations_bytes_are_its_csr_once_and_the_chain_it_got(
+    small, simulate
+):
+    # rotation.bytes: the CSR's DER once and each chain issued
+    # (docs/models.md); each rotation here took one CSR, so it pairs
+    # with its agent's issued CSRs in order
+    run = simulate(small("traffic.rate=0", "duration=9h"))
+    rotations = run.tables.rotations.sort_values(["agent", "installed_s"])
+    csrs = run.tables.csrs
+    issued = csrs[csrs["outcome"] == "issued"].sort_values(
+        ["agent", "finished_s"]
+    )
+
+    assert (rotations["attempts"] == 1).all()
+    assert len(rotations) == len(issued) > 16
+    np.testing.assert_array_equal(
+        rotations["bytes"].to_numpy(),
+        (issued["csr_bytes"] + issued["chain_bytes"]).to_numpy(),
+    )
+
+
+def test_a_rotations_serial_number_is_written_as_openssl_prints_it(
+    small, simulate
+):
+    # upper-case hex, as in the summary's first chains and openssl x509
+    run = simulate(small("traffic.rate=0", "duration=1h"))
+    rotations = run.tables.rotations
+    first = run.summary["certs"][0]
+
+    assert rotations["serial_number"].str.fullmatch("[0-9A-F]+").all()
+    assert first["serial_number"] in set(rotations["serial_number"])

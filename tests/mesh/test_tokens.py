@@ -65,3 +65,13 @@ def test_a_pod_started_later_holds_a_token_issued_as_it_started(
 
     assert token.expires_s == expires
     assert token.problem_at(now) is None
+
+
+def test_a_token_for_another_audience_is_refused_first() -> None:
+    # the CA accepts only tokens bound to its own audience, whatever
+    # their time (docs/models.md, caller authentication)
+    token = ServiceAccountToken("ns", "sa", audience="other", expires_s=10.0)
+
+    assert token.problem_at(0.0) == "token-audience"
+    assert token.problem_at(20.0) == "token-audience"
+    assert ServiceAccountToken("ns", "sa").problem_at(0.0) is None
