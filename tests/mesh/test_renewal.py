@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from meshsim.mesh.agent import Backoff, RenewalPolicy
 from meshsim.mesh.graces import Graces
@@ -75,6 +77,28 @@ def test_a_slots_ratios_depend_on_its_row_and_their_place_alone() -> None:
     assert later == first[300, 1] != first[300, 0]
     other = Graces(0.5, 0.1, np.random.SeedSequence(4, spawn_key=(11,)))
     assert other.block(0, 0) != first[0, 0]
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 700), st.integers(0, 3)),
+        min_size=1,
+        max_size=40,
+        unique=True,
+    )
+)
+def test_ratios_asked_in_any_order_are_the_ratios_of_their_place(
+    asks: list[tuple[int, int]],
+) -> None:
+    # whatever rows ask first, and however far each has gone, row r's
+    # block k is the same, within [g - jitter, g + jitter]
+    seed = np.random.SeedSequence(6, spawn_key=(11,))
+    graces = Graces(0.5, 0.2, seed)
+
+    for row, index in asks:
+        alone = Graces(0.5, 0.2, seed).block(row, index)
+        assert graces.block(row, index) == alone
+        assert all(0.3 <= ratio <= 0.7 for ratio in alone)
 
 
 def test_a_tile_of_ratios_is_dropped_once_its_rows_took_their_part() -> None:
