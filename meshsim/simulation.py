@@ -329,9 +329,7 @@ def _start_agents(
         if spec.backoff == "remaining"
         else None
     )
-    renewal = RenewalPolicy(
-        pki.grace_ratio, pki.jitter, spec.lifetime_from, clamp
-    )
+    renewal = RenewalPolicy(spec.lifetime_from, clamp)
     backoff = Backoff(
         spec.backoff_initial,
         spec.backoff_max,

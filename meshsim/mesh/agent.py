@@ -33,7 +33,8 @@ __all__ = ["Agent", "Backoff", "RenewalPolicy"]
 
 @dataclass(frozen=True, slots=True)
 class RenewalPolicy:
-    """When to renew: remaining life <= g * lifetime.
+    """When to renew: remaining life <= g * lifetime, for the grace ratio
+    ``g`` of each certificate (:class:`meshsim.mesh.graces.Graces`).
 
     ``lifetime_from`` says how the lifetime is measured: ``agent-clock``
     (NotAfter minus the agent's clock at install, as Istio's sidecar
@@ -41,8 +42,6 @@ class RenewalPolicy:
     ``clamp`` the wait until renewal is kept within ``[low, high]``.
     """
 
-    grace_ratio: float
-    jitter: float
     lifetime_from: str = "agent-clock"
     clamp: tuple[float, float] | None = None
 

@@ -26,7 +26,7 @@ def _ratios(graces: Graces, rows: int, blocks: int = 1) -> np.ndarray:
 
 def test_renewal_at_grace_point_without_jitter() -> None:
     # remaining <= g * lifetime  <=>  t >= now + (1 - g) * lifetime
-    policy = RenewalPolicy(grace_ratio=0.5, jitter=0.0)
+    policy = RenewalPolicy()
     graces = Graces(0.5, 0.0, np.random.SeedSequence(0))
     grace = graces.block(graces.next_row(), 0).pop()
 
@@ -35,7 +35,7 @@ def test_renewal_at_grace_point_without_jitter() -> None:
 
 
 def test_renewal_at_grace_ratio_other_than_half() -> None:
-    policy = RenewalPolicy(grace_ratio=0.2, jitter=0.0)
+    policy = RenewalPolicy()
 
     assert policy.renew_at(0.0, 3600.0, 0.2) == pytest.approx(2880.0)
 
@@ -146,8 +146,8 @@ def test_lifetime_from_the_certificate_counts_from_not_before() -> None:
     # renew at NotBefore + (1 - g)(NotAfter - NotBefore): a leaf backdated
     # to -20 s, ending at 86,500 s, renews at -20 + 0.5 * 86,520; from
     # the agent's clock at install (100 s) it would be 100 + 0.5 * 86,400
-    by_certificate = RenewalPolicy(0.5, 0.0, lifetime_from="certificate")
-    by_clock = RenewalPolicy(0.5, 0.0, lifetime_from="agent-clock")
+    by_certificate = RenewalPolicy(lifetime_from="certificate")
+    by_clock = RenewalPolicy(lifetime_from="agent-clock")
 
     assert by_certificate.renew_at(100.0, 86_500.0, 0.5, -20.0) == 43_240.0
     assert by_clock.renew_at(100.0, 86_500.0, 0.5, -20.0) == 43_300.0
@@ -157,7 +157,7 @@ def test_a_clamped_renewal_waits_within_its_bounds() -> None:
     # Linkerd: renew at 70% of the lifetime, the wait clamped to [10 s,
     # 24h] (docs/models.md): 0.7 * 12 s = 8.4 s waits 10 s, and 0.7 *
     # 200,000 s = 140,000 s waits 86,400 s; 0.7 * 1000 s is within
-    policy = RenewalPolicy(0.3, 0.0, clamp=(10.0, 86_400.0))
+    policy = RenewalPolicy(clamp=(10.0, 86_400.0))
 
     assert policy.renew_at(0.0, 12.0, 0.3) == 10.0
     assert policy.renew_at(5.0, 200_005.0, 0.3) == 5.0 + 86_400.0
