@@ -38,7 +38,7 @@ from meshsim.metrics.records import Recorder
 from meshsim.scenario import Scenario
 from meshsim.scenario.rules import class_traffic_blockers
 
-__all__ = ["Progress", "RunResult", "simulate"]
+__all__ = ["Progress", "RunResult", "build_world", "simulate"]
 
 Progress = Callable[[float], None]
 
@@ -110,6 +110,15 @@ def simulate(
         if collect:
             gc.collect()
     return result
+
+
+def build_world(scenario: Scenario) -> World:
+    """The world of ``scenario`` built with every process started and the
+    clock at 0: step it with ``world.env.run(until=...)`` to look at the
+    mesh (its state, CA, handshaker) at a moment of the run. Nothing is
+    recorded in tables; :func:`simulate` runs a scenario whole."""
+    world, _, _ = _ready(scenario)
+    return world
 
 
 def _simulated(scenario: Scenario, progress: Progress | None) -> RunResult:

@@ -206,11 +206,16 @@ class CaServer:
                 service_s = self._service_time()
                 started = max(submitted, self._free_at[0])
                 heapq.heapreplace(self._free_at, started + service_s)
+                if started > submitted:
+                    # no start until a worker takes it up: a run ending
+                    # at that instant stops before it does
+                    self._open[ticket] = (
+                        submitted, _UNKNOWN, _UNKNOWN, agent, token, csr_size,
+                    )  # fmt: skip
+                    yield self.env.timeout(started - submitted)
                 self._open[ticket] = (
                     submitted, started, service_s, agent, token, csr_size,
                 )  # fmt: skip
-                if started > submitted:
-                    yield self.env.timeout(started - submitted)
                 answer, spiffe_id, _ = self._sign(token, csr, node, started)
                 yield self.env.timeout(service_s)
         except simpy.Interrupt:
