@@ -14,6 +14,7 @@ edited by hand may hold.
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import json
 import os
@@ -152,6 +153,11 @@ def _temporary(path: Path, made: list[Path]) -> tuple[int, str]:
         except FileExistsError:
             continue  # made meanwhile by someone else: not ours
         made.append(folder)
+    if not path.parent.is_dir():
+        # named, rather than the temporary file it cannot hold
+        raise NotADirectoryError(
+            errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(path.parent)
+        )
     descriptor, temporary = tempfile.mkstemp(
         prefix=f".{path.name}.meshsim-", dir=path.parent
     )

@@ -304,7 +304,7 @@ def test_a_folder_that_cannot_be_written_is_one_line_and_status_1(
 
     assert result.exit_code == 1, result.output
     assert result.output.splitlines()[-1] == (
-        f"error: File exists ({out / 'runs'}); finished runs are kept in "
+        f"error: Not a directory ({out / 'runs'}); finished runs are kept in "
         f"{out}; once that is mended, run the same command again to resume"
     )
 
