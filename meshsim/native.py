@@ -62,6 +62,7 @@ COMPILED: Final = (
     "meshsim.mesh.crypto",
     "meshsim.mesh.graces",
     "meshsim.mesh.handshake",
+    "meshsim.mesh.hierarchy",
     "meshsim.mesh.pair_traffic",
     "meshsim.mesh.poisson",
     "meshsim.mesh.serials",

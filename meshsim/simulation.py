@@ -143,7 +143,7 @@ def _simulated(scenario: Scenario, progress: Progress | None) -> RunResult:
         clock_offsets_s=tuple(world.state.clock_offsets_s),
         wall_seconds=time.perf_counter() - began,
         attack_starts_s=tuple(starts),
-        roots=world.ca.anchors,
+        roots=world.ca.hierarchy.anchors,
     )
 
 

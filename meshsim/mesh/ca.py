@@ -15,32 +15,31 @@ signed, and a churned pod's CSR may leave the queue, so those cases
 queue in a :class:`simpy.Resource`. A CSR whose caller goes while it is
 signed keeps its worker to the end of the signature.
 
-The CA's hierarchy lives here too: a root that signs leaves or an
-intermediate that does, the rotation of the signing CA during its life
-(SPIRE's prepare and activate), the re-issue of the root with its own key
-(Istio's rotator), and operator root replacements. Each change of trust
-anchors is published to the nodes through ``publish``.
+The roots and the CA that signs leaves, and how they change, are the
+CA's hierarchy (:mod:`meshsim.mesh.hierarchy`); the server signs with
+its current signing CA and sends its current trust anchors.
 """
 
 from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Generator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Final
 
 import numpy as np
 import simpy
 from simpy.resources.resource import Request
 
-from meshsim.clock import ACCEPTED_PAST_NOT_AFTER_S, SimClock, simulated_now
+from meshsim.clock import SimClock, simulated_now
 from meshsim.identity import SpiffeId, workload_spiffe_id
-from meshsim.mesh.ca_policy import CaPolicy, RootChange
+from meshsim.mesh.ca_policy import CaPolicy
 from meshsim.mesh.crypto import AnyCertificate, Authority, Crypto
+from meshsim.mesh.hierarchy import CaHierarchy, Publish
 from meshsim.mesh.serials import SerialNumbers
 from meshsim.mesh.tokens import ServiceAccountToken
 from meshsim.metrics.records import Recorder
-from meshsim.pki.authority import CsrRefusedError, intermediate_name
+from meshsim.pki.authority import CsrRefusedError
 
 __all__ = [
     "CaServer",
@@ -50,13 +49,6 @@ __all__ = [
 # A time not known (yet): a CSR not taken up, or not finished.
 _UNKNOWN: Final = float("nan")
 
-# CA certificates are valid from an hour before they are made, so that
-# leaves backdated at the start of the run, or checked by a lagging clock,
-# chain to them; their lifetime runs from when they are made, as a real
-# CA's does (SPIRE's and Istio's backdate NotBefore only).
-CA_BACKDATE_S: Final = 3600.0
-
-Publish = Callable[[tuple[AnyCertificate, ...]], None]
 Authorize = Callable[[int, str], bool]
 
 
@@ -130,15 +122,8 @@ class CaServer:
         # answered, cancelled, or left open when the run ends (close).
         self._open: dict[int, tuple[float, float, float, str, Any, int]] = {}
         self._tickets = 0
-
-        # Make the root, and the intermediate if leaves are signed by one.
-        self.root_ca = self._new_root(self._keygen(), env.now)
-        self.anchors: tuple[AnyCertificate, ...] = (self.root_ca.root,)
-        self._first_root = self.root_ca.root
-        self.active = (
-            self.root_ca
-            if policy.intermediate_ttl_s is None
-            else self._new_signer(env.now)
+        self.hierarchy = CaHierarchy(
+            env, clock, crypto, self.serials, policy, publish
         )
 
     @property
@@ -146,16 +131,11 @@ class CaServer:
         """The first root, as every trust bundle holds it at the start
         (kept after rotations have taken it out of the bundle: the first
         chains issued lead to it)."""
-        return self._first_root
+        return self.hierarchy.first_root
 
     def start(self) -> None:
         """Start the processes that change the hierarchy over time."""
-        if self.policy.rotation is not None:
-            self.env.process(self.rotate_signer())
-        if self.policy.root_reissue_at is not None:
-            self.env.process(self.reissue_root())
-        for change in self.policy.root_changes:
-            self.env.process(self.replace_root(change))
+        self.hierarchy.start()
 
     def reachable(self, now: float) -> bool:
         """False during an outage."""
@@ -307,7 +287,7 @@ class CaServer:
         self, request: Request, when: float
     ) -> Generator[simpy.Event, Any, None]:
         """Give the worker of ``request`` back at ``when``."""
-        yield self._until(when)
+        yield self.env.timeout(max(0.0, when - self.env.now))
         self.workers.release(request)
 
     def _service_time(self) -> float:
@@ -318,101 +298,6 @@ class CaServer:
         if self.policy.exponential_service:
             return float(self.service_rng.exponential(mean))
         return mean
-
-    def rotate_signer(self) -> Generator[simpy.Event, Any, None]:
-        """Prepare the next signing CA, then activate it, at fixed
-        fractions of the current one's life; repeat for each."""
-        assert self.policy.rotation is not None
-        prepare_at, activate_at = self.policy.rotation
-        while True:
-            current = self.active
-            begin, end = self._life(current.certificate)
-            activate = begin + activate_at * (end - begin)
-            if activate <= self.env.now:
-                # NOTE: a signer due for replacement as it is made (its
-                # life cut short by an expiring root) is kept, or each
-                # next one would be too, at this same instant, for ever;
-                # the scenario rules refuse settings that do it at once.
-                return
-            yield self._until(begin + prepare_at * (end - begin))
-            upcoming = self._new_signer(self.env.now)
-            if self.policy.intermediate_ttl_s is None:
-                self.anchors = (*self.anchors, upcoming.root)
-                self.publish(self.anchors)
-            yield self._until(activate)
-            self.active = upcoming
-            if self.policy.intermediate_ttl_s is None:
-                self.root_ca = upcoming
-                self.env.process(self._retire(current.root, end))
-
-    def reissue_root(self) -> Generator[simpy.Event, Any, None]:
-        """Re-issue the root with its own key when less than
-        ``root_reissue_at`` of its life remains."""
-        assert self.policy.root_reissue_at is not None
-        while True:
-            begin, end = self._life(self.root_ca.root)
-            due = end - self.policy.root_reissue_at * (end - begin)
-            if due <= self.env.now:
-                # NOTE: a root due for re-issue as it is made is kept, as
-                # a signer is in rotate_signer.
-                return
-            yield self._until(due)
-            self._switch_root(same_key=True, overlap=False)
-
-    def replace_root(
-        self, change: RootChange
-    ) -> Generator[simpy.Event, Any, None]:
-        """Carry out one operator root replacement."""
-        yield self._until(change.at_s)
-        self._switch_root(change.same_key, change.overlap)
-
-    def _switch_root(self, same_key: bool, overlap: bool) -> None:
-        """Make a new root (with the old key or a new one), sign with it
-        from now, and publish the trust anchors."""
-        key = self.root_ca.key if same_key else self._keygen()
-        self.root_ca = self._new_root(key, self.env.now)
-        new = self.root_ca.root
-        # NOTE: with overlap the old root stays in the bundle for the rest
-        # of the run; operators remove it by hand once leaves have renewed.
-        self.anchors = (*self.anchors, new) if overlap else (new,)
-        if self.policy.intermediate_ttl_s is None:
-            self.active = self.root_ca
-        elif not same_key:
-            self.active = self._new_signer(self.env.now)
-        self.publish(self.anchors)
-
-    def _retire(
-        self, root: AnyCertificate, end: float
-    ) -> Generator[simpy.Event, Any, None]:
-        """Drop a replaced root from the bundle once it has expired."""
-        yield self._until(end + ACCEPTED_PAST_NOT_AFTER_S)
-        if root in self.anchors and len(self.anchors) > 1:
-            self.anchors = tuple(r for r in self.anchors if r is not root)
-            self.publish(self.anchors)
-
-    def _new_root(self, key: Any, now: float) -> Authority:
-        root = self.crypto.root(
-            key,
-            self.policy.trust_domain,
-            *self._made_at(now, self.policy.root_ttl_s),
-            self.serials.draw(),
-        )
-        max_ttl = timedelta(seconds=self.policy.max_workload_ttl_s)
-        return self.crypto.authority(key, root, max_ttl)
-
-    def _new_signer(self, now: float) -> Authority:
-        """A new signing CA: an intermediate under the root, or else a new
-        self-signed root."""
-        ttl = self.policy.intermediate_ttl_s
-        if ttl is None:
-            return self._new_root(self._keygen(), now)
-        return self.crypto.intermediate(
-            self.root_ca,
-            self._keygen(),
-            *self._made_at(now, ttl),
-            self.serials.draw(),
-            intermediate_name(self.policy.trust_domain),
-        )
 
     def _identity(self, namespace: str, account: str) -> tuple[SpiffeId, str]:
         """The SPIFFE ID of a service account and its text (checked once,
@@ -425,34 +310,6 @@ class CaServer:
             )
             known = self._identities[key] = (spiffe_id, str(spiffe_id))
         return known
-
-    def _keygen(self) -> Any:
-        algorithm = self.policy.key_algorithm
-        key, _ = self.crypto.measure(
-            "ca-keygen", lambda: self.crypto.new_key(algorithm)
-        )
-        return key
-
-    def _made_at(self, now: float, ttl: float) -> tuple[datetime, datetime]:
-        """NotBefore and NotAfter of a CA certificate made at ``now``
-        to last ``ttl`` (:meth:`_life` reads them back)."""
-        return (
-            self.clock.x509_time(now - CA_BACKDATE_S),
-            self.clock.x509_time(now + ttl),
-        )
-
-    def _life(self, certificate: AnyCertificate) -> tuple[float, float]:
-        """When a CA certificate was made (its NotBefore less the
-        backdate) and its NotAfter: the span its rotation takes fractions
-        of."""
-        return (
-            self.clock.to_seconds(certificate.not_valid_before_utc)
-            + CA_BACKDATE_S,
-            self.clock.to_seconds(certificate.not_valid_after_utc),
-        )
-
-    def _until(self, when: float) -> simpy.Timeout:
-        return self.env.timeout(max(0.0, when - self.env.now))
 
     def _sign(
         self,
@@ -484,13 +341,14 @@ class CaServer:
         # booked apart when it is refused (most refusals come before any
         # crypto work: an expired signer, a TTL too long).
         began = self.crypto.began()
-        signed = self._signed(self.active, csr, spiffe_id, now)
+        hierarchy = self.hierarchy
+        signed = self._signed(hierarchy.active, csr, spiffe_id, now)
         if isinstance(signed, str):
             spent = self.crypto.charged("ca-refuse", began)
             return CsrAnswer(None, signed), id_text, spent
         spent = self.crypto.charged("ca-sign", began)
         answer = CsrAnswer(
-            signed, "issued", self.anchors, self.crypto.size(signed)
+            signed, "issued", hierarchy.anchors, self.crypto.size(signed)
         )
         return answer, id_text, spent
 

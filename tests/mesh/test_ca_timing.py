@@ -227,7 +227,7 @@ def test_spire_publishes_the_next_ca_at_half_the_life_of_the_current():
     # not from its NotBefore an hour earlier): the next is made and
     # published at 12h exactly, beside the current one.
     env, ca, published = spire_ca()
-    first = ca.active.root
+    first = ca.hierarchy.active.root
 
     env.run(until=12 * HOUR)
     assert published == []
@@ -245,14 +245,14 @@ def test_spire_activates_the_next_ca_at_five_sixths_of_the_current_life():
     # 5/6 of the 24h from when the first CA was made: 20h, not 19h50m
     # (5/6 of the 25h from its NotBefore at -1h)
     env, ca, published = spire_ca()
-    first = ca.active
+    first = ca.hierarchy.active
 
     env.run(until=20 * HOUR)
-    assert ca.active is first
+    assert ca.hierarchy.active is first
     env.run(until=20 * HOUR + 0.001)
 
-    assert ca.active is not first
-    assert ca.active.root is published[0][1][1]
+    assert ca.hierarchy.active is not first
+    assert ca.hierarchy.active.root is published[0][1][1]
 
 
 def test_a_replaced_root_leaves_the_bundle_one_second_past_its_not_after():
@@ -261,7 +261,7 @@ def test_a_replaced_root_leaves_the_bundle_one_second_past_its_not_after():
     # through NotAfter + 0.999 s. The first CA's NotAfter is 24h: its
     # root stays in the bundle until 24h + 1 s.
     env, ca, published = spire_ca()
-    first = ca.active.root
+    first = ca.hierarchy.active.root
     env.run(until=30 * HOUR)
 
     dropped = [when for when, roots in published if first not in roots]
@@ -364,14 +364,14 @@ def test_root_is_reissued_when_a_fifth_of_its_life_remains():
     env, ca, published = lone_ca(
         root_ttl_s=10 * HOUR, workload_ttl_s=HOUR, root_reissue_at=0.2
     )
-    first = ca.root_ca
+    first = ca.hierarchy.root_ca
     env.run(until=9.9 * HOUR)
 
     assert [when for when, _ in published] == [8 * HOUR]
     [root] = published[0][1]
     assert made_at(ca, root) == 8 * HOUR
     assert not_after(ca, root) == 18 * HOUR
-    assert ca.root_ca.key is first.key
+    assert ca.hierarchy.root_ca.key is first.key
 
 
 def test_leaves_are_cut_to_the_root_until_it_is_reissued(small, simulate):
