@@ -39,6 +39,7 @@ __all__ = [
     "fsync_dir",
     "json_bytes",
     "made_by_meshsim",
+    "make_folders",
     "read_json",
     "table_bytes",
     "umask",
@@ -138,21 +139,27 @@ def umask() -> int:
     return mask
 
 
+def make_folders(folder: Path, made: list[Path]) -> None:
+    """Make ``folder`` and the folders above it that do not exist, adding
+    each to ``made`` as it is made (outermost first), so that a failure
+    midway leaves the list of those to remove."""
+    missing = []
+    while not os.path.lexists(folder) and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for path in reversed(missing):
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue  # made meanwhile by someone else: not ours to remove
+        made.append(path)
+
+
 def _temporary(path: Path, made: list[Path]) -> tuple[int, str]:
     """A new file beside ``path``, with the mode a plain open would give
     (not mkstemp's 0600: results are meant to be shared). The folders
     made for it are added to ``made``, outermost first."""
-    missing = []
-    folder = path.parent
-    while not os.path.lexists(folder) and folder != folder.parent:
-        missing.append(folder)
-        folder = folder.parent
-    for folder in reversed(missing):
-        try:
-            folder.mkdir()
-        except FileExistsError:
-            continue  # made meanwhile by someone else: not ours
-        made.append(folder)
+    make_folders(path.parent, made)
     if not path.parent.is_dir():
         # named, rather than the temporary file it cannot hold
         raise NotADirectoryError(

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Final
 
-from meshsim.files import fsync_dir, read_json, umask
+from meshsim.files import fsync_dir, make_folders, read_json, umask
 from meshsim.layout import refuse_foreign, refuse_inside_result
 from meshsim.signals import signals_held
 from meshsim.writable import (
@@ -273,7 +273,7 @@ def staged_folder(
         # A signal during creation is held until the folders are named,
         # so that the cleanup below always knows what to remove.
         with signals_held():
-            _make_folders(out.parent, made)
+            make_folders(out.parent, made)
             remove_stale_staging(out)
             staging = Path(
                 tempfile.mkdtemp(prefix=_staging_prefix(out), dir=out.parent)
@@ -293,22 +293,6 @@ def staged_folder(
         raise
     if old is not None and left_behind is not None:
         left_behind.append(old)
-
-
-def _make_folders(folder: Path, made: list[Path]) -> None:
-    """Make ``folder`` and the folders above it that do not exist, adding
-    each to ``made`` as it is made (outermost first), so that a failure
-    midway leaves the list of those to remove."""
-    missing = []
-    while not os.path.lexists(folder) and folder != folder.parent:
-        missing.append(folder)
-        folder = folder.parent
-    for path in reversed(missing):
-        try:
-            path.mkdir()
-        except FileExistsError:
-            continue  # made meanwhile by someone else: not ours to remove
-        made.append(path)
 
 
 def remove_stale_staging(out: Path) -> list[Path]:
