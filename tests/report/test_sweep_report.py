@@ -78,6 +78,16 @@ set:
 """
 
 
+def _ran(tmp_path: Path, name: str, text: str) -> Path:
+    """The folder of the sweep file ``text`` (on the shipped sweeps'
+    base scenario) run as ``name`` in ``tmp_path``."""
+    (tmp_path / "base.yaml").write_text((SWEEPS / "base.yaml").read_text())
+    (tmp_path / f"{name}.yaml").write_text(text)
+    out = tmp_path / name
+    run_sweep(load_sweep(tmp_path / f"{name}.yaml"), out, SerialExecutor())
+    return out
+
+
 def test_report_draws_every_figure_of_the_shipped_sweep(
     shipped_sweep: Path,
 ) -> None:
@@ -164,10 +174,7 @@ def test_pareto_points_are_compared_only_under_the_same_conditions(
 ) -> None:
     # the outage varies besides the agent mode: a panel each, each with
     # its own front
-    (tmp_path / "base.yaml").write_text((SWEEPS / "base.yaml").read_text())
-    (tmp_path / "outages.yaml").write_text(OUTAGES)
-    out = tmp_path / "outages"
-    run_sweep(load_sweep(tmp_path / "outages.yaml"), out, SerialExecutor())
+    out = _ran(tmp_path, "outages", OUTAGES)
 
     figure = pareto_figure(read_sweep(out))
 
@@ -198,10 +205,7 @@ def test_sweep_page_names_the_overrides_of_every_point(
 def test_sweep_page_names_what_the_sweep_file_sets_at_every_point(
     tmp_path: Path,
 ) -> None:
-    (tmp_path / "base.yaml").write_text((SWEEPS / "base.yaml").read_text())
-    (tmp_path / "agents.yaml").write_text(AGENTS_ONLY)
-    out = tmp_path / "agents"
-    run_sweep(load_sweep(tmp_path / "agents.yaml"), out, SerialExecutor())
+    out = _ran(tmp_path, "agents", AGENTS_ONLY)
 
     page = write_report(out).page.read_text()
 
@@ -250,10 +254,7 @@ def test_blast_radius_ticks_are_the_fan_outs_the_sweep_ran(
 def test_figures_the_sweep_cannot_support_are_noted_on_the_page(
     tmp_path: Path,
 ) -> None:
-    (tmp_path / "base.yaml").write_text((SWEEPS / "base.yaml").read_text())
-    (tmp_path / "agents.yaml").write_text(AGENTS_ONLY)
-    out = tmp_path / "agents"
-    run_sweep(load_sweep(tmp_path / "agents.yaml"), out, SerialExecutor())
+    out = _ran(tmp_path, "agents", AGENTS_ONLY)
 
     report = write_report(out)
 
@@ -384,10 +385,7 @@ set:
 
 def test_a_one_panel_figure_wraps_its_title_to_fit(tmp_path: Path) -> None:
     # a single panel is narrower than the longest titles
-    (tmp_path / "base.yaml").write_text((SWEEPS / "base.yaml").read_text())
-    (tmp_path / "ttl.yaml").write_text(TTL_ONLY)
-    out = tmp_path / "ttl"
-    run_sweep(load_sweep(tmp_path / "ttl.yaml"), out, SerialExecutor())
+    out = _ran(tmp_path, "ttl", TTL_ONLY)
     data = read_sweep(out)
 
     for figure in (attack_window_figure(data), ca_wait_figure(data)):
