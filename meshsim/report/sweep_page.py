@@ -152,10 +152,9 @@ _CAPTIONS: Final = {
     "CA load over TTL x fan-out": (
         "The CA's busiest minute (top) and mean CSR rate (bottom) per "
         "TTL and fan-out, a column per agent mode, after the warmup if "
-        "there is one. An "
-        "outage in the runs raises the peak at the TTLs whose renewals "
-        "fall due during it: their retries arrive together when the CA "
-        "returns."
+        "there is one. An outage in the runs raises the peak at the TTLs "
+        "whose renewals fall due during it: their retries arrive "
+        "together when the CA returns."
     ),
     "CA p99 wait vs TTL": (
         "The 99th percentile of the time a CSR waits for a CA worker. "
