@@ -135,7 +135,8 @@ def _page(
 
 _BANDS: Final = (
     "Each marker is a point's mean over its successful runs, the shaded "
-    "band its 95% confidence interval."
+    "band, where a point has two runs or more, its 95% confidence "
+    "interval."
 )
 _WHOLE_RUN: Final = (
     "With a warmup, solid lines leave out the CSRs sent in it and dashed "
@@ -147,14 +148,15 @@ _CAPTIONS: Final = {
         "certificate copied while valid to one second past the latest "
         "NotAfter among the copies, a line per agent mode. For thefts at "
         "random times and no outage its mean is T(1 - r/2), for TTL T "
-        f"renewed after r of its life (docs/models.md). {_BANDS}"
+        "renewed after r of its life (docs/experiments.md, Planning a "
+        f"sweep). {_BANDS}"
     ),
     "CA load over TTL x fan-out": (
         "The CA's busiest minute (top) and mean CSR rate (bottom) per "
         "TTL and fan-out, a column per agent mode, after the warmup if "
         "there is one. An outage in the runs raises the peak at the TTLs "
-        "whose renewals fall due during it: their retries arrive "
-        "together when the CA returns."
+        "whose renewals fall due during it: their retries all come "
+        "within one backoff period (Istio: about a minute) of its end."
     ),
     "CA p99 wait vs TTL": (
         "The 99th percentile of the time a CSR waits for a CA worker. "
@@ -178,9 +180,10 @@ _CAPTIONS: Final = {
         "every run."
     ),
     "Attack window against CA load": (
-        "Each point's mean attack window against its mean CSR rate, "
-        "with 95% confidence intervals; the dashed steps join the points "
-        "no other beats on both (lower is better on both)."
+        "Each point's mean key-theft window (of every attack window if "
+        "no run had a key theft) against its mean CSR rate, with 95% "
+        "confidence intervals; the dashed steps join the points no "
+        "other beats on both (lower is better on both)."
     ),
 }
 """What each figure shows, under its title on the page."""
