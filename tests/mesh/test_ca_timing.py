@@ -180,9 +180,6 @@ def test_a_csr_cancelled_as_a_worker_takes_it_up_keeps_start_and_service():
     assert ca.recorder.crypto.count["ca-sign"] - signed == 2
 
 
-# --- SPIRE: next CA prepared at 1/2, activated at 5/6 ---------------------
-
-
 @pytest.mark.parametrize(
     "queue",
     [
@@ -214,6 +211,35 @@ def test_a_csr_a_worker_would_take_up_as_the_run_ends_has_no_start(
     assert list(csrs["started_s"].tail(2).fillna(-1)) == [560.0, -1]
     assert list(csrs["outcome"].tail(2)) == ["unanswered", "unanswered"]
     assert csrs["started_s"].notna().sum() == signed == 15
+
+
+def test_a_queued_csr_is_judged_when_a_worker_takes_it_up() -> None:
+    # one 40 s worker: the second CSR is taken up at 40 s, when its
+    # token (expiring at 20 s) has expired; the CA authenticates then,
+    # not on arrival (serve_csr: queue, then authenticate and sign)
+    env, ca, _ = lone_ca(sign_time_s=40.0)
+    key = ca.crypto.new_key(KEY)
+    csr, size = ca.crypto.csr(
+        key, workload_spiffe_id(TRUST_DOMAIN, "ns-0", "sa-0")
+    )
+    tokens = {
+        "first": ServiceAccountToken("ns-0", "sa-0"),
+        "second": ServiceAccountToken("ns-0", "sa-0", expires_s=20.0),
+    }
+    for agent, token in tokens.items():
+        env.process(ca.serve_csr(agent, token, csr, size))
+
+    env.run(until=100.0)
+
+    csrs = pd.DataFrame(ca.recorder.csrs.frame_data()).set_index("agent")
+    assert csrs["outcome"].to_dict() == {
+        "first": "issued",
+        "second": "token-expired",
+    }
+    assert csrs.loc["second", "started_s"] == 40.0
+
+
+# --- SPIRE: next CA prepared at 1/2, activated at 5/6 ---------------------
 
 
 def spire_ca() -> tuple[simpy.Environment, CaServer, list]:

@@ -79,6 +79,28 @@ def test_a_slots_ratios_depend_on_its_row_and_their_place_alone() -> None:
     assert other.block(0, 0) != first[0, 0]
 
 
+def test_a_block_is_its_tiles_row_drawn_as_the_module_says() -> None:
+    # tile (b, j) of the stream's seed: a generator seeded by its spawn
+    # key extended by (b, j), 256 x 16 offsets U(0, jitter) then their
+    # signs; row r's block j is row r % 256, reversed for pop(). Rows go
+    # to slots from 0, in turn.
+    seed = np.random.SeedSequence(7, spawn_key=(11,))
+    graces = Graces(0.5, 0.1, seed)
+    tile = np.random.SeedSequence(7, spawn_key=(11, 1, 2))
+    rng = np.random.Generator(np.random.PCG64(tile))
+    offsets = rng.uniform(0.0, 0.1, 256 * 16)
+    signs = np.where(rng.random(256 * 16) < 0.5, 1.0, -1.0)
+    expected = (0.5 + signs * offsets).reshape(256, 16)[300 - 256]
+
+    block = graces.block(300, 2)
+
+    assert [graces.next_row(), graces.next_row()] == [0, 1]
+    assert len(block) == 16
+    np.testing.assert_array_equal(block[::-1], expected)
+    other = Graces(0.5, 0.1, np.random.SeedSequence(7, spawn_key=(12,)))
+    assert other.block(300, 2) != block
+
+
 @given(
     st.lists(
         st.tuples(st.integers(0, 700), st.integers(0, 3)),
@@ -110,7 +132,7 @@ def test_a_tile_of_ratios_is_dropped_once_its_rows_took_their_part() -> None:
     held = len(graces._tiles)
     graces.block(255, 0)
 
-    assert (held, len(graces._tiles)) == (1, 0)
+    assert (held, len(graces._tiles), len(graces._untaken)) == (1, 0, 0)
 
 
 def test_ca_workers_leave_each_slots_renewal_points_alone(small, simulate):

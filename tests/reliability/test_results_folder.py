@@ -34,6 +34,7 @@ from meshsim.mesh import ca as ca_module
 from meshsim.results import (
     MANIFEST,
     RUN_LAYOUT,
+    check_output,
     remove_stale_staging,
     staged_folder,
 )
@@ -146,8 +147,10 @@ def test_manifest_names_what_produced_the_folder(
 
 def test_cli_manifest_records_the_command(tmp_path: Path) -> None:
     out = tmp_path / "o"
+    # quoted as a shell reads it back: a value with spaces in quotes
+    outages = "ca.outages=[{start: 2h, duration: 1h}]"
     done = subprocess.run(
-        [*meshsim("run", str(DEFAULT), "--out", "o"), *SMALL],
+        [*meshsim("run", str(DEFAULT), "--out", "o"), *SMALL, "--set", outages],
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -156,7 +159,7 @@ def test_cli_manifest_records_the_command(tmp_path: Path) -> None:
 
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["command"] == (
-        f"meshsim run {DEFAULT} --out o " + " ".join(SMALL)
+        f"meshsim run {DEFAULT} --out o {' '.join(SMALL)} --set '{outages}'"
     )
     assert_complete(out)
 
@@ -237,6 +240,32 @@ def test_a_result_inside_another_is_refused(
         "folder outside it"
     )
     assert sorted(str(p) for p in out.rglob("*")) == before
+
+
+@pytest.mark.parametrize(
+    "manifest", ['{"name": "mine"}', "[]", "not JSON", '{"meshsim_version"']
+)
+def test_a_folder_whose_manifest_meshsim_did_not_write_may_hold_a_result(
+    small_run: Run, tmp_path: Path, manifest: str
+) -> None:
+    # a mark is a JSON object holding the key meshsim writes (layout.py)
+    (tmp_path / "manifest.json").write_text(manifest)
+
+    save_run(small_run, tmp_path / "o")
+
+    assert (tmp_path / "o" / "manifest.json").exists()
+
+
+def test_a_result_inside_another_is_refused_from_a_relative_path(
+    small_run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    save_run(small_run, tmp_path / "o")
+    monkeypatch.chdir(tmp_path / "o" / "plots")
+
+    with pytest.raises(OutputExistsError) as refused:
+        check_output(Path("mine"), force=False)  # as meshsim run checks
+
+    assert f"'mine' is inside {str(tmp_path / 'o')!r}" in str(refused.value)
 
 
 def test_the_marks_of_a_result_are_the_files_meshsim_writes() -> None:
@@ -461,10 +490,40 @@ def test_folders_made_for_files_written_together_go_when_one_fails(
         tmp_path / "a-file" / "y.png": b"figure",
     }
 
-    with pytest.raises(OSError):
+    with pytest.raises(NotADirectoryError) as refused:
         write_together(files)
 
+    assert refused.value.filename == str(tmp_path / "a-file")
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["a-file", "kept"]
+
+
+def test_files_written_together_get_the_folders_they_need(
+    tmp_path: Path,
+) -> None:
+    deep = tmp_path / "a" / "b" / "c.json"
+
+    write_together({deep: b"{}"})
+
+    assert deep.read_bytes() == b"{}"
+
+
+def test_ctrl_c_while_writing_files_together_leaves_nothing_new(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the temporary files and the folders made for them go; a file
+    # written before keeps its bytes
+    kept = tmp_path / "kept.json"
+    kept.write_bytes(b"old")
+
+    def interrupted(descriptor: int) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "fsync", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_together({kept: b"new", tmp_path / "new" / "x.json": b"x"})
+
+    assert [p.name for p in tmp_path.iterdir()] == ["kept.json"]
+    assert kept.read_bytes() == b"old"
 
 
 def test_ctrl_c_during_the_final_rename_waits_for_it(

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from meshsim.report.sweep_data import (
@@ -344,12 +345,91 @@ def test_outage_legend_stands_beside_the_panels_and_counts_clear_the_edge() -> (
     assert sides == {8.0: "left", 24.0: "right"}
 
 
+def test_outage_marks_some_runs_lapsed_apart_and_offsets_counts() -> None:
+    # 1 of 4 runs lapsed: the "some runs" marker (docs/experiments.md);
+    # the count near the axis's end is set 6 points to the marker's left
+    design = {
+        "p0": {TTL: 8 * HOUR, OUTAGE: 5 * HOUR},
+        "p1": {TTL: 24 * HOUR, OUTAGE: 5 * HOUR},
+    }
+    data = _sweep(
+        design,
+        {"credentials.lapses": [(0.5, 1.0), (0.0, 0.0)]},
+        n=4,
+        lapses={"p0": [2.0, 0.0, 0.0, 0.0], "p1": [0.0] * 4},
+    )
+    axes = outage_figure(data).axes[0]
+
+    markers = {
+        line.get_label(): (line.get_marker(), line.get_color())
+        for line in axes.lines
+        if line.get_label().startswith(("no lapse", "lapses", "a lapse"))
+    }
+    offsets = {
+        t.xy[0]: t.xyann for t in axes.texts if t.get_text().endswith("lapsed")
+    }
+
+    assert markers == {
+        "lapses in some runs": ("D", "#ff7f0e"),
+        "no lapse in any run": ("o", "#2ca02c"),
+    }
+    assert offsets == {8.0: (6, 6), 24.0: (-6, 6)}
+
+
+def test_outage_legend_holds_every_panels_labels_outside_them() -> None:
+    # two agent modes, a panel each; the one legend takes both panels'
+    # labels once, and covers neither panel once drawn
+    design = {
+        f"p{i}": {TTL: ttl * HOUR, OUTAGE: 5 * HOUR, AGENT: agent}
+        for i, (ttl, agent) in enumerate(
+            (ttl, agent)
+            for agent in ("per-workload", "per-node")
+            for ttl in (8, 24)
+        )
+    }
+    data = _sweep(
+        design,
+        {"credentials.lapses": [(2.0, 1.0), (0.0, 0.0)] * 2},
+        # 8 h lapses in both runs per workload, in one per node; 24 h
+        # in neither: each panel has a marker the other lacks
+        lapses={
+            "p0": [3.0, 1.0],
+            "p1": [0.0, 0.0],
+            "p2": [2.0, 0.0],
+            "p3": [0.0, 0.0],
+        },
+    )
+    figure = outage_figure(data)
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    figure.draw(renderer)
+    (legend,) = figure.legends
+    labels = [text.get_text() for text in legend.get_texts()]
+    box = legend.get_window_extent(renderer)
+
+    assert len(figure.axes) == 2
+    assert {
+        "a lapse in every run",
+        "lapses in some runs",
+        "no lapse in any run",
+    } <= set(labels)
+    assert len(labels) == len(set(labels))
+    for axes in figure.axes:
+        assert not box.overlaps(axes.get_window_extent(renderer))
+
+
 def test_pareto_load_axis_labels_powers_of_ten_and_two_and_five_times() -> None:
     axes = _pareto_axes([0.01, 0.0025], [HOUR, 2 * HOUR])
     major = axes.xaxis.get_major_formatter()
     minor = axes.xaxis.get_minor_formatter()
 
-    assert [major(v) for v in (1.0, 10.0, 100.0)] == ["1", "10", "100"]
+    assert [major(v) for v in (0.01, 0.1, 1.0, 10.0, 100.0)] == [
+        "0.01",
+        "0.1",
+        "1",
+        "10",
+        "100",
+    ]
+    assert [minor(v) for v in (0.005, 0.02, 0.03)] == ["0.005", "0.02", ""]
     assert [minor(v) for v in (2.0, 3.0, 5.0, 7.0, 20.0, 90.0)] == [
         "2",
         "",

@@ -228,6 +228,31 @@ def test_every_figure_on_the_page_says_what_it_shows(
     assert "95% confidence interval" in page
 
 
+def test_captions_name_the_closed_forms_to_read_figures_against() -> None:
+    # docs/experiments.md, Planning a sweep, and its figure table
+    captions = sweep_page._CAPTIONS
+
+    assert "T(1 - r/2)" in captions["Attack window vs TTL"]
+    assert "floor((N - 1)/W)·s" in captions["Longest CA wait vs workers"]
+    assert (
+        "one under per-pod agents, every identity the node's agent holds "
+        "under per-node agents"
+    ) in captions["Blast radius vs fan-out"]
+    assert "key-theft window" in captions["Attack window against CA load"]
+
+
+def test_a_sweep_file_without_set_shows_nothing_set(
+    shipped_sweep: Path,
+) -> None:
+    # ttl-vs-fanout.yaml has no set section
+    page = write_report(shipped_sweep).page.read_text()
+
+    assert (
+        "<th>set at every point (the sweep file&#x27;s set)</th>"
+        "<td>nothing</td>"
+    ) in page
+
+
 def test_a_sweep_run_from_python_says_so_for_its_command(
     shipped_sweep: Path, tmp_path: Path
 ) -> None:

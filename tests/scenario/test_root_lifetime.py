@@ -172,6 +172,11 @@ def test_a_mistake_beside_a_key_broken_alone_is_still_reported(text, keys):
         ("10s", 0.9, "must be below 0.8888"),
         ("2h", 0.99995, "must be below 0.99986"),
         ("3650d", 0.999999997, "must be below 0.9999999968"),
+        # 1 - 1/111 = 0.990990...: 0.9909 is further from it than 1% of
+        # its distance to 1, so a fifth digit
+        ("1m52s", 0.995, "must be below 0.99099"),
+        # 1 - 1/20 is the float just under 0.95: rounded down from there
+        ("21s", 0.96, "must be below 0.9499"),
         ("2s", 0.5, "cannot be met by any fraction"),
     ],
 )
@@ -238,3 +243,17 @@ def test_a_one_second_signer_under_rotation_is_refused():
         "with ca.intermediate_ttl 1s, a signing CA would be replaced the "
         "moment it is made (got 0.9)"
     ]
+
+
+def test_a_small_bound_keeps_four_significant_digits():
+    # activate_at must exceed 1s / (1h - 1s) = 0.00027785...: rounded up
+    # to four significant digits, not four decimals
+    text = (
+        "name: r\nduration: 2h\npki: {workload_ttl: 10m}\n"
+        "ca: {intermediate_ttl: 1h, "
+        "rotation: {prepare_at: 0.0001, activate_at: 0.0002}}\n"
+    )
+
+    (problem,) = _problems(text)
+
+    assert "activate_at: must be above 0.0002779: " in problem

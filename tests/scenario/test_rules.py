@@ -322,6 +322,10 @@ def test_a_node_clock_offset_may_carry_either_sign(
         "t.yaml:9: mesh.clock_skew.offsets[2].offset: must not be negative "
         "(got '+-30s')"
     ]
+    offsets = parse_scenario(
+        text.replace("      - {node: node-3, offset: +-30s}\n", ""), "t.yaml"
+    ).mesh.clock_skew.offsets
+    assert [entry.offset for entry in offsets] == [30.0, -30.0]
 
 
 def test_a_key_is_named_with_the_characters_it_hides(
