@@ -24,10 +24,17 @@ import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
+from meshsim.experiment.guard import (
+    GUARD,
+    new_guard,
+    positive,
+    read_guard,
+    refusal,
+    same_sweep,
+)
 from meshsim.experiment.hold import (
     WrongSweepError,
     lock_file,
@@ -46,7 +53,6 @@ from meshsim.files import (
 from meshsim.layout import refuse_foreign, refuse_inside_result
 from meshsim.results import MANIFEST
 from meshsim.scenario import dump_resolved
-from meshsim.shown import counted, cut, cut_value
 from meshsim.signals import signals_held
 from meshsim.writable import (
     OutputExistsError,
@@ -64,9 +70,6 @@ __all__ = [
     "SweepFolder",
     "WrongSweepError",
 ]
-
-GUARD: Final = "sweep.json"
-"""The file that says which sweep a folder holds."""
 
 SWEEP_FILE: Final = "sweep.yaml"
 """The sweep file as run, kept in its folder."""
@@ -117,11 +120,6 @@ in ``/``; see ``meshsim.layout``)."""
 # "/figures/.blast_radius_vs_fanout.png." and eight characters and
 # ".png" is 49.
 _DEEPEST_INSIDE: Final = 56
-
-_GUARD_HASHES: Final = ("sweep_sha256", "plan_sha256")
-# how much of a value read from the folder a refusal shows
-_SHOWN: Final = 60
-_SHA256_HEX: Final = 64
 
 
 @dataclass(frozen=True)
@@ -181,15 +179,15 @@ class SweepFolder:
                 )
             if parent.exists() and not parent.is_dir():
                 raise WrongSweepError(f"{where}: {str(parent)!r} is a file")
-        existing = self._read_guard()
-        guard = self._guard()
-        if existing is not None and _same(existing, guard):
+        existing = read_guard(self.path)
+        guard = new_guard(self.sweep)
+        if existing is not None and same_sweep(existing, guard):
             return existing, guard
         if self.path.exists() and not self.path.is_dir():
             raise WrongSweepError(f"{where} exists and is not a folder")
         if self.path.exists() and any(self.path.iterdir()):
             if not force:
-                raise WrongSweepError(self._refusal(existing, guard))
+                raise WrongSweepError(refusal(self.path, existing, guard))
             kept = self._not_to_replace()
             if kept is not None:
                 raise WrongSweepError(
@@ -199,7 +197,7 @@ class SweepFolder:
             if existing is None:
                 # --force starts a sweep's folder over, and empties no
                 # folder of anything else
-                raise WrongSweepError(self._refusal(existing, guard))
+                raise WrongSweepError(refusal(self.path, existing, guard))
             written = _planned(existing, self.path)
             refuse_foreign(self.path, SWEEP_LAYOUT, WrongSweepError, written)
         return None, guard
@@ -221,8 +219,10 @@ class SweepFolder:
     def resumable(self) -> bool:
         """Whether the folder holds this very sweep, which :meth:`open`
         resumes, ``force`` or not."""
-        existing = self._read_guard()
-        return existing is not None and _same(existing, self._guard())
+        existing = read_guard(self.path)
+        return existing is not None and same_sweep(
+            existing, new_guard(self.sweep)
+        )
 
     def open(self, sweep_text: bytes, force: bool) -> dict[str, Any]:
         """Make the folder ready and return its guard.
@@ -306,137 +306,12 @@ class SweepFolder:
         record = {**record, "plan_sha256": self.sweep.plan_sha256()}
         write_json(self.runs / f"{task_id}.json", record)
 
-    def _guard(self) -> dict[str, Any]:
-        spec = self.sweep.spec
-        return {
-            "sweep": spec.name,
-            "sweep_file": spec.source,
-            "sweep_sha256": spec.text_sha256,
-            "plan_sha256": self.sweep.plan_sha256(),
-            "overrides": list(self.sweep.overrides),
-            "points": len(self.sweep.points),
-            "replications": self.sweep.replications,
-            "created_at": datetime.now(UTC).isoformat(),
-        }
-
-    def _read_guard(self) -> dict[str, Any] | None:
-        """The folder's guard, if it is one meshsim wrote: an object with
-        the sweep's name and hashes."""
-        try:
-            guard = read_json(self.path / GUARD)
-        except (OSError, ValueError):
-            return None
-        if not isinstance(guard, dict):
-            return None
-        hashes = (guard.get(key) for key in _GUARD_HASHES)
-        if not isinstance(guard.get("sweep"), str) or not all(
-            isinstance(h, str) and len(h) == _SHA256_HEX for h in hashes
-        ):
-            return None
-        return guard
-
-    def _refusal(
-        self, existing: dict[str, Any] | None, guard: dict[str, Any]
-    ) -> str:
-        where = f"--out: {str(self.path)!r}"
-        if existing is None:
-            return (
-                f"{where} exists and holds no sweep ({self._unread()}); "
-                "give a new or empty folder (--force replaces only a "
-                "sweep's folder)"
-            )
-        if existing.get("sweep_sha256") != guard["sweep_sha256"]:
-            what = (
-                "holds a different sweep file "
-                f"({cut_value(existing.get('sweep_file'), _SHOWN)}, sha256 "
-                f"{existing['sweep_sha256'][:12]}…; this one is "
-                f"{guard['sweep_sha256'][:12]}…)"
-            )
-            return f"{where} {what}; pass --force to start it over"
-
-        # The same file: say each input that differs, as far as known.
-        differences = []
-        stored = existing.get("overrides")
-        if not isinstance(stored, list) or sorted(map(str, stored)) != sorted(
-            guard["overrides"]
-        ):
-            differences.append(
-                f"other overrides ({_changed(stored, guard['overrides'])})"
-            )
-        replications = existing.get("replications")
-        if replications not in (None, guard["replications"]):
-            count = _positive(replications, MAX_REPLICATIONS)
-            earlier = (
-                counted(count, "replication")
-                if count is not None
-                else f"replications {cut_value(replications, _SHOWN)}"
-            )
-            differences.append(f"{earlier} (now {guard['replications']})")
-        if not differences:
-            unknown = "" if replications is not None else "replications or "
-            differences.append(
-                f"another {unknown}base scenario (plan sha256 "
-                f"{str(existing.get('plan_sha256'))[:12]}…, now "
-                f"{guard['plan_sha256'][:12]}…)"
-            )
-        what = " and ".join(differences)
-        return (
-            f"{where} holds this sweep file run with {what}; pass --force "
-            "to start it over"
-        )
-
     def _drop_temporaries(self) -> None:
         """Remove temporary files a killed run left behind."""
         if self.runs.is_dir():
             for path in self.runs.glob(".*"):
                 if path.is_file() and TEMPORARY.fullmatch(path.name):
                     path.unlink(missing_ok=True)
-
-    def _unread(self) -> str:
-        """Why the folder's guard is none meshsim wrote: ``no sweep.json``
-        or what is wrong with it."""
-        path = self.path / GUARD
-        if not path.exists():
-            return f"no {GUARD}"
-        try:
-            read_json(path)
-        except (OSError, ValueError) as error:
-            said = str(error).removeprefix(f"{GUARD}: ")
-            return f"{GUARD}: {cut_value(said, _SHOWN)}"
-        return f"{GUARD} without the sweep's name and hashes"
-
-
-def _listed(overrides: Any) -> str:
-    """Overrides as a user typed them, or ``none``."""
-    if not isinstance(overrides, list):
-        return "none" if overrides is None else cut_value(overrides, _SHOWN)
-    return cut(" ".join(map(str, overrides)), _SHOWN) if overrides else "none"
-
-
-def _changed(stored: Any, now: list[str]) -> str:
-    """How the overrides given now differ from those ``stored``: ``then
-    also a=1; now also b=2`` (each cut), or both lists in full when the
-    stored ones are no list or differ only in how often one is given."""
-    if isinstance(stored, list):
-        then = [str(override) for override in stored]
-        parts = [
-            f"{when} also {cut(' '.join(only), _SHOWN)}"
-            for when, only in (
-                ("then", [o for o in then if o not in now]),
-                ("now", [o for o in now if o not in then]),
-            )
-            if only
-        ]
-        if parts:
-            return "; ".join(parts)
-    return f"{_listed(stored)}; now {_listed(now)}"
-
-
-def _same(existing: dict[str, Any], guard: dict[str, Any]) -> bool:
-    return all(
-        existing.get(key) == guard[key]
-        for key in ("sweep_sha256", "plan_sha256")
-    )
 
 
 def _planned(guard: dict[str, Any], out: Path) -> Callable[[str], bool] | None:
@@ -446,8 +321,8 @@ def _planned(guard: dict[str, Any], out: Path) -> Callable[[str], bool] | None:
     their names; the report's page and figures by their mark (see
     ``made_by_meshsim``). None for a guard of a meshsim that
     did not count its points: its layout alone then decides."""
-    points = _positive(guard.get("points"), MAX_POINTS)
-    replications = _positive(guard.get("replications"), MAX_REPLICATIONS)
+    points = positive(guard.get("points"), MAX_POINTS)
+    replications = positive(guard.get("replications"), MAX_REPLICATIONS)
     plan = guard["plan_sha256"]
     if points is None or replications is None:
         return None
@@ -491,13 +366,6 @@ def _point_of(name: str, points: int) -> bool:
         and int(number) < points
         and point_id(int(number), points) == name
     )
-
-
-def _positive(value: object, most: int) -> int | None:
-    """``value`` if a whole number from 1 to ``most``, else None."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        return None
-    return value if 1 <= value <= most else None
 
 
 def _outcome_whole(record: dict[str, Any]) -> bool:
