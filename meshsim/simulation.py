@@ -173,10 +173,9 @@ def _ready(
 
 def _build(scenario: Scenario) -> World:
     """Seed the streams and wire the CA, the mesh state and the traffic."""
-    seeds = np.random.SeedSequence(scenario.seed).spawn(len(_STREAMS))
     streams = {
-        name: np.random.Generator(np.random.PCG64(seed))
-        for name, seed in zip(_STREAMS, seeds, strict=True)
+        name: np.random.Generator(np.random.PCG64(_seed_of(scenario, name)))
+        for name in _STREAMS
     }
     mesh = scenario.mesh
     env = simpy.Environment()
@@ -268,6 +267,15 @@ def _build(scenario: Scenario) -> World:
     )
 
 
+def _seed_of(scenario: Scenario, stream: str) -> np.random.SeedSequence:
+    """The seed of one of the run's streams: the child of the scenario's
+    seed numbered by the stream's place in ``_STREAMS``, as
+    ``SeedSequence.spawn`` would give it."""
+    return np.random.SeedSequence(
+        scenario.seed, spawn_key=(_STREAMS.index(stream),)
+    )
+
+
 def _traffic_engine(scenario: Scenario) -> type[TrafficEngine]:
     """Per service and standing when every node sees alike, else per
     pair (see :mod:`meshsim.mesh.traffic`)."""
@@ -352,10 +360,8 @@ def _start_agents(
     graces = Graces(
         pki.grace_ratio,
         pki.jitter,
-        # the stream's seed, as spawned: tiles of ratios extend its key
-        np.random.SeedSequence(
-            scenario.seed, spawn_key=(_STREAMS.index("graces"),)
-        ),
+        # the stream's seed: tiles of ratios extend its key
+        _seed_of(scenario, "graces"),
     )
     per_node = scenario.mesh.agent == "per-node"
     holders = (

@@ -36,6 +36,7 @@ __all__ = [
     "PANEL_WIDTH",
     "after_warmup",
     "dedupe_legend",
+    "figure_legend",
     "mean_lines",
     "point_groups",
 ]
@@ -166,6 +167,24 @@ def after_warmup(data: SweepData, metric: str) -> str:
 
 def dedupe_legend(axes: Axes, **options: Any) -> None:
     """A legend of ``axes`` with each label once."""
-    handles, labels = axes.get_legend_handles_labels()
-    unique = dict(zip(labels, handles, strict=True))
+    unique = _labelled([axes])
     axes.legend(unique.values(), unique.keys(), **options)
+
+
+def figure_legend(
+    figure: Figure, panels: Sequence[Axes], **options: Any
+) -> None:
+    """One legend of ``figure`` for every label of ``panels``, each once
+    (``loc="outside ..."`` sets it beside them)."""
+    unique = _labelled(panels)
+    figure.legend(unique.values(), unique.keys(), **options)
+
+
+def _labelled(panels: Sequence[Axes]) -> dict[str, Any]:
+    """Each label of ``panels`` with its first handle, in order."""
+    unique: dict[str, Any] = {}
+    for axes in panels:
+        handles, labels = axes.get_legend_handles_labels()
+        for handle, label in zip(handles, labels, strict=True):
+            unique.setdefault(label, handle)
+    return unique

@@ -26,6 +26,7 @@ from meshsim.report.panels import (
     PANEL_WIDTH,
     after_warmup,
     dedupe_legend,
+    figure_legend,
     mean_lines,
     point_groups,
 )
@@ -215,12 +216,12 @@ def outage_figure(data: SweepData) -> Figure:
     runs = data.runs[data.runs["status"] == "ok"]
     ran = runs[runs[OUTAGE] > 0]
     span = np.linspace(0, ttls.max() * 1.05, 100)
+    right = span[-1] / HOUR
     for axes, (title, points) in zip(row, panels, strict=True):
         chosen = design[design["point"].isin(points)]
         pairs = chosen[["scenario.grace_ratio", "scenario.jitter"]]
         for n, (grace, jitter) in enumerate(pairs.drop_duplicates().to_numpy()):
             _closed_form(axes, span, grace, jitter, COLOURS[n % len(COLOURS)])
-        right = ttls.max() / HOUR * 1.05
         _lapse_markers(axes, ran[ran["point"].isin(points)], right)
         axes.set_xlabel("workload TTL (h)")
         axes.set_xlim(0, right)
@@ -228,14 +229,7 @@ def outage_figure(data: SweepData) -> Figure:
         axes.set_title(title, fontsize=10)
     row[0].set_ylabel("CA outage (h)")
     # one legend beside the panels, where it covers no marker
-    handles: dict[str, Any] = {}
-    for axes in row:
-        shown = axes.get_legend_handles_labels()
-        for handle, label in zip(*shown, strict=True):
-            handles.setdefault(label, handle)
-    figure.legend(
-        handles.values(), handles.keys(), loc="outside right upper", fontsize=8
-    )
+    figure_legend(figure, row, loc="outside right upper", fontsize=8)
     # the note as a caption under the panels, where it covers no marker
     width = figure.get_figwidth()
     figure.supxlabel(
